@@ -1,0 +1,49 @@
+//! Command-line interface: parses arguments and dispatches to one command each.
+//! Errors print as one `ERROR: …` line on stderr with exit status 1, as upstream.
+
+mod bench;
+mod eval;
+
+use clap::{Parser, Subcommand};
+
+#[derive(Parser)]
+#[command(
+    name = "fas",
+    version,
+    about = "A metrics-based autoscaler for Fly.io Machines with Lua policies"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Evaluate the configured counts or policy once and print the targets as JSON.
+    Eval(eval::EvalArgs),
+    /// Print figures for the performance goals (ns per policy decision).
+    Bench(bench::BenchArgs),
+    /// Print the version.
+    Version,
+}
+
+pub fn run() -> i32 {
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::Eval(args) => eval::run(args),
+        Command::Bench(args) => bench::run(args),
+        Command::Version => {
+            println!("fas {}", env!("CARGO_PKG_VERSION"));
+            Ok(())
+        }
+    };
+    match result {
+        Ok(()) => 0,
+        Err(e) => {
+            // One line, whatever the error chain holds.
+            let msg = format!("{e:#}").replace('\n', " ");
+            eprintln!("ERROR: {msg}");
+            1
+        }
+    }
+}

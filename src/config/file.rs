@@ -1,0 +1,76 @@
+//! The YAML config file (`--config FILE`): fly-autoscaler's keys plus fas's own, read
+//! after `$VAR`/`${VAR}` expansion, unknown keys rejected with their line.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Deserializer};
+
+/// A scalar that Go's yaml.v3 would accept into a string field (`2` as well as `"2"`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Scalar(pub String);
+
+impl<'de> Deserialize<'de> for Scalar {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        #[derive(Deserialize)]
+        #[serde(untagged)]
+        enum Any {
+            S(String),
+            I(i64),
+            F(f64),
+            B(bool),
+        }
+        Ok(Scalar(match Any::deserialize(d)? {
+            Any::S(s) => s,
+            Any::I(i) => i.to_string(),
+            Any::F(f) => f.to_string(),
+            Any::B(b) => b.to_string(),
+        }))
+    }
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct FileConfig {
+    pub app_name: Option<Scalar>,
+    pub org: Option<Scalar>,
+    pub regions: Option<Vec<String>>,
+    pub process_group: Option<Scalar>,
+    pub created_machine_count: Option<Scalar>,
+    pub min_created_machine_count: Option<Scalar>,
+    pub max_created_machine_count: Option<Scalar>,
+    pub initial_machine_state: Option<Scalar>,
+    pub started_machine_count: Option<Scalar>,
+    pub min_started_machine_count: Option<Scalar>,
+    pub max_started_machine_count: Option<Scalar>,
+    pub concurrency: Option<usize>,
+    pub interval: Option<Scalar>,
+    pub timeout: Option<Scalar>,
+    pub app_list_refresh_interval: Option<Scalar>,
+    pub api_token: Option<Scalar>,
+    pub verbose: Option<bool>,
+    pub metric_collectors: Option<Vec<FileCollector>>,
+    pub policy: Option<String>,
+    pub policy_params: Option<BTreeMap<String, serde_json::Value>>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct FileCollector {
+    #[serde(rename = "type")]
+    pub kind: Option<String>,
+    pub metric_name: Option<String>,
+    pub query: Option<String>,
+    pub address: Option<String>,
+    pub token: Option<String>,
+    pub namespace: Option<String>,
+    pub cert_data: Option<String>,
+    pub key_data: Option<String>,
+}
+
+/// Parses YAML text (already expanded). Errors carry the line and column.
+pub fn parse(text: &str) -> Result<FileConfig, String> {
+    if text.trim().is_empty() {
+        return Ok(FileConfig::default());
+    }
+    serde_saphyr::from_str::<FileConfig>(text).map_err(|e| e.to_string())
+}

@@ -1,0 +1,324 @@
+//! Configuration: fly-autoscaler's `FAS_*` environment variables and YAML keys with
+//! their meanings and defaults, fas's own keys (`policy`, `policy-params`), and
+//! upstream's validation rules with messages that name the key to fix.
+
+mod file;
+mod secret;
+pub mod text;
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use thiserror::Error;
+
+use crate::policy::expr::CountExprs;
+pub use secret::Secret;
+
+#[derive(Debug, Error, PartialEq)]
+pub enum ConfigError {
+    #[error("{0}")]
+    Invalid(String),
+    #[error("config file {path}: {msg}")]
+    File { path: String, msg: String },
+}
+
+fn invalid(msg: impl Into<String>) -> ConfigError {
+    ConfigError::Invalid(msg.into())
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct CollectorConfig {
+    /// `prometheus` or `temporal`.
+    pub kind: String,
+    pub metric_name: String,
+    pub query: String,
+    pub address: String,
+    pub token: Secret,
+    pub namespace: String,
+    pub cert_data: Secret,
+    pub key_data: Secret,
+    /// Where it was defined, for error messages: `FAS_PROMETHEUS_*`, `metric-collectors[0]`.
+    pub origin: String,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Config {
+    pub app_name: String,
+    pub org: String,
+    pub regions: Vec<String>,
+    pub process_group: String,
+    pub created_machine_count: String,
+    pub min_created_machine_count: String,
+    pub max_created_machine_count: String,
+    pub started_machine_count: String,
+    pub min_started_machine_count: String,
+    pub max_started_machine_count: String,
+    pub initial_machine_state: String,
+    pub concurrency: usize,
+    pub interval: Duration,
+    pub timeout: Duration,
+    pub app_list_refresh_interval: Duration,
+    pub api_token: Secret,
+    pub verbose: bool,
+    pub metric_collectors: Vec<CollectorConfig>,
+    pub policy: Option<PathBuf>,
+    pub policy_params: serde_json::Value,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            app_name: String::new(),
+            org: String::new(),
+            regions: Vec::new(),
+            process_group: "app".into(),
+            created_machine_count: String::new(),
+            min_created_machine_count: String::new(),
+            max_created_machine_count: String::new(),
+            started_machine_count: String::new(),
+            min_started_machine_count: String::new(),
+            max_started_machine_count: String::new(),
+            initial_machine_state: "started".into(),
+            concurrency: 1,
+            interval: Duration::from_secs(15),
+            timeout: Duration::from_secs(30),
+            app_list_refresh_interval: Duration::from_secs(60),
+            api_token: Secret::default(),
+            verbose: false,
+            metric_collectors: Vec::new(),
+            policy: None,
+            policy_params: serde_json::json!({}),
+        }
+    }
+}
+
+/// Reads one environment variable; injected so tests need not touch the process env.
+pub type Env<'a> = &'a dyn Fn(&str) -> Option<String>;
+
+pub fn process_env(name: &str) -> Option<String> {
+    std::env::var(name).ok()
+}
+
+fn duration_var(env: Env, name: &str, into: &mut Duration) -> Result<(), ConfigError> {
+    if let Some(s) = env(name).filter(|s| !s.is_empty()) {
+        *into = text::parse_duration(&s)
+            .map_err(|e| invalid(format!("cannot parse {name} as duration: {e}")))?;
+    }
+    Ok(())
+}
+
+impl Config {
+    /// Upstream's `NewConfigFromEnv`, plus `FAS_POLICY` and `FAS_POLICY_PARAMS` (JSON).
+    pub fn from_env(env: Env) -> Result<Config, ConfigError> {
+        let get = |name: &str| env(name).unwrap_or_default();
+        let mut c = Config {
+            app_name: get("FAS_APP_NAME"),
+            org: get("FAS_ORG"),
+            created_machine_count: get("FAS_CREATED_MACHINE_COUNT"),
+            min_created_machine_count: get("FAS_MIN_CREATED_MACHINE_COUNT"),
+            max_created_machine_count: get("FAS_MAX_CREATED_MACHINE_COUNT"),
+            started_machine_count: get("FAS_STARTED_MACHINE_COUNT"),
+            min_started_machine_count: get("FAS_MIN_STARTED_MACHINE_COUNT"),
+            max_started_machine_count: get("FAS_MAX_STARTED_MACHINE_COUNT"),
+            api_token: Secret::new(get("FAS_API_TOKEN")),
+            ..Config::default()
+        };
+        if let Some(s) = env("FAS_INITIAL_MACHINE_STATE").filter(|s| !s.is_empty()) {
+            c.initial_machine_state = s;
+        }
+        if let Some(s) = env("FAS_PROCESS_GROUP").filter(|s| !s.is_empty()) {
+            c.process_group = s;
+        }
+        if let Some(s) = env("FAS_REGIONS").filter(|s| !s.is_empty()) {
+            c.regions = split_regions(&s);
+        }
+        if let Some(s) = env("FAS_CONCURRENCY").filter(|s| !s.is_empty()) {
+            c.concurrency = s
+                .trim()
+                .parse()
+                .map_err(|_| invalid(format!("cannot parse FAS_CONCURRENCY as integer: {s:?}")))?;
+        }
+        duration_var(env, "FAS_INTERVAL", &mut c.interval)?;
+        duration_var(env, "FAS_TIMEOUT", &mut c.timeout)?;
+        duration_var(
+            env,
+            "FAS_APP_LIST_REFRESH_INTERVAL",
+            &mut c.app_list_refresh_interval,
+        )?;
+        if let Some(addr) = env("FAS_PROMETHEUS_ADDRESS").filter(|s| !s.is_empty()) {
+            c.metric_collectors.push(CollectorConfig {
+                kind: "prometheus".into(),
+                address: addr,
+                metric_name: get("FAS_PROMETHEUS_METRIC_NAME"),
+                query: get("FAS_PROMETHEUS_QUERY"),
+                token: Secret::new(get("FAS_PROMETHEUS_TOKEN")),
+                namespace: String::new(),
+                cert_data: Secret::default(),
+                key_data: Secret::default(),
+                origin: "FAS_PROMETHEUS_*".into(),
+            });
+        }
+        if let Some(addr) = env("FAS_TEMPORAL_ADDRESS").filter(|s| !s.is_empty()) {
+            // Temporal's own variable names win, as upstream reads them first.
+            let either =
+                |a: &str, b: &str| env(a).filter(|s| !s.is_empty()).unwrap_or_else(|| get(b));
+            c.metric_collectors.push(CollectorConfig {
+                kind: "temporal".into(),
+                address: addr,
+                metric_name: get("FAS_TEMPORAL_METRIC_NAME"),
+                query: get("FAS_TEMPORAL_QUERY"),
+                token: Secret::default(),
+                namespace: get("FAS_TEMPORAL_NAMESPACE"),
+                cert_data: Secret::new(either("TEMPORAL_TLS_CERT_DATA", "FAS_TEMPORAL_CERT_DATA")),
+                key_data: Secret::new(either("TEMPORAL_TLS_KEY_DATA", "FAS_TEMPORAL_KEY_DATA")),
+                origin: "FAS_TEMPORAL_*".into(),
+            });
+        }
+        if let Some(p) = env("FAS_POLICY").filter(|s| !s.is_empty()) {
+            c.policy = Some(PathBuf::from(p));
+        }
+        if let Some(p) = env("FAS_POLICY_PARAMS").filter(|s| !s.is_empty()) {
+            c.policy_params = serde_json::from_str(&p)
+                .ok()
+                .filter(serde_json::Value::is_object)
+                .ok_or_else(|| invalid("cannot parse FAS_POLICY_PARAMS: give a JSON object such as {\"per_machine\": 10}"))?;
+        }
+        Ok(c)
+    }
+
+    /// Applies a YAML file over this config (keys in the file win, as upstream).
+    pub fn apply_file(&mut self, path: &Path, env: Env) -> Result<(), ConfigError> {
+        let ferr = |msg: String| ConfigError::File {
+            path: path.display().to_string(),
+            msg,
+        };
+        let raw = std::fs::read_to_string(path).map_err(|e| ferr(format!("cannot read: {e}")))?;
+        let lookup = |name: &str| env(name).unwrap_or_default();
+        let text = text::expand(&raw, &lookup, &|n| n == "APP_NAME");
+        let f = file::parse(&text).map_err(ferr)?;
+        let set = |into: &mut String, v: Option<file::Scalar>| {
+            if let Some(v) = v {
+                *into = v.0;
+            }
+        };
+        set(&mut self.app_name, f.app_name);
+        set(&mut self.org, f.org);
+        set(&mut self.process_group, f.process_group);
+        set(&mut self.created_machine_count, f.created_machine_count);
+        set(
+            &mut self.min_created_machine_count,
+            f.min_created_machine_count,
+        );
+        set(
+            &mut self.max_created_machine_count,
+            f.max_created_machine_count,
+        );
+        set(&mut self.started_machine_count, f.started_machine_count);
+        set(
+            &mut self.min_started_machine_count,
+            f.min_started_machine_count,
+        );
+        set(
+            &mut self.max_started_machine_count,
+            f.max_started_machine_count,
+        );
+        set(&mut self.initial_machine_state, f.initial_machine_state);
+        if let Some(r) = f.regions {
+            self.regions = r
+                .iter()
+                .map(|s| s.trim().to_string())
+                .filter(|s| !s.is_empty())
+                .collect();
+        }
+        for (key, value, into) in [
+            ("interval", f.interval, &mut self.interval),
+            ("timeout", f.timeout, &mut self.timeout),
+            (
+                "app-list-refresh-interval",
+                f.app_list_refresh_interval,
+                &mut self.app_list_refresh_interval,
+            ),
+        ] {
+            if let Some(v) = value {
+                *into = text::parse_duration(&v.0).map_err(|e| ferr(format!("{key}: {e}")))?;
+            }
+        }
+        if let Some(n) = f.concurrency {
+            self.concurrency = n;
+        }
+        if let Some(t) = f.api_token {
+            self.api_token = Secret::new(t.0);
+        }
+        if let Some(v) = f.verbose {
+            self.verbose = v;
+        }
+        if let Some(p) = f.policy {
+            // A relative policy path is relative to the config file.
+            let base = path.parent().unwrap_or(Path::new(""));
+            self.policy = Some(base.join(p));
+        }
+        if let Some(p) = f.policy_params {
+            self.policy_params = serde_json::Value::Object(p.into_iter().collect());
+        }
+        if let Some(list) = f.metric_collectors {
+            self.metric_collectors = list
+                .into_iter()
+                .enumerate()
+                .map(|(i, c)| CollectorConfig {
+                    kind: c.kind.unwrap_or_default(),
+                    metric_name: c.metric_name.unwrap_or_default(),
+                    query: c.query.unwrap_or_default(),
+                    address: c.address.unwrap_or_default(),
+                    token: Secret::new(c.token.unwrap_or_default()),
+                    namespace: c.namespace.unwrap_or_default(),
+                    cert_data: Secret::new(c.cert_data.unwrap_or_default()),
+                    key_data: Secret::new(c.key_data.unwrap_or_default()),
+                    origin: format!("metric-collectors[{i}]"),
+                })
+                .collect();
+        }
+        Ok(())
+    }
+
+    /// Environment, then `--config FILE` over it.
+    pub fn load(config_path: Option<&Path>, env: Env) -> Result<Config, ConfigError> {
+        let mut c = Config::from_env(env)?;
+        if let Some(p) = config_path {
+            c.apply_file(p, env)?;
+        }
+        Ok(c)
+    }
+
+    /// Upstream's count expressions resolved to min/max (a single count fills both).
+    pub fn count_exprs(&self) -> CountExprs {
+        let pick = |single: &str, one: &str| {
+            let s = if single.is_empty() { one } else { single };
+            (!s.is_empty()).then(|| s.to_string())
+        };
+        CountExprs {
+            min_created: pick(&self.created_machine_count, &self.min_created_machine_count),
+            max_created: pick(&self.created_machine_count, &self.max_created_machine_count),
+            min_started: pick(&self.started_machine_count, &self.min_started_machine_count),
+            max_started: pick(&self.started_machine_count, &self.max_started_machine_count),
+        }
+    }
+
+    /// Metric names the collectors produce (the names expressions may use).
+    pub fn metric_names(&self) -> Vec<String> {
+        self.metric_collectors
+            .iter()
+            .map(|c| c.metric_name.clone())
+            .collect()
+    }
+}
+
+fn split_regions(s: &str) -> Vec<String> {
+    s.split(',')
+        .map(str::trim)
+        .filter(|r| !r.is_empty())
+        .map(String::from)
+        .collect()
+}
+
+mod validate;
+pub use validate::Needs;

@@ -1,0 +1,169 @@
+//! Upstream's validation rules, each message naming the environment variable and the
+//! YAML key to fix.
+
+use super::{invalid, Config, ConfigError};
+
+/// What the command about to run needs from the config.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Needs {
+    /// An app to scale (false for `fas eval --set`, which only evaluates).
+    pub app: bool,
+}
+
+fn pair(what: &str, single: &str, min: &str, max: &str) -> Result<(), ConfigError> {
+    let up = what.to_uppercase();
+    let keys = format!(
+        "FAS_{up}_MACHINE_COUNT / {what}-machine-count, FAS_MIN_{up}_MACHINE_COUNT / min-{what}-machine-count, \
+         FAS_MAX_{up}_MACHINE_COUNT / max-{what}-machine-count"
+    );
+    if !single.is_empty() && (!min.is_empty() || !max.is_empty()) {
+        return Err(invalid(format!(
+            "cannot define {what} machine count and min/max {what} machine count: set either \
+             FAS_{up}_MACHINE_COUNT ({what}-machine-count) or the min/max pair ({keys})"
+        )));
+    }
+    if !min.is_empty() && max.is_empty() {
+        return Err(invalid(format!(
+            "max {what} machine count required if min {what} machine count is defined: set FAS_MAX_{up}_MACHINE_COUNT (max-{what}-machine-count)"
+        )));
+    }
+    if min.is_empty() && !max.is_empty() {
+        return Err(invalid(format!(
+            "min {what} machine count required if max {what} machine count is defined: set FAS_MIN_{up}_MACHINE_COUNT (min-{what}-machine-count)"
+        )));
+    }
+    Ok(())
+}
+
+impl Config {
+    pub fn has_created_count(&self) -> bool {
+        [
+            &self.created_machine_count,
+            &self.min_created_machine_count,
+            &self.max_created_machine_count,
+        ]
+        .iter()
+        .any(|s| !s.is_empty())
+    }
+
+    pub fn has_started_count(&self) -> bool {
+        [
+            &self.started_machine_count,
+            &self.min_started_machine_count,
+            &self.max_started_machine_count,
+        ]
+        .iter()
+        .any(|s| !s.is_empty())
+    }
+
+    pub fn validate(&self, needs: Needs) -> Result<(), ConfigError> {
+        if needs.app && self.app_name.is_empty() {
+            return Err(invalid(
+                "app name required: set FAS_APP_NAME (app-name), e.g. my-app or my-app-*",
+            ));
+        }
+        if needs.app && self.app_name.contains('*') && self.org.is_empty() {
+            return Err(invalid(format!(
+                "app name {:?} has a wildcard, so an org is required: set FAS_ORG (org) to the org whose apps to scale",
+                self.app_name
+            )));
+        }
+        let counts = self.has_created_count() || self.has_started_count();
+        match (&self.policy, counts) {
+            (Some(p), true) => {
+                return Err(invalid(format!(
+                    "policy {} and machine count expressions are exclusive: set FAS_POLICY (policy) or the \
+                     FAS_*_MACHINE_COUNT expressions (*-machine-count), not both",
+                    p.display()
+                )))
+            }
+            (None, false) => {
+                return Err(invalid(
+                    "must define either created machine count or started machine count: set FAS_CREATED_MACHINE_COUNT \
+                     (created-machine-count) or FAS_STARTED_MACHINE_COUNT (started-machine-count), their min/max pairs, \
+                     or a Lua policy with FAS_POLICY (policy)",
+                ))
+            }
+            _ => {}
+        }
+        pair(
+            "created",
+            &self.created_machine_count,
+            &self.min_created_machine_count,
+            &self.max_created_machine_count,
+        )?;
+        pair(
+            "started",
+            &self.started_machine_count,
+            &self.min_started_machine_count,
+            &self.max_started_machine_count,
+        )?;
+        if !matches!(self.initial_machine_state.as_str(), "started" | "stopped") {
+            return Err(invalid(format!(
+                "initial machine state must be either 'started' or 'stopped' (FAS_INITIAL_MACHINE_STATE / initial-machine-state), got {:?}",
+                self.initial_machine_state
+            )));
+        }
+        if self.concurrency == 0 {
+            return Err(invalid(
+                "concurrency must be at least 1 (FAS_CONCURRENCY / concurrency)",
+            ));
+        }
+        if self.interval.is_zero() {
+            return Err(invalid(
+                "interval must be greater than 0 (FAS_INTERVAL / interval), e.g. 15s",
+            ));
+        }
+        if self.timeout.is_zero() {
+            return Err(invalid(
+                "timeout must be greater than 0 (FAS_TIMEOUT / timeout), e.g. 30s",
+            ));
+        }
+        for c in &self.metric_collectors {
+            let fail = |m: String| Err(invalid(format!("{}: {m}", c.origin)));
+            if c.metric_name.is_empty() {
+                return fail("metric name required (metric-name, or FAS_PROMETHEUS_METRIC_NAME / FAS_TEMPORAL_METRIC_NAME)".into());
+            }
+            match c.kind.as_str() {
+                "prometheus" if c.address.is_empty() => {
+                    return fail(
+                        "prometheus address required (address / FAS_PROMETHEUS_ADDRESS)".into(),
+                    )
+                }
+                "prometheus" if c.query.is_empty() => {
+                    return fail("prometheus query required (query / FAS_PROMETHEUS_QUERY)".into())
+                }
+                "temporal" if c.address.is_empty() => {
+                    return fail(
+                        "temporal address required (address / FAS_TEMPORAL_ADDRESS)".into(),
+                    )
+                }
+                "temporal" if c.namespace.is_empty() => {
+                    return fail(
+                        "temporal namespace required (namespace / FAS_TEMPORAL_NAMESPACE)".into(),
+                    )
+                }
+                "prometheus" | "temporal" => {}
+                "" => return fail("type required: set type to prometheus or temporal".into()),
+                other => {
+                    return fail(format!(
+                        "invalid type: {other:?}: use prometheus or temporal"
+                    ))
+                }
+            }
+        }
+        let mut names: Vec<&str> = self
+            .metric_collectors
+            .iter()
+            .map(|c| c.metric_name.as_str())
+            .collect();
+        names.sort_unstable();
+        if let Some(w) = names.windows(2).find(|w| w[0] == w[1]) {
+            return Err(invalid(format!(
+                "two metric collectors produce the metric {:?}: give each a distinct metric-name",
+                w[0]
+            )));
+        }
+        Ok(())
+    }
+}

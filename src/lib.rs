@@ -1,0 +1,6 @@
+//! fas: a metrics-based autoscaler for Fly.io Machines with Lua policies.
+//! The binary (`src/main.rs`) is a thin CLI over these modules.
+
+pub mod cli;
+pub mod config;
+pub mod policy;
