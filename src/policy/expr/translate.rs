@@ -51,6 +51,7 @@ impl<'a> Translator<'a> {
         let mut node = root;
         let depth = self.scopes.len();
         while let Node::Let(name, value, body) = &node.node {
+            self.check_redeclare(node, name)?;
             let (code, ty) = self.expr(value)?;
             let var = self.fresh("l");
             prelude.push(format!("local {var} = {code}"));
@@ -61,6 +62,20 @@ impl<'a> Translator<'a> {
         self.scopes.truncate(depth);
         let (expr, ty) = result?;
         Ok(Emitted { prelude, expr, ty })
+    }
+
+    /// Expr refuses a `let` that would hide a variable, a builtin or another `let`.
+    fn check_redeclare(&self, n: &Spanned, name: &str) -> Result<(), ExprError> {
+        let msg = if self.metrics.iter().any(|m| m == name) {
+            format!("cannot redeclare {name}")
+        } else if types::is_builtin(name) {
+            format!("cannot redeclare builtin {name}")
+        } else if self.scopes.iter().any(|(nm, _, _)| nm == name) {
+            format!("cannot redeclare variable {name}")
+        } else {
+            return Ok(());
+        };
+        Err(Self::type_err(n, msg))
     }
 
     fn type_err(n: &Spanned, msg: String) -> ExprError {

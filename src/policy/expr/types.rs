@@ -276,6 +276,15 @@ pub fn builtin(name: &str, args: &[Ty]) -> Result<Ty, String> {
     }
 }
 
+/// The builtins fas translates.
+pub const TRANSLATED_BUILTINS: &[&str] = &[
+    "abs", "ceil", "floor", "round", "int", "float", "len", "min", "max", "mean", "median", "sum",
+];
+
+pub fn is_builtin(name: &str) -> bool {
+    TRANSLATED_BUILTINS.contains(&name) || UNSUPPORTED_BUILTINS.contains(&name)
+}
+
 /// Builtins of Expr v1.16 that fas does not translate (rejected with a clear message).
 pub const UNSUPPORTED_BUILTINS: &[&str] = &[
     "all",

@@ -1,0 +1,170 @@
+//! Lua policies: the contract (metrics, app, state, params, return shapes), the
+//! sandbox's escape routes, and the limits that turn runaway scripts into errors.
+
+use std::path::PathBuf;
+
+use fas::policy::{AppInput, Bounds, Limits, MachineCounts, Policy, PolicyError};
+use serde_json::json;
+
+fn fixture(name: &str) -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures/policies")
+        .join(name)
+}
+
+fn load(name: &str) -> Policy {
+    Policy::from_file(
+        &fixture(name),
+        &json!({"per_machine": 5}),
+        Limits::default(),
+    )
+    .expect("policy loads")
+}
+
+fn decide(
+    p: &mut Policy,
+    app: &str,
+    metrics: &[(&str, f64)],
+) -> Result<fas::policy::Targets, PolicyError> {
+    let m: Vec<(String, f64)> = metrics.iter().map(|(n, v)| (n.to_string(), *v)).collect();
+    let machines = MachineCounts {
+        created: 3,
+        started: 2,
+        stopped: 1,
+        by_region: vec![("iad".into(), 2, 1)],
+    };
+    p.decide(&AppInput {
+        name: app,
+        now: 1000.0,
+        interval_secs: 15.0,
+        machines: &machines,
+        metrics: &m,
+    })
+}
+
+#[test]
+fn policy_reads_params_requires_modules_and_keeps_state_per_app() {
+    let mut p = load("queue.lua");
+    let t = decide(&mut p, "a", &[("queue_depth", 23.0)]).unwrap();
+    assert_eq!(
+        t.started,
+        Some(Bounds {
+            min: Some(5),
+            max: Some(5)
+        })
+    );
+    assert_eq!(
+        t.created,
+        Some(Bounds {
+            min: Some(1),
+            max: Some(10)
+        })
+    );
+    decide(&mut p, "a", &[("queue_depth", 7.0)]).unwrap();
+    decide(&mut p, "b", &[("queue_depth", 3.0)]).unwrap();
+    assert_eq!(p.state_json("a").unwrap(), json!({"peak": 23.0}));
+    assert_eq!(p.state_json("b").unwrap(), json!({"peak": 3.0}));
+}
+
+#[test]
+fn runtime_errors_name_file_and_line() {
+    let mut p = load("error.lua");
+    let e = decide(&mut p, "a", &[]).unwrap_err().to_string();
+    assert!(e.starts_with("policy error: "), "{e}");
+    assert!(e.contains("error.lua:3:"), "{e}");
+}
+
+#[test]
+fn syntax_errors_name_file_and_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("broken.lua");
+    std::fs::write(&path, "function scale(m, a)\n  return {\nend\n").unwrap();
+    let e = Policy::from_file(&path, &json!({}), Limits::default())
+        .err()
+        .unwrap()
+        .to_string();
+    assert!(e.contains("broken.lua:3:"), "{e}");
+}
+
+#[test]
+fn a_file_without_scale_is_rejected() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("empty.lua");
+    std::fs::write(&path, "local x = 1\n").unwrap();
+    let e = Policy::from_file(&path, &json!({}), Limits::default())
+        .err()
+        .unwrap()
+        .to_string();
+    assert!(e.contains("no global function scale"), "{e}");
+}
+
+#[test]
+fn endless_loops_hit_the_instruction_budget() {
+    for file in ["loop.lua", "loop_pcall.lua"] {
+        let limits = Limits {
+            instructions: 1_000_000,
+            ..Limits::default()
+        };
+        let mut p = Policy::from_file(&fixture(file), &json!({}), limits).unwrap();
+        let started = std::time::Instant::now();
+        let e = decide(&mut p, "a", &[]).unwrap_err().to_string();
+        assert!(
+            e.contains("instruction budget of 1000000 exceeded"),
+            "{file}: {e}"
+        );
+        assert!(e.contains(file), "{file}: {e}");
+        assert!(
+            started.elapsed().as_secs() < 10,
+            "{file} took {:?}",
+            started.elapsed()
+        );
+    }
+}
+
+#[test]
+fn memory_bombs_hit_the_memory_limit_and_the_state_stays_usable() {
+    let limits = Limits {
+        memory: 16 << 20,
+        instructions: u64::MAX / 2,
+    };
+    let mut p = Policy::from_file(&fixture("bomb.lua"), &json!({}), limits).unwrap();
+    let e = decide(&mut p, "a", &[]).unwrap_err().to_string();
+    assert!(e.contains("memory limit exceeded"), "{e}");
+    // The next call runs again from a clean slate and fails the same way, not worse.
+    let e2 = decide(&mut p, "a", &[]).unwrap_err().to_string();
+    assert_eq!(e, e2);
+}
+
+#[test]
+fn bad_return_values_are_errors_not_actions() {
+    let mut p = load("bad_return.lua");
+    let e = decide(&mut p, "a", &[("mode", 1.0)])
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("`started` is a string"), "{e}");
+    let e = decide(&mut p, "a", &[("mode", 2.0)])
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("`started.min` is NaN"), "{e}");
+}
+
+#[test]
+fn sandbox_escape_routes_are_closed() {
+    let mut p = load("escape.lua");
+    let t = decide(&mut p, "a", &[]);
+    assert_eq!(
+        t.map(|t| t.started),
+        Ok(Some(Bounds {
+            min: Some(0),
+            max: Some(0)
+        }))
+    );
+}
+
+#[test]
+fn state_that_json_cannot_hold_is_reported_with_the_app() {
+    let mut p = load("state_fn.lua");
+    decide(&mut p, "web", &[]).unwrap();
+    let e = p.state_json("web").unwrap_err().to_string();
+    assert!(e.contains("app web"), "{e}");
+}
