@@ -1,12 +1,131 @@
 //! `fas bench`: figures for the performance goals, printed, never asserted.
+//! `fas bench policy` times policy decisions (goal: <= 300 ns for a translated Expr,
+//! <= 2 us for a 20-line Lua policy, on a 2-core machine, release build).
+
+use std::time::Instant;
+
+use crate::policy::expr::CountExprs;
+use crate::policy::{AppInput, Limits, MachineCounts, Policy};
 
 #[derive(clap::Args)]
 pub struct BenchArgs {
+    /// What to measure.
+    #[arg(value_parser = ["policy", "expr", "lua"], default_value = "policy")]
+    what: String,
     /// Decisions to time per policy.
     #[arg(long, default_value_t = 1_000_000)]
     iterations: u64,
 }
 
-pub fn run(_args: BenchArgs) -> anyhow::Result<()> {
-    anyhow::bail!("not yet")
+/// A 20-line policy of the kind users write: per-machine target, smoothing in
+/// `app.state`, a scale-down cooldown and clamps.
+const LUA_POLICY: &str = r#"
+function scale(metrics, app)
+  local s = app.state
+  local per = app.params.per_machine or 10
+  local q = metrics.queue_depth
+  s.avg = s.avg and (s.avg * 0.8 + q * 0.2) or q
+  local want = math.ceil(s.avg / per)
+  if want < 1 then want = 1 end
+  if want > 50 then want = 50 end
+  local last = s.last or want
+  if want < last then
+    if (app.now - (s.changed_at or 0)) < 300 then
+      want = last
+    end
+  end
+  if want ~= last then s.changed_at = app.now end
+  s.last = want
+  local started = app.machines.started
+  return { started = want, created = { min = 1, max = math.max(want, started) } }
+end
+"#;
+
+fn time_decisions(policy: &mut Policy, iterations: u64, metric: &str) -> anyhow::Result<f64> {
+    let machines = MachineCounts {
+        created: 3,
+        started: 2,
+        stopped: 1,
+        by_region: vec![("iad".into(), 2, 1)],
+    };
+    let mut metrics = vec![(metric.to_string(), 0.0)];
+    let input_at = |i: u64, metrics: &mut Vec<(String, f64)>| {
+        metrics[0].1 = (i % 1000) as f64;
+        i as f64
+    };
+    // Warm up, then measure.
+    for i in 0..iterations / 10 {
+        let now = input_at(i, &mut metrics);
+        policy.decide(&AppInput {
+            name: "bench-app",
+            now,
+            interval_secs: 15.0,
+            machines: &machines,
+            metrics: &metrics,
+        })?;
+    }
+    let start = Instant::now();
+    for i in 0..iterations {
+        let now = input_at(i, &mut metrics);
+        std::hint::black_box(policy.decide(&AppInput {
+            name: "bench-app",
+            now,
+            interval_secs: 15.0,
+            machines: &machines,
+            metrics: &metrics,
+        })?);
+    }
+    Ok(start.elapsed().as_nanos() as f64 / iterations as f64)
+}
+
+pub fn run(args: BenchArgs) -> anyhow::Result<()> {
+    let n = args.iterations.max(1);
+    if cfg!(debug_assertions) {
+        println!(
+            "note: debug build; run `cargo run --release -- bench` for the figures that count"
+        );
+    }
+    if args.what != "lua" {
+        bench_expr(n)?;
+    }
+    if args.what != "expr" {
+        bench_lua(n)?;
+    }
+    Ok(())
+}
+
+fn bench_expr(n: u64) -> anyhow::Result<()> {
+    let expr = "min(50, qdepth / 2)";
+    let exprs = CountExprs {
+        min_started: Some(expr.into()),
+        max_started: Some(expr.into()),
+        ..Default::default()
+    };
+    let mut p = Policy::from_exprs(&exprs, &["qdepth".to_string()], Limits::default())?;
+    let ns = time_decisions(&mut p, n, "qdepth")?;
+    println!("policy decision, translated Expr `{expr}`: {ns:.0} ns/decision ({n} decisions; goal <= 300 ns)");
+    Ok(())
+}
+
+fn bench_lua(n: u64) -> anyhow::Result<()> {
+    let dir = tempfile_dir()?;
+    let path = dir.join("bench_policy.lua");
+    std::fs::write(&path, LUA_POLICY)?;
+    let mut p = Policy::from_file(
+        &path,
+        &serde_json::json!({"per_machine": 10}),
+        Limits::default(),
+    )?;
+    let ns = time_decisions(&mut p, n, "queue_depth")?;
+    println!(
+        "policy decision, 20-line Lua policy: {ns:.0} ns/decision ({n} decisions; goal <= 2000 ns)"
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+    Ok(())
+}
+
+fn tempfile_dir() -> std::io::Result<std::path::PathBuf> {
+    let dir = std::env::temp_dir().join(format!("fas-bench-{}", std::process::id()));
+    std::fs::create_dir_all(&dir)?;
+    Ok(dir)
 }

@@ -10,7 +10,7 @@ mod sandbox;
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
-use mlua::{Function, Lua, Table, Value};
+use mlua::{Function, Lua, LuaSerdeExt, LuaString, Table, Value, Variadic};
 
 pub use outcome::{Bounds, PolicyError, Targets};
 pub use sandbox::{Limits, STDLIB};
@@ -42,39 +42,34 @@ pub struct AppInput<'a> {
 
 pub struct Policy {
     lua: Lua,
-    scale: Function,
     kind: Kind,
     budget: sandbox::Budget,
-    metrics: Table,
-    metric_keys: Vec<(String, mlua::LuaString)>,
-    keys: Keys,
-    params: Table,
-    apps: HashMap<String, AppSlot>,
+    /// driver.lua's `drive`, `set_names` and `state_of`.
+    drive: Function,
+    set_names: Function,
+    state_of: Function,
+    metric_names: Vec<String>,
+    app_names: HashMap<String, LuaString>,
+    last_regions: HashMap<String, Vec<(String, u64, u64)>>,
 }
 
-/// Lua strings made once, so a call interns nothing.
-struct Keys {
-    created: mlua::LuaString,
-    started: mlua::LuaString,
-    min: mlua::LuaString,
-    max: mlua::LuaString,
-}
-
-/// Per-app Lua tables kept between calls: `app` (which holds `state`) and its `machines`.
-struct AppSlot {
-    app: Table,
-    machines: Table,
-}
+const DRIVER_LUA: &str = include_str!("driver.lua");
 
 impl Policy {
     /// Translates upstream's count expressions. `metrics` are the names the
     /// expressions may read; anything else is an `unknown name` error now.
+    /// Translated expressions have no loops (their run time is bounded by the memory
+    /// limit), so they run without the instruction budget and its per-instruction hook.
     pub fn from_exprs(
         exprs: &CountExprs,
         metrics: &[String],
         limits: Limits,
     ) -> Result<Policy, PolicyError> {
         let source = expr::translate_policy(exprs, metrics).map_err(PolicyError::Compile)?;
+        let limits = Limits {
+            instructions: 0,
+            ..limits
+        };
         let (lua, budget) =
             sandbox::new_state(None, limits).map_err(|e| PolicyError::lua("fas-expr", &e))?;
         let setup = || -> mlua::Result<()> {
@@ -88,7 +83,7 @@ impl Policy {
                 .call::<()>(runtime)
         };
         setup().map_err(|e| PolicyError::lua("fas-expr", &e))?;
-        Self::finish(lua, budget, Kind::Expr)
+        Self::finish(lua, budget, Kind::Expr, &serde_json::Value::Null)
     }
 
     /// Loads a Lua policy file, which must define a global `scale`.
@@ -117,17 +112,15 @@ impl Policy {
             .set_mode(mlua::chunk::ChunkMode::Text)
             .exec()
             .map_err(|e| PolicyError::lua(&name, &e))?;
-        let mut policy = Self::finish(lua, budget, Kind::Lua { file: name.clone() })?;
-        policy.params = mlua::LuaSerdeExt::to_value(&policy.lua, params)
-            .and_then(|v| match v {
-                Value::Table(t) => Ok(t),
-                _ => policy.lua.create_table(),
-            })
-            .map_err(|e| PolicyError::lua(&name, &e))?;
-        Ok(policy)
+        Self::finish(lua, budget, Kind::Lua { file: name.clone() }, params)
     }
 
-    fn finish(lua: Lua, budget: sandbox::Budget, kind: Kind) -> Result<Policy, PolicyError> {
+    fn finish(
+        lua: Lua,
+        budget: sandbox::Budget,
+        kind: Kind,
+        params: &serde_json::Value,
+    ) -> Result<Policy, PolicyError> {
         let label = kind.label();
         let scale = match lua.globals().get::<Value>("scale") {
             Ok(Value::Function(f)) => f,
@@ -138,26 +131,32 @@ impl Policy {
                 })
             }
         };
-        let mk = || -> mlua::Result<(Keys, Table, Table)> {
-            let keys = Keys {
-                created: lua.create_string("created")?,
-                started: lua.create_string("started")?,
-                min: lua.create_string("min")?,
-                max: lua.create_string("max")?,
+        let setup = || -> mlua::Result<(Function, Function, Function)> {
+            let params = match lua.to_value(params)? {
+                Value::Table(t) => t,
+                _ => lua.create_table()?,
             };
-            Ok((keys, lua.create_table()?, lua.create_table()?))
+            let pack: Value = lua.globals().raw_get("fas_pack")?;
+            let pack = if matches!(kind, Kind::Expr) {
+                pack
+            } else {
+                Value::Nil
+            };
+            lua.load(DRIVER_LUA)
+                .set_name("=fas-driver")
+                .call((scale, params, pack))
         };
-        let (keys, metrics, params) = mk().map_err(|e| PolicyError::lua(&label, &e))?;
+        let (drive, set_names, state_of) = setup().map_err(|e| PolicyError::lua(&label, &e))?;
         Ok(Policy {
             lua,
-            scale,
             kind,
             budget,
-            metrics,
-            metric_keys: Vec::new(),
-            keys,
-            params,
-            apps: HashMap::new(),
+            drive,
+            set_names,
+            state_of,
+            metric_names: Vec::new(),
+            app_names: HashMap::new(),
+            last_regions: HashMap::new(),
         })
     }
 
@@ -173,82 +172,93 @@ impl Policy {
             // Free whatever a failed call left behind (e.g. a memory bomb's garbage).
             let _ = self.lua.gc_collect();
         }
-        let value = result.map_err(|e| self.kind.runtime_error(&self.lua, &e))?;
-        outcome::targets(&self.kind, &self.keys, value)
+        let values = result.map_err(|e| self.kind.runtime_error(&self.lua, &e))?;
+        outcome::targets(&self.kind, values)
     }
 
-    fn call(&mut self, input: &AppInput) -> mlua::Result<Value> {
-        self.set_metrics(input.metrics)?;
-        let app = if self.is_expr() {
-            // Translated expressions read only `metrics`; skip building `app`.
-            Value::Nil
+    fn call(&mut self, input: &AppInput) -> mlua::Result<outcome::Answer> {
+        let same = self.metric_names.len() == input.metrics.len()
+            && self
+                .metric_names
+                .iter()
+                .zip(input.metrics)
+                .all(|(k, (n, _))| k == n);
+        if !same {
+            self.metric_names = input.metrics.iter().map(|(n, _)| n.clone()).collect();
+            self.set_names.call::<()>(Variadic::from_iter(
+                self.metric_names.iter().map(String::as_str),
+            ))?;
+        }
+        let values = input.metrics;
+        let v = |i: usize| values.get(i).map(|(_, v)| *v);
+        let more = if values.len() > 4 {
+            Some(
+                self.lua
+                    .create_sequence_from(values[4..].iter().map(|(_, v)| *v))?,
+            )
         } else {
-            Value::Table(self.app_table(input)?)
+            None
         };
         self.budget.reset();
-        self.scale.call::<Value>((&self.metrics, app))
-    }
-
-    fn set_metrics(&mut self, metrics: &[(String, f64)]) -> mlua::Result<()> {
-        let same = self.metric_keys.len() == metrics.len()
-            && self
-                .metric_keys
-                .iter()
-                .zip(metrics)
-                .all(|((k, _), (n, _))| k == n);
-        if !same {
-            self.metrics = self.lua.create_table()?;
-            self.metric_keys = metrics
-                .iter()
-                .map(|(n, _)| Ok((n.clone(), self.lua.create_string(n)?)))
-                .collect::<mlua::Result<_>>()?;
+        if self.is_expr() {
+            // Translated expressions never see `app` (driver.lua's drive_expr).
+            return self.drive.call((v(0), v(1), v(2), v(3), more));
         }
-        for ((_, key), (_, v)) in self.metric_keys.iter().zip(metrics) {
-            self.metrics.raw_set(key, *v)?;
-        }
-        Ok(())
-    }
-
-    fn app_table(&mut self, input: &AppInput) -> mlua::Result<Table> {
-        if !self.apps.contains_key(input.name) {
-            let app = self.lua.create_table()?;
-            let machines = self.lua.create_table()?;
-            app.raw_set("name", input.name)?;
-            self.apps
-                .insert(input.name.to_string(), AppSlot { app, machines });
-        }
-        let slot = &self.apps[input.name];
+        let name = match self.app_names.get(input.name) {
+            Some(s) => s.clone(),
+            None => {
+                let s = self.lua.create_string(input.name)?;
+                self.app_names.insert(input.name.to_string(), s.clone());
+                s
+            }
+        };
         let m = input.machines;
-        slot.app.raw_set("now", input.now)?;
-        slot.app.raw_set("interval", input.interval_secs)?;
-        slot.app.raw_set("params", &self.params)?;
-        slot.app.raw_set("machines", &slot.machines)?;
-        // The policy owns `state` and may replace it; only a missing one is renewed.
-        if !matches!(slot.app.raw_get::<Value>("state")?, Value::Table(_)) {
-            slot.app.raw_set("state", self.lua.create_table()?)?;
+        let regions = self.regions_if_changed(input.name, &m.by_region)?;
+        self.drive.call((
+            name,
+            input.now,
+            input.interval_secs,
+            m.created,
+            m.started,
+            m.stopped,
+            regions,
+            (v(0), v(1), v(2), v(3), more),
+        ))
+    }
+
+    /// A fresh `by_region` table when the app's regions changed since its last call.
+    fn regions_if_changed(
+        &mut self,
+        app: &str,
+        by_region: &[(String, u64, u64)],
+    ) -> mlua::Result<Option<Table>> {
+        if self
+            .last_regions
+            .get(app)
+            .is_some_and(|last| last == by_region)
+        {
+            return Ok(None);
         }
-        slot.machines.raw_set("created", m.created)?;
-        slot.machines.raw_set("started", m.started)?;
-        slot.machines.raw_set("stopped", m.stopped)?;
-        let regions = self.lua.create_table()?;
-        for (region, started, stopped) in &m.by_region {
+        let t = self.lua.create_table()?;
+        for (region, started, stopped) in by_region {
             let r = self.lua.create_table()?;
             r.raw_set("started", *started)?;
             r.raw_set("stopped", *stopped)?;
-            regions.raw_set(region.as_str(), r)?;
+            t.raw_set(region.as_str(), r)?;
         }
-        slot.machines.raw_set("by_region", regions)?;
-        Ok(slot.app.clone())
+        self.last_regions
+            .insert(app.to_string(), by_region.to_vec());
+        Ok(Some(t))
     }
 
     /// The app's `state` as JSON (for persistence and inspection). Fails, naming the
     /// app, when the policy stored something JSON cannot hold (a function, say).
     pub fn state_json(&self, app: &str) -> Result<serde_json::Value, PolicyError> {
-        let Some(slot) = self.apps.get(app) else {
+        let state: Value = self.state_of.call(app).unwrap_or(Value::Nil);
+        if state.is_nil() {
             return Ok(serde_json::json!({}));
-        };
-        let state: Value = slot.app.raw_get("state").unwrap_or(Value::Nil);
-        mlua::LuaSerdeExt::from_value(&self.lua, state).map_err(|e| PolicyError::State {
+        }
+        self.lua.from_value(state).map_err(|e| PolicyError::State {
             app: app.to_string(),
             msg: format!("{e}; keep only numbers, strings, booleans and tables in app.state"),
         })

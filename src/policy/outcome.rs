@@ -1,11 +1,10 @@
 //! What a call of `scale` can produce: targets (rounded and clamped as fly-autoscaler
 //! does) or an error worded as upstream words it for Expr, and with file:line for Lua.
 
-use mlua::{Lua, Table, Value};
+use mlua::Lua;
 use serde::Serialize;
 
 use super::expr::{self, Slot, SlotError};
-use super::Keys;
 
 /// The target range of one dimension. `None` leaves that side alone.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
@@ -62,7 +61,11 @@ impl Kind {
     pub(super) fn runtime_error(&self, lua: &Lua, e: &mlua::Error) -> PolicyError {
         match self {
             Kind::Expr => {
-                let stage: i64 = lua.globals().raw_get("STAGE").unwrap_or(-1);
+                let stage = lua
+                    .globals()
+                    .raw_get::<mlua::Function>("fas_expr_stage")
+                    .and_then(|f| f.call::<i64>(()))
+                    .unwrap_or(-1);
                 PolicyError::Execute {
                     slot: expr::stage_slot(stage),
                     msg: lua_message(e),
@@ -99,23 +102,35 @@ fn with_file(file: &str, msg: &str) -> String {
     }
 }
 
-pub(super) fn targets(kind: &Kind, keys: &Keys, value: Value) -> Result<Targets, PolicyError> {
-    let table = match value {
-        Value::Table(t) => t,
-        Value::Nil => return Ok(Targets::default()),
-        other => {
-            return Err(bad_return(
-                kind,
-                format!(
-                    "scale() returned a {}; return a table {{created=, started=}}",
-                    other.type_name()
-                ),
-            ))
+/// What driver.lua answers: a presence mask (1 created.min, 2 created.max,
+/// 4 started.min, 8 started.max) and the four numbers.
+pub(super) type Answer = (i64, f64, f64, f64, f64);
+
+/// Targets from driver.lua's answer.
+pub(super) fn targets(
+    kind: &Kind,
+    (mask, cmin, cmax, smin, smax): Answer,
+) -> Result<Targets, PolicyError> {
+    let side = |bit: i64, v: f64, slot: Slot| {
+        if mask & bit != 0 {
+            count(kind, v, slot).map(Some)
+        } else {
+            Ok(None)
         }
     };
-    let created = bounds(kind, keys, &table, &keys.created, "created")?;
-    let started = bounds(kind, keys, &table, &keys.started, "started")?;
-    Ok(Targets { created, started })
+    let dim = |min: Option<i64>, max: Option<i64>| {
+        (min.is_some() || max.is_some()).then_some(Bounds { min, max })
+    };
+    Ok(Targets {
+        created: dim(
+            side(1, cmin, Slot::MinCreated)?,
+            side(2, cmax, Slot::MaxCreated)?,
+        ),
+        started: dim(
+            side(4, smin, Slot::MinStarted)?,
+            side(8, smax, Slot::MaxStarted)?,
+        ),
+    })
 }
 
 fn bad_return(kind: &Kind, msg: String) -> PolicyError {
@@ -125,67 +140,11 @@ fn bad_return(kind: &Kind, msg: String) -> PolicyError {
     }
 }
 
-fn bounds(
-    kind: &Kind,
-    keys: &Keys,
-    t: &Table,
-    key: &mlua::LuaString,
-    name: &str,
-) -> Result<Option<Bounds>, PolicyError> {
-    let created = name == "created";
-    let raw = t.raw_get::<Value>(key).unwrap_or(Value::Nil);
-    let (min, max) = match raw {
-        Value::Nil => return Ok(None),
-        Value::Integer(_) | Value::Number(_) => (raw.clone(), raw),
-        Value::Table(r) => (
-            r.raw_get(&keys.min).unwrap_or(Value::Nil),
-            r.raw_get(&keys.max).unwrap_or(Value::Nil),
-        ),
-        other => {
-            return Err(bad_return(
-                kind,
-                format!(
-                    "`{name}` is a {}; return a number or {{min=, max=}}",
-                    other.type_name()
-                ),
-            ))
-        }
-    };
-    let slot = |is_min: bool| match (created, is_min) {
-        (true, true) => Slot::MinCreated,
-        (true, false) => Slot::MaxCreated,
-        (false, true) => Slot::MinStarted,
-        (false, false) => Slot::MaxStarted,
-    };
-    let min = count(kind, min, slot(true), created)?;
-    let max = count(kind, max, slot(false), created)?;
-    Ok(Some(Bounds { min, max }))
-}
-
 /// Upstream's conversion: round half away from zero, NaN/Inf are errors, negative
 /// becomes 0, and created counts never go below 1 (the last Machine is the template
 /// for new ones). Values beyond i64 saturate (upstream's Go conversion wraps them).
-fn count(kind: &Kind, v: Value, slot: Slot, created: bool) -> Result<Option<i64>, PolicyError> {
-    let field = || {
-        let s = slot.describe();
-        let dim = if s.contains("created") {
-            "created"
-        } else {
-            "started"
-        };
-        format!("{dim}.{}", &s[..3])
-    };
-    let f = match v {
-        Value::Nil => return Ok(None),
-        Value::Integer(i) => i as f64,
-        Value::Number(f) => f,
-        other => {
-            return Err(bad_return(
-                kind,
-                format!("`{}` is a {}; return a number", field(), other.type_name()),
-            ));
-        }
-    };
+fn count(kind: &Kind, f: f64, slot: Slot) -> Result<i64, PolicyError> {
+    let created = matches!(slot, Slot::MinCreated | Slot::MaxCreated);
     let r = f.round();
     let what = if r.is_nan() {
         Some("NaN")
@@ -197,12 +156,17 @@ fn count(kind: &Kind, v: Value, slot: Slot, created: bool) -> Result<Option<i64>
     if let Some(what) = what {
         return Err(match kind {
             Kind::Expr => PolicyError::ExprNonFinite { slot, what },
-            Kind::Lua { .. } => bad_return(
-                kind,
-                format!("`{}` is {what}; return a finite number", field()),
-            ),
+            Kind::Lua { .. } => {
+                let field = match slot {
+                    Slot::MinCreated => "created.min",
+                    Slot::MaxCreated => "created.max",
+                    Slot::MinStarted => "started.min",
+                    Slot::MaxStarted => "started.max",
+                };
+                bad_return(kind, format!("`{field}` is {what}; return a finite number"))
+            }
         });
     }
     let n = if r < 0.0 { 0 } else { r as i64 };
-    Ok(Some(if created { n.max(1) } else { n }))
+    Ok(if created { n.max(1) } else { n })
 }

@@ -88,6 +88,11 @@ pub fn new_state(dir: Option<PathBuf>, limits: Limits) -> mlua::Result<(Lua, Bud
         lua.create_function(move |lua, name: String| require(lua, &loaded, dir.as_deref(), &name))?;
     lua.globals().raw_set("require", require)?;
 
+    if limits.instructions == 0 {
+        // No budget: used for translated Expr, which has no loops (see Limits).
+        lua.set_memory_limit(limits.memory)?;
+        return Ok((lua, budget));
+    }
     let counter = budget.clone();
     lua.set_hook(HookTriggers::new().every_nth_instruction(HOOK_EVERY), move |_, debug| {
         counter.used.set(counter.used.get() + HOOK_EVERY as u64);

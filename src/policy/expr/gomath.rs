@@ -112,7 +112,7 @@ pub fn pow(x: f64, y: f64) -> f64 {
     if yf != 0.0 && x < 0.0 {
         return f64::NAN;
     }
-    if yi >= 9.223372036854775808e18 {
+    if yi >= (1u64 << 63) as f64 {
         // yi is a huge even integer: overflow or underflow for every x but -1.
         return if x == -1.0 {
             1.0

@@ -305,11 +305,30 @@ impl<'a> Translator<'a> {
             "abs" if all_numbers => format!("math.abs({joined})"),
             "float" if all_numbers => format!("({joined} + 0.0)"),
             "min" | "max" if all_numbers && codes.len() == 2 => {
-                format!("{}2({joined})", name.to_uppercase())
+                min_max2(name, &codes[0], &codes[1])
             }
             _ => format!("{}({joined})", name.to_uppercase()),
         };
         Ok((code, ty))
+    }
+}
+
+/// `min(a, b)`/`max(a, b)` of two numbers. Short call-free operands are inlined
+/// (evaluated twice: they are pure arithmetic); others go through MIN2/MAX2. Either
+/// way the first argument wins ties and NaN comparisons, as in Go's runtime.
+fn min_max2(name: &str, a: &str, b: &str) -> String {
+    // Helper calls are upper case; `math.`, closures and tables are not cheap either.
+    let cheap = |s: &str| {
+        s.len() <= 48
+            && !s.contains(|c: char| c.is_ascii_uppercase() || c == '{')
+            && !s.contains("math.")
+            && !s.contains("function")
+    };
+    if cheap(a) && cheap(b) {
+        let cmp = if name == "min" { ">" } else { "<" };
+        format!("({a} {cmp} {b} and {b} or {a})")
+    } else {
+        format!("{}2({a}, {b})", name.to_uppercase())
     }
 }
 

@@ -1,0 +1,94 @@
+-- The bridge between Rust and a policy: one call per decision, scalars in, scalars
+-- out, so a decision costs one crossing of the Rust/Lua boundary. Loaded once per
+-- policy state with the policy's `scale`, the `policy-params` table, and for
+-- translated Expr policies their generated `fas_pack`, which knows the shape `scale`
+-- returns (those policies get no `app` and need no checks).
+local scale, params, pack = ...
+local type, error, select = type, error, select
+local metrics, names, nnames = {}, {}, 0
+local apps, app_regions = {}, {}
+
+local function set_names(...)
+  names, nnames, metrics = { ... }, select("#", ...), {}
+end
+
+-- Stores the metric values, given in `names` order: the first four as arguments
+-- (no varargs: they cost more than the rest of a decision), the others in `more`.
+local function fill(m1, m2, m3, m4, more)
+  if nnames == 0 then return end
+  metrics[names[1]] = m1
+  if nnames == 1 then return end
+  metrics[names[2]] = m2
+  if nnames == 2 then return end
+  metrics[names[3]] = m3
+  if nnames == 3 then return end
+  metrics[names[4]] = m4
+  for i = 5, nnames do metrics[names[i]] = more[i - 4] end
+end
+
+-- A bound that is not a number (or absent) is the policy's mistake.
+local function bad_bound(v, key, side)
+  error(("`%s.%s` is a %s; return a number"):format(key, side, type(v)), 0)
+end
+
+-- A dimension as (min, max); a plain number is both.
+local function bounds(v, key)
+  local t = type(v)
+  if t == "number" then return v, v end
+  if t == "nil" then return nil, nil end
+  if t ~= "table" then error(("`%s` is a %s; return a number or {min=, max=}"):format(key, t), 0) end
+  local min, max = v.min, v.max
+  if min ~= nil and type(min) ~= "number" then bad_bound(min, key, "min") end
+  if max ~= nil and type(max) ~= "number" then bad_bound(max, key, "max") end
+  return min, max
+end
+
+-- `regions` is a new {region = {started=, stopped=}} table when the app's regions
+-- changed since its last call, else nil (keep the last one).
+local function drive(app_name, now, interval, created, started, stopped, regions, m1, m2, m3, m4, more)
+  fill(m1, m2, m3, m4, more)
+  local app = apps[app_name]
+  if app == nil then
+    app = { name = app_name, state = {}, machines = {} }
+    apps[app_name] = app
+  end
+  app.now, app.interval, app.params = now, interval, params
+  -- The policy owns `state` and may replace it; only a missing one is renewed.
+  if type(app.state) ~= "table" then app.state = {} end
+  local machines = app.machines
+  if type(machines) ~= "table" then
+    machines = {}
+    app.machines = machines
+  end
+  if regions ~= nil then app_regions[app_name] = regions end
+  machines.created, machines.started, machines.stopped = created, started, stopped
+  machines.by_region = app_regions[app_name] or {}
+  local r = scale(metrics, app)
+  if r == nil then return 0, 0, 0, 0, 0 end
+  if type(r) ~= "table" then
+    error(("scale() returned a %s; return a table {created=, started=}"):format(type(r)), 0)
+  end
+  local cmin, cmax = bounds(r.created, "created")
+  local smin, smax = bounds(r.started, "started")
+  -- Numbers only cross back to Rust (the cheapest answer); `mask` says which are
+  -- present: 1 created.min, 2 created.max, 4 started.min, 8 started.max.
+  local mask = 0
+  if cmin ~= nil then mask = mask + 1 else cmin = 0 end
+  if cmax ~= nil then mask = mask + 2 else cmax = 0 end
+  if smin ~= nil then mask = mask + 4 else smin = 0 end
+  if smax ~= nil then mask = mask + 8 else smax = 0 end
+  return mask, cmin, cmax, smin, smax
+end
+
+-- Translated Expr policies read only metrics: a shorter call.
+local function drive_expr(m1, m2, m3, m4, more)
+  fill(m1, m2, m3, m4, more)
+  return pack(scale(metrics))
+end
+
+local function state_of(app_name)
+  local app = apps[app_name]
+  return app and app.state
+end
+
+return pack and drive_expr or drive, set_names, state_of
