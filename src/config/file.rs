@@ -67,10 +67,50 @@ pub struct FileCollector {
     pub key_data: Option<String>,
 }
 
-/// Parses YAML text (already expanded). Errors carry the line and column.
+/// Parses YAML text (already expanded). Errors carry the line and column, and no
+/// value from the file: the parser's snippet and any quoted value are dropped, since
+/// the line could hold a token.
 pub fn parse(text: &str) -> Result<FileConfig, String> {
     if text.trim().is_empty() {
         return Ok(FileConfig::default());
     }
-    serde_saphyr::from_str::<FileConfig>(text).map_err(|e| e.to_string())
+    serde_saphyr::from_str::<FileConfig>(text).map_err(|e| scrub(&e.to_string()))
+}
+
+fn scrub(msg: &str) -> String {
+    let first = msg.lines().next().unwrap_or_default();
+    let first = first.strip_prefix("error: ").unwrap_or(first);
+    let mut out = String::new();
+    for (i, part) in first.split('"').enumerate() {
+        if i % 2 == 1 {
+            out.push_str("\"<value hidden>\"");
+        } else {
+            out.push_str(part);
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn errors_name_the_line_and_key_but_no_value() {
+        let e = parse("app-name: a\napi-token: FlyV1 secret\nbogus: 1\n").unwrap_err();
+        assert!(
+            e.starts_with("line 3 column 1: unknown field `bogus`"),
+            "{e}"
+        );
+        assert!(!e.contains("secret"), "{e}");
+        let e = parse("concurrency: \"FlyV1 secret\"\n").unwrap_err();
+        assert!(!e.contains("secret"), "{e}");
+    }
+
+    #[test]
+    fn counts_may_be_numbers_or_strings() {
+        let f = parse("created-machine-count: 2\nstarted-machine-count: \"min(5, q)\"\n").unwrap();
+        assert_eq!(f.created_machine_count, Some(Scalar("2".into())));
+        assert_eq!(f.started_machine_count, Some(Scalar("min(5, q)".into())));
+    }
 }

@@ -1,0 +1,198 @@
+//! `fas eval` as a user runs it: upstream's JSON on stdout, and on failure exit status
+//! 1, nothing on stdout, one `ERROR:` line on stderr, and never a secret.
+
+mod support;
+
+use support::{fas, repo, stderr, stdout};
+
+fn env(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
+    pairs
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect()
+}
+
+fn assert_fails_with(o: &std::process::Output, prefix: &str) {
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(o));
+    assert_eq!(stdout(o), "", "stdout must stay empty on failure");
+    let err = stderr(o);
+    assert_eq!(err.lines().count(), 1, "one line: {err:?}");
+    assert!(err.starts_with(prefix), "want {prefix:?}, got {err:?}");
+}
+
+#[test]
+fn prints_upstream_json_for_a_single_count() {
+    let o = fas(
+        &["eval", "--set", "qdepth=41"],
+        &env(&[("FAS_CREATED_MACHINE_COUNT", "min(50, qdepth / 2)")]),
+        &repo(),
+    );
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert_eq!(
+        stdout(&o),
+        "{\n  \"created\": {\n    \"min\": 21,\n    \"max\": 21\n  },\n  \"started\": {\n    \"min\": null,\n    \"max\": null\n  }\n}\n"
+    );
+}
+
+#[test]
+fn min_max_pairs_and_both_dimensions() {
+    let o = fas(
+        &["eval", "--set", "q=10", "--set", "r=-0.0"],
+        &env(&[
+            ("FAS_MIN_CREATED_MACHINE_COUNT", "q"),
+            ("FAS_MAX_CREATED_MACHINE_COUNT", "q * 2"),
+            ("FAS_STARTED_MACHINE_COUNT", "r"),
+        ]),
+        &repo(),
+    );
+    assert!(o.status.success(), "{}", stderr(&o));
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(
+        v,
+        serde_json::json!({"created": {"min": 10, "max": 20}, "started": {"min": 0, "max": 0}})
+    );
+}
+
+#[test]
+fn errors_are_one_line_with_upstream_classes() {
+    let cases = [
+        ("nosuch + 1", "ERROR: cannot calculate min started machine count: compile expression: unknown name nosuch (1:1)"),
+        ("[1][3]", "ERROR: cannot calculate min started machine count: execute expression: index out of range"),
+        ("q / 0 * 0", "ERROR: cannot calculate min started machine count: expression returned NaN"),
+        ("q / 0", "ERROR: cannot calculate min started machine count: expression returned Inf"),
+    ];
+    for (expr, want) in cases {
+        let o = fas(
+            &["eval", "--set", "q=1"],
+            &env(&[("FAS_STARTED_MACHINE_COUNT", expr)]),
+            &repo(),
+        );
+        assert_fails_with(&o, want);
+    }
+}
+
+#[test]
+fn set_accepts_any_float_and_rejects_the_rest() {
+    for (value, want) in [
+        ("NaN", "expression returned NaN"),
+        ("inf", "returned Inf"),
+        ("-inf", "returned Inf"),
+    ] {
+        let o = fas(
+            &["eval", "--set", &format!("q={value}")],
+            &env(&[("FAS_STARTED_MACHINE_COUNT", "q")]),
+            &repo(),
+        );
+        assert!(stderr(&o).contains(want), "{value}: {}", stderr(&o));
+    }
+    let o = fas(
+        &["eval", "--set", "q=lots"],
+        &env(&[("FAS_STARTED_MACHINE_COUNT", "q")]),
+        &repo(),
+    );
+    assert_fails_with(&o, "ERROR: --set \"q=lots\": \"lots\" is not a number");
+    let o = fas(
+        &["eval", "--set", "q"],
+        &env(&[("FAS_STARTED_MACHINE_COUNT", "q")]),
+        &repo(),
+    );
+    assert_fails_with(&o, "ERROR: --set \"q\": expected NAME=VALUE");
+}
+
+#[test]
+fn lua_policy_errors_show_file_and_line() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("p.lua"),
+        "function scale(m, app)\n  return { started = m.q + nil }\nend\n",
+    )
+    .unwrap();
+    let o = fas(
+        &["eval", "--policy", "p.lua", "--set", "q=1"],
+        &[],
+        dir.path(),
+    );
+    assert_fails_with(&o, "ERROR: policy error: p.lua:2:");
+}
+
+#[test]
+fn invalid_config_fails_before_anything_else() {
+    let o = fas(
+        &["eval"],
+        &env(&[("FAS_STARTED_MACHINE_COUNT", "1")]),
+        &repo(),
+    );
+    assert_fails_with(&o, "ERROR: app name required");
+}
+
+#[test]
+fn secrets_never_appear_in_output() {
+    let secret = "FlyV1 fm2_TOPSECRET";
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("bad.yml"),
+        format!("app-name: a\napi-token: {secret}\nbogus: 1\n"),
+    )
+    .unwrap();
+    std::fs::write(
+        dir.path().join("bad2.yml"),
+        "app-name: a\nconcurrency: \"${FAS_API_TOKEN}\"\n",
+    )
+    .unwrap();
+    let runs = [
+        fas(
+            &["eval", "--config", "bad.yml", "--set", "q=1"],
+            &env(&[]),
+            dir.path(),
+        ),
+        fas(
+            &["eval", "--config", "bad2.yml", "--set", "q=1"],
+            &env(&[("FAS_API_TOKEN", secret)]),
+            dir.path(),
+        ),
+        fas(
+            &["eval", "--set", "q=1"],
+            &env(&[
+                ("FAS_API_TOKEN", secret),
+                ("FAS_PROMETHEUS_TOKEN", secret),
+                ("FAS_STARTED_MACHINE_COUNT", "x"),
+            ]),
+            dir.path(),
+        ),
+        fas(
+            &["eval", "--set", "q=1"],
+            &env(&[
+                ("FAS_API_TOKEN", secret),
+                ("FAS_STARTED_MACHINE_COUNT", "q"),
+            ]),
+            dir.path(),
+        ),
+    ];
+    for o in &runs {
+        let all = format!("{}{}", stdout(o), stderr(o));
+        assert!(!all.contains("TOPSECRET"), "secret leaked: {all}");
+    }
+    assert!(!runs[0].status.success() && !runs[1].status.success() && !runs[2].status.success());
+    assert!(runs[3].status.success());
+}
+
+#[test]
+fn show_lua_prints_the_translation() {
+    let o = fas(
+        &["eval", "--show-lua", "--set", "q=1"],
+        &env(&[("FAS_STARTED_MACHINE_COUNT", "q % 2")]),
+        &repo(),
+    );
+    assert_fails_with(&o, "ERROR: cannot calculate min started machine count: compile expression: invalid operation: %");
+    let o = fas(
+        &["eval", "--show-lua", "--set", "q=1"],
+        &env(&[("FAS_STARTED_MACHINE_COUNT", "ceil(q / 10)")]),
+        &repo(),
+    );
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(
+        stdout(&o).contains("function scale(metrics, app)"),
+        "{}",
+        stdout(&o)
+    );
+}
