@@ -3,4 +3,6 @@
 
 pub mod cli;
 pub mod config;
+pub mod fly;
 pub mod policy;
+pub mod sim;

@@ -3,6 +3,7 @@
 
 mod bench;
 mod eval;
+mod sim;
 
 use clap::{Parser, Subcommand};
 
@@ -23,6 +24,8 @@ enum Command {
     Eval(eval::EvalArgs),
     /// Print figures for the performance goals (ns per policy decision).
     Bench(bench::BenchArgs),
+    /// Serve the Fly Machines API simulator.
+    Sim(sim::SimArgs),
     /// Print the version.
     Version,
 }
@@ -32,6 +35,7 @@ pub fn run() -> i32 {
     let result = match cli.command {
         Command::Eval(args) => eval::run(args),
         Command::Bench(args) => bench::run(args),
+        Command::Sim(args) => sim::run(args),
         Command::Version => {
             println!("fas {}", env!("CARGO_PKG_VERSION"));
             Ok(())

@@ -1,0 +1,434 @@
+//! The typed Fly API client: Machines API calls plus the GraphQL release query.
+//! Idempotent calls retry transient failures with jittered backoff (honouring
+//! Retry-After); a create is resent only when the failure proves nothing was created.
+
+use std::time::Duration;
+
+use reqwest::header::{HeaderMap, HeaderValue, AUTHORIZATION, RETRY_AFTER, USER_AGENT};
+use reqwest::{Method, StatusCode};
+use serde::de::DeserializeOwned;
+use serde_json::{json, Value};
+
+use super::limit::{Action, Buckets};
+use super::{auth, AppInfo, CreateMachine, FlyError, Machine};
+use crate::config::Secret;
+
+pub const DEFAULT_MACHINES_URL: &str = "https://api.machines.dev";
+pub const DEFAULT_GRAPHQL_URL: &str = "https://api.fly.io/graphql";
+
+#[derive(Debug, Clone)]
+pub struct ClientOptions {
+    /// Machines API base, without `/v1`.
+    pub machines_url: String,
+    pub graphql_url: String,
+    pub token: Secret,
+    /// Limit for one HTTP request.
+    pub request_timeout: Duration,
+    /// Retries after the first attempt of an idempotent call.
+    pub max_retries: u32,
+    /// Keep under Fly's documented per-action limits (on by default).
+    pub rate_limit: bool,
+}
+
+impl ClientOptions {
+    /// Base URLs from `FAS_MACHINES_API_URL` (or fly-go's `FLY_FLAPS_BASE_URL`) and
+    /// `FAS_GRAPHQL_URL`, else the public endpoints.
+    pub fn from_env(env: crate::config::Env, token: Secret) -> ClientOptions {
+        let get = |k: &str| env(k).filter(|v| !v.is_empty());
+        ClientOptions {
+            machines_url: get("FAS_MACHINES_API_URL")
+                .or_else(|| get("FLY_FLAPS_BASE_URL"))
+                .unwrap_or_else(|| DEFAULT_MACHINES_URL.into()),
+            graphql_url: get("FAS_GRAPHQL_URL").unwrap_or_else(|| DEFAULT_GRAPHQL_URL.into()),
+            token,
+            request_timeout: Duration::from_secs(30),
+            max_retries: 3,
+            rate_limit: true,
+        }
+    }
+}
+
+pub struct FlyClient {
+    http: reqwest::Client,
+    machines_url: String,
+    graphql_url: String,
+    flaps_auth: Option<HeaderValue>,
+    graphql_auth: Option<HeaderValue>,
+    max_retries: u32,
+    limits: Option<Buckets>,
+}
+
+impl std::fmt::Debug for FlyClient {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("FlyClient")
+            .field("machines_url", &self.machines_url)
+            .field("graphql_url", &self.graphql_url)
+            .finish_non_exhaustive()
+    }
+}
+
+fn auth_value(token: &Secret, graphql: bool) -> Option<HeaderValue> {
+    let mut v = HeaderValue::from_str(&auth::header(token.expose(), graphql)?).ok()?;
+    v.set_sensitive(true);
+    Some(v)
+}
+
+/// How a request may be retried.
+#[derive(Clone, Copy, PartialEq)]
+enum Retry {
+    /// GET, start, stop, destroy: any transient failure.
+    Idempotent,
+    /// create: only when the failure proves nothing happened.
+    OnlyIfNotApplied,
+}
+
+impl FlyClient {
+    pub fn new(opts: ClientOptions) -> Result<FlyClient, FlyError> {
+        let mut headers = HeaderMap::new();
+        headers.insert(
+            USER_AGENT,
+            HeaderValue::from_static(concat!("fas/", env!("CARGO_PKG_VERSION"))),
+        );
+        let http = reqwest::Client::builder()
+            .default_headers(headers)
+            .timeout(opts.request_timeout)
+            .connect_timeout(Duration::from_secs(10))
+            .build()
+            .map_err(|e| FlyError::Transport {
+                call: "client setup".into(),
+                msg: e.to_string(),
+                sent: false,
+            })?;
+        Ok(FlyClient {
+            http,
+            machines_url: opts.machines_url.trim_end_matches('/').to_string(),
+            graphql_url: opts.graphql_url,
+            flaps_auth: auth_value(&opts.token, false),
+            graphql_auth: auth_value(&opts.token, true),
+            max_retries: opts.max_retries,
+            limits: opts.rate_limit.then(Buckets::default),
+        })
+    }
+
+    pub async fn list_machines(&self, app: &str) -> Result<Vec<Machine>, FlyError> {
+        let v: Option<Vec<Machine>> = self
+            .machines(
+                Method::GET,
+                Action::List,
+                app,
+                &format!("/apps/{app}/machines"),
+                None,
+            )
+            .await?;
+        Ok(v.unwrap_or_default())
+    }
+
+    pub async fn get_machine(&self, app: &str, id: &str) -> Result<Machine, FlyError> {
+        self.machines(
+            Method::GET,
+            Action::Get,
+            id,
+            &format!("/apps/{app}/machines/{id}"),
+            None,
+        )
+        .await
+    }
+
+    /// Creates a Machine. Never resent after a failure that may have created it
+    /// (a timeout, a 5xx): the next reconcile re-lists and decides again.
+    pub async fn create_machine(
+        &self,
+        app: &str,
+        input: &CreateMachine,
+    ) -> Result<Machine, FlyError> {
+        let body = serde_json::to_value(input).map_err(|e| FlyError::Invalid {
+            call: "create".into(),
+            msg: e.to_string(),
+        })?;
+        self.machines(
+            Method::POST,
+            Action::Create,
+            app,
+            &format!("/apps/{app}/machines"),
+            Some(body),
+        )
+        .await
+    }
+
+    pub async fn start_machine(&self, app: &str, id: &str) -> Result<(), FlyError> {
+        let v: Value = self
+            .machines(
+                Method::POST,
+                Action::Start,
+                id,
+                &format!("/apps/{app}/machines/{id}/start"),
+                None,
+            )
+            .await?;
+        // Older answers report failure inside a 200 (flyctl checks this too).
+        if v.get("status").and_then(Value::as_str) == Some("error") {
+            let msg = v
+                .get("message")
+                .and_then(Value::as_str)
+                .unwrap_or("start failed")
+                .to_string();
+            return Err(FlyError::Conflict {
+                call: format!("start machine {id} of app {app}"),
+                status: 200,
+                msg,
+            });
+        }
+        Ok(())
+    }
+
+    pub async fn stop_machine(&self, app: &str, id: &str) -> Result<(), FlyError> {
+        // fly-go always sends the id and a zero timeout ("use the Machine's default").
+        let body = json!({"id": id, "timeout": "0s"});
+        let _: Value = self
+            .machines(
+                Method::POST,
+                Action::Stop,
+                id,
+                &format!("/apps/{app}/machines/{id}/stop"),
+                Some(body),
+            )
+            .await?;
+        Ok(())
+    }
+
+    /// Destroys a Machine; `force` kills a running one first (sent as `kill`, as fly-go does).
+    pub async fn destroy_machine(&self, app: &str, id: &str, force: bool) -> Result<(), FlyError> {
+        let path = format!("/apps/{app}/machines/{id}?kill={force}");
+        let _: Value = self
+            .machines(Method::DELETE, Action::Destroy, id, &path, None)
+            .await?;
+        Ok(())
+    }
+
+    /// Waits (server side, at most 60 s) for a Machine to reach `state`.
+    pub async fn wait_for_state(
+        &self,
+        app: &str,
+        id: &str,
+        state: &str,
+        timeout: Duration,
+    ) -> Result<(), FlyError> {
+        let secs = timeout.as_secs().clamp(1, 60);
+        let path = format!("/apps/{app}/machines/{id}/wait?state={state}&timeout={secs}");
+        let _: Value = self
+            .machines(Method::GET, Action::Wait, id, &path, None)
+            .await?;
+        Ok(())
+    }
+
+    /// The apps of an org (for wildcard app names).
+    pub async fn list_org_apps(&self, org: &str) -> Result<Vec<AppInfo>, FlyError> {
+        let v: Value = self
+            .machines(
+                Method::GET,
+                Action::Apps,
+                org,
+                &format!("/apps?org_slug={org}"),
+                None,
+            )
+            .await?;
+        let apps = v.get("apps").cloned().unwrap_or(Value::Array(vec![]));
+        serde_json::from_value(apps).map_err(|e| FlyError::Invalid {
+            call: format!("list apps of org {org}"),
+            msg: e.to_string(),
+        })
+    }
+
+    /// The status of the app's current release (`running` during a deploy); `None`
+    /// when the app has no release, which means "not running".
+    pub async fn current_release_status(&self, app: &str) -> Result<Option<String>, FlyError> {
+        let call = format!("current release of app {app}");
+        let query = "query ($appName: String!) { app(name: $appName) { currentRelease: currentReleaseUnprocessed { id version status createdAt } } }";
+        let body = json!({"query": query, "variables": {"appName": app}});
+        let v: Value = self
+            .send(
+                &call,
+                Method::POST,
+                &self.graphql_url,
+                Some(body),
+                true,
+                Action::Apps,
+                app,
+                Retry::Idempotent,
+            )
+            .await?;
+        if let Some(err) = v.get("errors").and_then(|e| e.get(0)) {
+            let msg = err
+                .get("message")
+                .and_then(Value::as_str)
+                .unwrap_or("GraphQL error")
+                .to_string();
+            let code = err
+                .pointer("/extensions/code")
+                .and_then(Value::as_str)
+                .unwrap_or("");
+            return Err(match code {
+                "NOT_FOUND" => FlyError::NotFound { call, msg },
+                "UNAUTHORIZED" => FlyError::BadToken {
+                    call,
+                    status: 200,
+                    msg,
+                },
+                _ => FlyError::Invalid { call, msg },
+            });
+        }
+        Ok(v.pointer("/data/app/currentRelease/status")
+            .and_then(Value::as_str)
+            .map(str::to_string))
+    }
+
+    async fn machines<T: DeserializeOwned>(
+        &self,
+        method: Method,
+        action: Action,
+        scope: &str,
+        path: &str,
+        body: Option<Value>,
+    ) -> Result<T, FlyError> {
+        let call = format!(
+            "{} {}",
+            action.name(),
+            path.split('?').next().unwrap_or(path)
+        );
+        let retry = if action == Action::Create {
+            Retry::OnlyIfNotApplied
+        } else {
+            Retry::Idempotent
+        };
+        let url = format!("{}/v1{path}", self.machines_url);
+        self.send(&call, method, &url, body, false, action, scope, retry)
+            .await
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    async fn send<T: DeserializeOwned>(
+        &self,
+        call: &str,
+        method: Method,
+        url: &str,
+        body: Option<Value>,
+        graphql: bool,
+        action: Action,
+        scope: &str,
+        retry: Retry,
+    ) -> Result<T, FlyError> {
+        let mut attempt = 0;
+        loop {
+            if let Some(l) = &self.limits {
+                l.take(action, scope).await;
+            }
+            let result = self
+                .attempt(call, method.clone(), url, body.as_ref(), graphql)
+                .await;
+            let err = match result {
+                Ok(text) => {
+                    let text = if text.trim().is_empty() {
+                        "null".to_string()
+                    } else {
+                        text
+                    };
+                    return serde_json::from_str(&text).map_err(|e| FlyError::Invalid {
+                        call: call.to_string(),
+                        msg: format!("unreadable answer: {e}"),
+                    });
+                }
+                Err(e) => e,
+            };
+            let may_retry = match retry {
+                Retry::Idempotent => err.is_transient(),
+                Retry::OnlyIfNotApplied => err.surely_not_applied(),
+            };
+            if !may_retry || attempt >= self.max_retries {
+                return Err(err);
+            }
+            tokio::time::sleep(
+                err.retry_after()
+                    .map(|d| d.min(Duration::from_secs(30)))
+                    .unwrap_or_else(|| backoff(attempt)),
+            )
+            .await;
+            attempt += 1;
+        }
+    }
+
+    async fn attempt(
+        &self,
+        call: &str,
+        method: Method,
+        url: &str,
+        body: Option<&Value>,
+        graphql: bool,
+    ) -> Result<String, FlyError> {
+        let mut req = self.http.request(method, url);
+        if let Some(a) = if graphql {
+            &self.graphql_auth
+        } else {
+            &self.flaps_auth
+        } {
+            req = req.header(AUTHORIZATION, a.clone());
+        }
+        if let Some(b) = body {
+            req = req.json(b);
+        }
+        let resp = req.send().await.map_err(|e| transport(call, &e))?;
+        let status = resp.status();
+        let retry_after = resp
+            .headers()
+            .get(RETRY_AFTER)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|s| s.trim().parse::<f64>().ok());
+        let text = resp.text().await.map_err(|e| transport(call, &e))?;
+        if status.is_success() {
+            return Ok(text);
+        }
+        let retry_after = retry_after
+            .filter(|s| s.is_finite() && *s >= 0.0)
+            .map(Duration::from_secs_f64);
+        Err(FlyError::from_status(
+            call,
+            status_code(status),
+            &text,
+            retry_after,
+        ))
+    }
+}
+
+fn status_code(s: StatusCode) -> u16 {
+    s.as_u16()
+}
+
+fn transport(call: &str, e: &reqwest::Error) -> FlyError {
+    if e.is_timeout() {
+        return FlyError::Timeout {
+            call: call.to_string(),
+        };
+    }
+    // A failed connect never reached Fly; anything later might have.
+    let sent = !e.is_connect();
+    let mut msg = e.to_string();
+    let mut src = std::error::Error::source(e);
+    while let Some(s) = src {
+        msg = format!("{msg}: {s}");
+        src = s.source();
+    }
+    FlyError::Transport {
+        call: call.to_string(),
+        msg,
+        sent,
+    }
+}
+
+/// Full-jitter exponential backoff: uniform in [0, min(1 s, 100 ms * 2^attempt)).
+fn backoff(attempt: u32) -> Duration {
+    let cap = (100u64 << attempt.min(10)).min(1000);
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.subsec_nanos())
+        .unwrap_or(0);
+    Duration::from_millis(u64::from(nanos) % cap.max(1))
+}

@@ -1,0 +1,161 @@
+//! The Machine object as the Machines API returns it, with the fields fas reads typed
+//! and everything else kept verbatim, so a cloned config loses nothing the user set.
+
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct ImageRef {
+    #[serde(default)]
+    pub registry: String,
+    #[serde(default)]
+    pub repository: String,
+    #[serde(default)]
+    pub tag: String,
+    #[serde(default)]
+    pub digest: String,
+    #[serde(flatten)]
+    pub extra: Map<String, Value>,
+}
+
+impl ImageRef {
+    /// fly-go's `FullImageRef()`: `registry/repository[:tag][@digest]`, so a clone is
+    /// pinned to the source Machine's exact image.
+    pub fn full(&self) -> String {
+        let mut s = format!("{}/{}", self.registry, self.repository);
+        if !self.tag.is_empty() {
+            s.push(':');
+            s.push_str(&self.tag);
+        }
+        if !self.digest.is_empty() {
+            s.push('@');
+            s.push_str(&self.digest);
+        }
+        s
+    }
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Machine {
+    pub id: String,
+    #[serde(default)]
+    pub name: String,
+    #[serde(default)]
+    pub state: String,
+    #[serde(default)]
+    pub region: String,
+    #[serde(default)]
+    pub host_status: String,
+    /// The whole MachineConfig, kept as JSON: cloning must preserve unknown keys.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub config: Option<Value>,
+    /// What Fly sends instead of `config` when the host is unreachable.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub incomplete_config: Option<Value>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub image_ref: Option<ImageRef>,
+    #[serde(flatten)]
+    pub extra: Map<String, Value>,
+}
+
+impl Machine {
+    /// fly-go's `ProcessGroup()`: `fly_process_group`, else the legacy
+    /// `process_group`, read from `config` (or `incomplete_config`); never defaults.
+    pub fn process_group(&self) -> &str {
+        let Some(meta) = self
+            .config
+            .as_ref()
+            .or(self.incomplete_config.as_ref())
+            .and_then(|c| c.get("metadata"))
+        else {
+            return "";
+        };
+        let get = |k: &str| meta.get(k).and_then(Value::as_str).unwrap_or("");
+        match get("fly_process_group") {
+            "" => get("process_group"),
+            g => g,
+        }
+    }
+
+    /// Reachable: fly-autoscaler counts only Machines whose host says `ok`.
+    pub fn is_reachable(&self) -> bool {
+        self.host_status == "ok"
+    }
+
+    /// The config to create a copy of this Machine with: everything as listed, with
+    /// `image` pinned to the full image reference.
+    pub fn clone_config(&self) -> Option<Value> {
+        let mut config = self.config.clone()?;
+        if let (Some(obj), Some(image)) = (config.as_object_mut(), self.image_ref.as_ref()) {
+            obj.insert("image".into(), Value::String(image.full()));
+        }
+        Some(config)
+    }
+}
+
+/// Body of `POST /v1/apps/{app}/machines`.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct CreateMachine {
+    pub config: Value,
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub region: String,
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub name: String,
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub skip_launch: bool,
+}
+
+/// An app as `GET /v1/apps?org_slug=` lists it.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct AppInfo {
+    #[serde(default)]
+    pub id: String,
+    pub name: String,
+    #[serde(default)]
+    pub machine_count: u64,
+    #[serde(flatten)]
+    pub extra: Map<String, Value>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn full_image_ref_follows_fly_go() {
+        let r = |tag: &str, digest: &str| {
+            ImageRef {
+                registry: "registry.fly.io".into(),
+                repository: "app".into(),
+                tag: tag.into(),
+                digest: digest.into(),
+                ..Default::default()
+            }
+            .full()
+        };
+        assert_eq!(r("v1", "sha256:ab"), "registry.fly.io/app:v1@sha256:ab");
+        assert_eq!(r("", "sha256:ab"), "registry.fly.io/app@sha256:ab");
+        assert_eq!(r("v1", ""), "registry.fly.io/app:v1");
+        assert_eq!(r("", ""), "registry.fly.io/app");
+    }
+
+    #[test]
+    fn process_group_never_defaults_and_clone_keeps_unknown_keys() {
+        let m: Machine = serde_json::from_value(json!({
+            "id": "1", "state": "started", "host_status": "ok",
+            "config": {"image": "x:1", "metadata": {"process_group": "worker"}, "brand_new_key": {"a": 1}},
+            "image_ref": {"registry": "r", "repository": "x", "tag": "1", "digest": "sha256:f"},
+            "future_field": true
+        }))
+        .unwrap();
+        assert_eq!(m.process_group(), "worker");
+        assert_eq!(m.extra["future_field"], json!(true));
+        let c = m.clone_config().unwrap();
+        assert_eq!(c["image"], "r/x:1@sha256:f");
+        assert_eq!(c["brand_new_key"], json!({"a": 1}));
+        let bare: Machine =
+            serde_json::from_value(json!({"id": "2", "config": {"image": "x"}})).unwrap();
+        assert_eq!(bare.process_group(), "");
+    }
+}

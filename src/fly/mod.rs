@@ -1,0 +1,15 @@
+//! The Fly.io APIs fas uses: the Machines API (list, get, create, start, stop,
+//! destroy, wait, org apps) and GraphQL (an app's current release). Typed client,
+//! auth header as fly-go builds it, retries that never double-create, and a client
+//! side rate limiter. Knows nothing about policies.
+
+mod auth;
+mod client;
+mod error;
+pub mod limit;
+mod machine;
+
+pub use auth::header as auth_header;
+pub use client::{ClientOptions, FlyClient, DEFAULT_GRAPHQL_URL, DEFAULT_MACHINES_URL};
+pub use error::FlyError;
+pub use machine::{AppInfo, CreateMachine, ImageRef, Machine};

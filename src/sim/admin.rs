@@ -1,0 +1,141 @@
+//! `/__sim/*`: run-time control and observation of the simulator for tests,
+//! benchmarks and users: faults, rate limits, releases, Machine states, stats, log.
+
+use std::collections::BTreeMap;
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
+
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use serde::Deserialize;
+use serde_json::{json, Value};
+
+use super::faults::FaultRule;
+use super::Sim;
+
+pub fn routes() -> Router<Arc<Sim>> {
+    Router::new()
+        .route(
+            "/__sim/faults",
+            get(get_faults).post(set_faults).delete(clear_faults),
+        )
+        .route("/__sim/rate-limits", post(set_rate_limits))
+        .route("/__sim/stats", get(stats))
+        .route("/__sim/log", get(log))
+        .route("/__sim/apps/{app}/release", post(set_release))
+        .route("/__sim/apps/{app}/machines/{id}", post(patch_machine))
+}
+
+async fn get_faults(State(sim): State<Arc<Sim>>) -> Json<Value> {
+    Json(json!(sim
+        .faults
+        .lock()
+        .map(|f| f.rules.clone())
+        .unwrap_or_default()))
+}
+
+async fn set_faults(State(sim): State<Arc<Sim>>, Json(rules): Json<Vec<FaultRule>>) -> StatusCode {
+    if let Ok(mut f) = sim.faults.lock() {
+        f.rules = rules;
+    }
+    StatusCode::NO_CONTENT
+}
+
+async fn clear_faults(State(sim): State<Arc<Sim>>) -> StatusCode {
+    if let Ok(mut f) = sim.faults.lock() {
+        f.rules.clear();
+    }
+    StatusCode::NO_CONTENT
+}
+
+#[derive(Deserialize)]
+struct Toggle {
+    enabled: bool,
+}
+
+async fn set_rate_limits(State(sim): State<Arc<Sim>>, Json(t): Json<Toggle>) -> StatusCode {
+    sim.rate_limits.store(t.enabled, Ordering::Relaxed);
+    StatusCode::NO_CONTENT
+}
+
+async fn stats(State(sim): State<Arc<Sim>>) -> Json<Value> {
+    let requests = sim
+        .faults
+        .lock()
+        .map(|f| f.requests.clone())
+        .unwrap_or_default();
+    let mut machines: BTreeMap<String, BTreeMap<String, u64>> = BTreeMap::new();
+    if let Ok(mut w) = sim.world.lock() {
+        w.settle(tokio::time::Instant::now());
+        for a in w.apps.values() {
+            let per = machines.entry(a.name.clone()).or_default();
+            for m in &a.machines {
+                *per.entry(m.state.clone()).or_default() += 1;
+            }
+        }
+    }
+    let total: u64 = requests.values().sum();
+    Json(json!({"total_requests": total, "requests": requests, "machines": machines}))
+}
+
+async fn log(State(sim): State<Arc<Sim>>) -> Json<Value> {
+    Json(json!(sim
+        .faults
+        .lock()
+        .map(|f| f.log.iter().cloned().collect::<Vec<_>>())
+        .unwrap_or_default()))
+}
+
+#[derive(Deserialize)]
+struct Release {
+    status: Option<String>,
+}
+
+async fn set_release(
+    State(sim): State<Arc<Sim>>,
+    Path(app): Path<String>,
+    Json(r): Json<Release>,
+) -> StatusCode {
+    let mut w = sim.world.lock().unwrap_or_else(|e| e.into_inner());
+    match w.apps.get_mut(&app) {
+        Some(a) => {
+            a.release_status = r.status;
+            StatusCode::NO_CONTENT
+        }
+        None => StatusCode::NOT_FOUND,
+    }
+}
+
+/// Sets what a test needs: `state` (e.g. a Machine that stopped itself),
+/// `host_status` (`unreachable`), `stuck` (never leaves its transient state).
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct MachinePatch {
+    state: Option<String>,
+    host_status: Option<String>,
+    stuck: Option<bool>,
+}
+
+async fn patch_machine(
+    State(sim): State<Arc<Sim>>,
+    Path((app, id)): Path<(String, String)>,
+    Json(p): Json<MachinePatch>,
+) -> StatusCode {
+    let mut w = sim.world.lock().unwrap_or_else(|e| e.into_inner());
+    let Some(m) = w.machine_mut(&app, &id) else {
+        return StatusCode::NOT_FOUND;
+    };
+    if let Some(s) = p.state {
+        m.state = s;
+        m.pending = None;
+    }
+    if let Some(h) = p.host_status {
+        m.host_status = h;
+    }
+    if let Some(s) = p.stuck {
+        m.stuck = s;
+    }
+    StatusCode::NO_CONTENT
+}

@@ -1,0 +1,326 @@
+//! The simulator's in-memory fleet: orgs, apps, Machines and releases, with state
+//! transitions that take time (created -> started, stopping -> stopped, destroying ->
+//! destroyed). Time is tokio's clock, so tests can pause and advance it.
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use serde::Deserialize;
+use serde_json::{json, Value};
+use tokio::time::Instant;
+
+/// How long transitions take (defaults from the reference's typical values).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default)]
+pub struct Latencies {
+    pub create_ms: u64,
+    pub start_ms: u64,
+    pub stop_ms: u64,
+    pub destroy_ms: u64,
+}
+
+impl Default for Latencies {
+    fn default() -> Self {
+        Latencies {
+            create_ms: 1000,
+            start_ms: 300,
+            stop_ms: 500,
+            destroy_ms: 300,
+        }
+    }
+}
+
+/// A deterministic xorshift generator: the same seed gives the same IDs and faults.
+#[derive(Debug, Clone)]
+pub struct Rng(u64);
+
+impl Rng {
+    pub fn new(seed: u64) -> Rng {
+        Rng(seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1)
+    }
+    pub fn next_u64(&mut self) -> u64 {
+        self.0 ^= self.0 << 13;
+        self.0 ^= self.0 >> 7;
+        self.0 ^= self.0 << 17;
+        self.0
+    }
+    /// Uniform in [0, 1).
+    pub fn unit(&mut self) -> f64 {
+        (self.next_u64() >> 11) as f64 / (1u64 << 53) as f64
+    }
+    fn hex(&mut self, n: usize) -> String {
+        (0..n)
+            .map(|_| char::from_digit((self.next_u64() % 16) as u32, 16).unwrap_or('0'))
+            .collect()
+    }
+    /// A 26-character Crockford base32 id in the shape of a ULID.
+    fn ulid(&mut self) -> String {
+        const ALPHABET: &[u8] = b"0123456789ABCDEFGHJKMNPQRSTVWXYZ";
+        (0..26)
+            .map(|_| ALPHABET[(self.next_u64() % 32) as usize] as char)
+            .collect()
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct SimMachine {
+    pub id: String,
+    pub name: String,
+    pub state: String,
+    pub region: String,
+    pub host_status: String,
+    pub config: Value,
+    pub instance_id: String,
+    pub private_ip: String,
+    pub created_at: String,
+    pub updated_at: String,
+    pub events: Vec<Value>,
+    /// A transition in progress: the state reached at the instant.
+    pub pending: Option<(Instant, String)>,
+    /// Fault injection: the Machine never leaves its current (transient) state.
+    pub stuck: bool,
+}
+
+#[derive(Debug, Clone)]
+pub struct SimApp {
+    pub id: String,
+    pub name: String,
+    pub org: String,
+    pub machines: Vec<SimMachine>,
+    pub release_status: Option<String>,
+}
+
+#[derive(Debug)]
+pub struct World {
+    pub apps: BTreeMap<String, SimApp>,
+    pub rng: Rng,
+    pub latencies: Latencies,
+}
+
+/// `registry.fly.io/app:tag@digest` split as Fly reports it in `image_ref`.
+fn image_ref(image: &str, rng_hex: String) -> Value {
+    let (name, digest) = image
+        .split_once('@')
+        .map(|(n, d)| (n, d.to_string()))
+        .unwrap_or((image, format!("sha256:{rng_hex}")));
+    let (registry, rest) = name.split_once('/').unwrap_or(("docker.io", name));
+    let (repository, tag) = match rest.rsplit_once(':') {
+        Some((r, t)) => (r, t),
+        None => (rest, "latest"),
+    };
+    json!({"registry": registry, "repository": repository, "tag": tag, "digest": digest, "labels": {}})
+}
+
+pub fn timestamp(unix_secs: u64) -> String {
+    // Civil date from days since the epoch (Howard Hinnant's algorithm).
+    let days = (unix_secs / 86_400) as i64;
+    let secs = unix_secs % 86_400;
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = doy - (153 * mp + 2) / 5 + 1;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 };
+    let y = yoe + era * 400 + i64::from(m <= 2);
+    format!(
+        "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}Z",
+        secs / 3600,
+        secs % 3600 / 60,
+        secs % 60
+    )
+}
+
+fn wall_now() -> (String, u64) {
+    let d = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap_or_default();
+    (timestamp(d.as_secs()), d.as_millis() as u64)
+}
+
+const ADJECTIVES: &[&str] = &[
+    "aged", "silent", "misty", "bold", "quiet", "swift", "calm", "bright",
+];
+const NOUNS: &[&str] = &[
+    "wind", "river", "forest", "thunder", "meadow", "stone", "field", "cloud",
+];
+
+impl World {
+    pub fn new(seed: u64, latencies: Latencies) -> World {
+        World {
+            apps: BTreeMap::new(),
+            rng: Rng::new(seed),
+            latencies,
+        }
+    }
+
+    /// Moves every due transition to its target state.
+    pub fn settle(&mut self, now: Instant) {
+        for app in self.apps.values_mut() {
+            for m in &mut app.machines {
+                if m.stuck {
+                    continue;
+                }
+                if let Some((at, target)) = m.pending.clone() {
+                    if at <= now {
+                        m.state = target;
+                        m.pending = None;
+                        m.updated_at = wall_now().0;
+                    }
+                }
+            }
+        }
+    }
+
+    pub fn create_app(&mut self, name: &str, org: &str) -> Result<&SimApp, String> {
+        if self.apps.contains_key(name) {
+            return Err(format!("app name {name:?} is already taken"));
+        }
+        let id = self.rng.hex(16);
+        self.apps.insert(
+            name.to_string(),
+            SimApp {
+                id,
+                name: name.into(),
+                org: org.into(),
+                machines: vec![],
+                release_status: None,
+            },
+        );
+        Ok(&self.apps[name])
+    }
+
+    /// Creates a Machine: `created`, then `started` (or `stopped` with skip_launch)
+    /// once the create latency has passed.
+    pub fn create_machine(
+        &mut self,
+        app: &str,
+        config: Value,
+        region: &str,
+        name: &str,
+        skip_launch: bool,
+        now: Instant,
+    ) -> Option<SimMachine> {
+        let delay = Duration::from_millis(self.latencies.create_ms);
+        let id = self.rng.hex(14);
+        let name = if name.is_empty() {
+            let (a, n) = (
+                self.rng.next_u64() as usize % ADJECTIVES.len(),
+                self.rng.next_u64() as usize % NOUNS.len(),
+            );
+            format!(
+                "{}-{}-{:04}",
+                ADJECTIVES[a],
+                NOUNS[n],
+                self.rng.next_u64() % 10_000
+            )
+        } else {
+            name.to_string()
+        };
+        let instance_id = self.rng.ulid();
+        let private_ip = format!(
+            "fdaa:0:{:x}:a7b:{:x}:{:x}:{:x}:2",
+            self.rng.next_u64() % 0xffff,
+            self.rng.next_u64() % 0xffff,
+            self.rng.next_u64() % 0xffff,
+            self.rng.next_u64() % 0xffff
+        );
+        let (ts, ms) = wall_now();
+        let target = if skip_launch { "stopped" } else { "started" };
+        let m = SimMachine {
+            id,
+            name,
+            state: "created".into(),
+            region: if region.is_empty() {
+                "iad".into()
+            } else {
+                region.into()
+            },
+            host_status: "ok".into(),
+            config,
+            instance_id,
+            private_ip,
+            created_at: ts.clone(),
+            updated_at: ts,
+            events: vec![
+                json!({"type": "launch", "status": "created", "source": "user", "timestamp": ms}),
+            ],
+            pending: Some((now + delay, target.into())),
+            stuck: false,
+        };
+        let a = self.apps.get_mut(app)?;
+        a.machines.push(m.clone());
+        Some(m)
+    }
+
+    pub fn machine_mut(&mut self, app: &str, id: &str) -> Option<&mut SimMachine> {
+        self.apps
+            .get_mut(app)?
+            .machines
+            .iter_mut()
+            .find(|m| m.id == id && m.state != "destroyed")
+    }
+
+    /// JSON of a Machine as the API shows it (no `config` when the host is unreachable).
+    pub fn machine_json(&mut self, m: &SimMachine) -> Value {
+        let image = m
+            .config
+            .get("image")
+            .and_then(Value::as_str)
+            .unwrap_or("")
+            .to_string();
+        let digest = format!("{:0>64}", m.id);
+        let mut v = json!({
+            "id": m.id, "name": m.name, "state": m.state, "region": m.region,
+            "instance_id": m.instance_id, "private_ip": m.private_ip,
+            "created_at": m.created_at, "updated_at": m.updated_at,
+            "image_ref": image_ref(&image, digest), "events": m.events, "host_status": m.host_status,
+        });
+        let key = if m.host_status == "ok" {
+            "config"
+        } else {
+            "incomplete_config"
+        };
+        v[key] = m.config.clone();
+        v
+    }
+}
+
+/// Starts a transition: `via` now, `target` after `delay`.
+pub fn transition(
+    m: &mut SimMachine,
+    via: &str,
+    target: &str,
+    delay: Duration,
+    now: Instant,
+    event: (&str, &str),
+) {
+    let (ts, ms) = wall_now();
+    m.state = via.into();
+    m.pending = Some((now + delay, target.into()));
+    m.updated_at = ts;
+    m.events.insert(
+        0,
+        json!({"type": event.0, "status": event.1, "source": "user", "timestamp": ms}),
+    );
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn timestamps_are_rfc3339() {
+        assert_eq!(timestamp(0), "1970-01-01T00:00:00Z");
+        assert_eq!(timestamp(1_777_830_055), "2026-05-03T17:40:55Z");
+    }
+
+    #[test]
+    fn image_ref_splits_the_reference() {
+        let r = image_ref("registry.fly.io/app:deployment-1@sha256:ab", "x".into());
+        assert_eq!(r["repository"], "app");
+        assert_eq!(r["tag"], "deployment-1");
+        assert_eq!(r["digest"], "sha256:ab");
+    }
+}

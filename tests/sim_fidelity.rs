@@ -1,0 +1,430 @@
+//! Pins the simulator to the facts of ../shared/reference/fly-machines-api.md (paths,
+//! JSON fields, status codes, error texts, transitions, GraphQL shapes), with plain
+//! HTTP, so a later change cannot drift from the real API silently.
+
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use fas::sim::{self, Latencies, SimOptions, SimServer};
+use reqwest::{Client, Method, StatusCode};
+use serde_json::{json, Value};
+
+struct Api {
+    server: SimServer,
+    http: Client,
+}
+
+impl Api {
+    async fn new(rate_limits: bool) -> Api {
+        let opts = SimOptions {
+            latencies: Latencies {
+                create_ms: 80,
+                start_ms: 40,
+                stop_ms: 40,
+                destroy_ms: 40,
+            },
+            rate_limits,
+            ..SimOptions::default()
+        };
+        let server = sim::start("127.0.0.1:0".parse::<SocketAddr>().unwrap(), opts)
+            .await
+            .unwrap();
+        Api {
+            server,
+            http: Client::new(),
+        }
+    }
+
+    async fn call(
+        &self,
+        method: Method,
+        path: &str,
+        body: Option<Value>,
+    ) -> (StatusCode, reqwest::header::HeaderMap, Value) {
+        let mut req = self
+            .http
+            .request(method, format!("{}{path}", self.server.url()))
+            .header("Authorization", "Bearer FlyV1 fm2_x");
+        if let Some(b) = body {
+            req = req.json(&b);
+        }
+        let resp = req.send().await.unwrap();
+        let (status, headers) = (resp.status(), resp.headers().clone());
+        let text = resp.text().await.unwrap();
+        (
+            status,
+            headers,
+            serde_json::from_str(&text).unwrap_or(Value::Null),
+        )
+    }
+
+    async fn ok(&self, method: Method, path: &str, body: Option<Value>) -> Value {
+        let (s, _, v) = self.call(method, path, body).await;
+        assert!(s.is_success(), "{path}: {s} {v}");
+        v
+    }
+
+    async fn app_with_machine(&self, app: &str) -> Value {
+        let (s, _, _) = self
+            .call(
+                Method::POST,
+                "/v1/apps",
+                Some(json!({"app_name": app, "org_slug": "acme"})),
+            )
+            .await;
+        assert_eq!(s, StatusCode::CREATED);
+        let config = json!({"image": format!("registry.fly.io/{app}:deployment-1"), "metadata": {"fly_process_group": "app"}, "custom": [1, 2]});
+        self.ok(
+            Method::POST,
+            &format!("/v1/apps/{app}/machines"),
+            Some(json!({"config": config, "region": "ams"})),
+        )
+        .await
+    }
+}
+
+fn settle() -> tokio::time::Sleep {
+    tokio::time::sleep(Duration::from_millis(150))
+}
+
+#[tokio::test]
+async fn create_answers_200_with_a_created_machine() {
+    let api = Api::new(false).await;
+    let m = api.app_with_machine("web").await;
+    assert_eq!(m["state"], "created");
+    let id = m["id"].as_str().unwrap();
+    assert!(
+        id.len() == 14
+            && id
+                .chars()
+                .all(|c| c.is_ascii_hexdigit() && !c.is_ascii_uppercase()),
+        "{id}"
+    );
+    assert_eq!(m["instance_id"].as_str().unwrap().len(), 26);
+    let name = m["name"].as_str().unwrap();
+    assert_eq!(name.split('-').count(), 3, "adjective-noun-NNNN: {name}");
+    for key in [
+        "region",
+        "private_ip",
+        "created_at",
+        "updated_at",
+        "image_ref",
+        "events",
+        "host_status",
+        "config",
+    ] {
+        assert!(!m[key].is_null(), "missing {key}");
+    }
+    assert_eq!(m["config"]["custom"], json!([1, 2]), "config kept as sent");
+    assert_eq!(m["image_ref"]["repository"], "web");
+    assert_eq!(m["image_ref"]["tag"], "deployment-1");
+    assert!(m["image_ref"]["digest"]
+        .as_str()
+        .unwrap()
+        .starts_with("sha256:"));
+    assert_eq!(m["events"][0]["type"], "launch");
+    assert_eq!(m["host_status"], "ok");
+    settle().await;
+    let got = api
+        .ok(Method::GET, &format!("/v1/apps/web/machines/{id}"), None)
+        .await;
+    assert_eq!(
+        got["state"], "started",
+        "created -> started after the create latency"
+    );
+}
+
+#[tokio::test]
+async fn skip_launch_settles_stopped_and_start_stop_destroy_follow_the_reference() {
+    let api = Api::new(false).await;
+    let src = api.app_with_machine("web").await;
+    let body = json!({"config": src["config"], "skip_launch": true});
+    let m = api
+        .ok(Method::POST, "/v1/apps/web/machines", Some(body))
+        .await;
+    let id = m["id"].as_str().unwrap().to_string();
+    let (s, _, v) = api
+        .call(
+            Method::POST,
+            &format!("/v1/apps/web/machines/{id}/start"),
+            None,
+        )
+        .await;
+    assert_eq!(s, StatusCode::PRECONDITION_FAILED);
+    assert!(v["error"]
+        .as_str()
+        .unwrap()
+        .starts_with("failed_precondition: unable to start machine from current state: 'created'"));
+    settle().await;
+    let got = api
+        .ok(Method::GET, &format!("/v1/apps/web/machines/{id}"), None)
+        .await;
+    assert_eq!(got["state"], "stopped");
+
+    let started = api
+        .ok(
+            Method::POST,
+            &format!("/v1/apps/web/machines/{id}/start"),
+            None,
+        )
+        .await;
+    assert_eq!(started["previous_state"], "stopped");
+    let (s, _, v) = api
+        .call(
+            Method::POST,
+            &format!("/v1/apps/web/machines/{id}/start"),
+            None,
+        )
+        .await;
+    assert_eq!(s, StatusCode::PRECONDITION_FAILED, "{v}");
+    settle().await;
+    let (s, _, v) = api
+        .call(Method::DELETE, &format!("/v1/apps/web/machines/{id}"), None)
+        .await;
+    assert_eq!(s, StatusCode::PRECONDITION_FAILED);
+    assert!(v["error"]
+        .as_str()
+        .unwrap()
+        .contains("not currently stopped"));
+    let stopped = api
+        .ok(
+            Method::POST,
+            &format!("/v1/apps/web/machines/{id}/stop"),
+            Some(json!({"id": id, "timeout": "0s"})),
+        )
+        .await;
+    assert_eq!(stopped, json!({"ok": true}));
+    let now = api
+        .ok(Method::GET, &format!("/v1/apps/web/machines/{id}"), None)
+        .await;
+    assert_eq!(now["state"], "stopping");
+    let waited = api
+        .ok(
+            Method::GET,
+            &format!("/v1/apps/web/machines/{id}/wait?state=stopped&timeout=5"),
+            None,
+        )
+        .await;
+    assert_eq!(waited["ok"], true);
+
+    let sid = src["id"].as_str().unwrap();
+    let killed = api
+        .ok(
+            Method::DELETE,
+            &format!("/v1/apps/web/machines/{sid}?kill=true"),
+            None,
+        )
+        .await;
+    assert_eq!(killed, json!({"ok": true}));
+    api.ok(
+        Method::DELETE,
+        &format!("/v1/apps/web/machines/{id}?force=false"),
+        None,
+    )
+    .await;
+    settle().await;
+    let list = api.ok(Method::GET, "/v1/apps/web/machines", None).await;
+    assert_eq!(list, json!([]), "destroyed Machines leave the default list");
+    let all = api
+        .ok(
+            Method::GET,
+            "/v1/apps/web/machines?include_deleted=true",
+            None,
+        )
+        .await;
+    assert_eq!(all.as_array().unwrap().len(), 2);
+    let (s, _, v) = api
+        .call(Method::GET, &format!("/v1/apps/web/machines/{id}"), None)
+        .await;
+    assert_eq!(
+        (s, v),
+        (StatusCode::NOT_FOUND, json!({"error": "machine not found"}))
+    );
+}
+
+#[tokio::test]
+async fn list_filters_wait_timeouts_and_unreachable_hosts() {
+    let api = Api::new(false).await;
+    let m = api.app_with_machine("web").await;
+    let id = m["id"].as_str().unwrap();
+    let by_meta = api
+        .ok(
+            Method::GET,
+            "/v1/apps/web/machines?metadata.fly_process_group=worker",
+            None,
+        )
+        .await;
+    assert_eq!(by_meta, json!([]));
+    let by_region = api
+        .ok(Method::GET, "/v1/apps/web/machines?region=ams", None)
+        .await;
+    assert_eq!(by_region.as_array().unwrap().len(), 1);
+    let (s, _, _) = api
+        .call(
+            Method::GET,
+            &format!("/v1/apps/web/machines/{id}/wait?state=stopped&timeout=1"),
+            None,
+        )
+        .await;
+    assert_eq!(s, StatusCode::REQUEST_TIMEOUT);
+
+    let url = format!("{}/__sim/apps/web/machines/{id}", api.server.url());
+    api.http
+        .post(url)
+        .json(&json!({"host_status": "unreachable"}))
+        .send()
+        .await
+        .unwrap();
+    let got = api
+        .ok(Method::GET, &format!("/v1/apps/web/machines/{id}"), None)
+        .await;
+    assert_eq!(got["host_status"], "unreachable");
+    assert!(got["config"].is_null() && !got["incomplete_config"].is_null());
+}
+
+#[tokio::test]
+async fn apps_endpoints_and_errors() {
+    let api = Api::new(false).await;
+    api.app_with_machine("web").await;
+    let (s, _, v) = api
+        .call(
+            Method::POST,
+            "/v1/apps",
+            Some(json!({"app_name": "web", "org_slug": "acme"})),
+        )
+        .await;
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{v}");
+    let list = api.ok(Method::GET, "/v1/apps?org_slug=acme", None).await;
+    assert_eq!(list["total_apps"], 1);
+    assert_eq!(list["apps"][0]["name"], "web");
+    assert_eq!(list["apps"][0]["machine_count"], 1);
+    let (s, _, _) = api.call(Method::GET, "/v1/apps/nope", None).await;
+    assert_eq!(s, StatusCode::NOT_FOUND);
+    let (s, _, _) = api.call(Method::DELETE, "/v1/apps/web", None).await;
+    assert_eq!(s, StatusCode::ACCEPTED);
+    let (s, _, _) = api.call(Method::GET, "/v1/apps/web/machines", None).await;
+    assert_eq!(s, StatusCode::NOT_FOUND);
+}
+
+#[tokio::test]
+async fn every_answer_has_a_request_id_and_auth_is_required() {
+    let api = Api::new(false).await;
+    let (_, headers, _) = api.call(Method::GET, "/v1/apps/none/machines", None).await;
+    assert!(headers.contains_key("fly-request-id"));
+    let resp = api
+        .http
+        .get(format!("{}/v1/apps?org_slug=acme", api.server.url()))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), StatusCode::UNAUTHORIZED);
+}
+
+#[tokio::test]
+async fn documented_rate_limits_answer_429_with_retry_after() {
+    let api = Api::new(true).await;
+    api.app_with_machine("web").await;
+    let mut codes = Vec::new();
+    for _ in 0..4 {
+        let (s, h, _) = api.call(Method::GET, "/v1/apps/web/machines", None).await;
+        codes.push((s, h.get("retry-after").is_some()));
+    }
+    assert_eq!(codes[..3], [(StatusCode::OK, false); 3], "burst of 3");
+    assert_eq!(codes[3], (StatusCode::TOO_MANY_REQUESTS, true));
+}
+
+#[tokio::test]
+async fn graphql_subset() {
+    let api = Api::new(false).await;
+    for app in ["a1", "a2", "a3"] {
+        api.app_with_machine(app).await;
+    }
+    let gql = |query: &str, vars: Value| json!({"query": query, "variables": vars});
+    let org = api
+        .ok(
+            Method::POST,
+            "/graphql",
+            Some(gql(
+                "query($slug: String!) { organization(slug: $slug) { id } }",
+                json!({"slug": "acme"}),
+            )),
+        )
+        .await;
+    let org_id = org["data"]["organization"]["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert!(org["data"]["organization"]["internalNumericId"].is_string());
+    let q = "query($org: ID, $after: String) { apps(type: \"container\", first: 2, after: $after, organizationId: $org) { pageInfo { hasNextPage endCursor } nodes { name } } }";
+    let p1 = api
+        .ok(
+            Method::POST,
+            "/graphql",
+            Some(gql(q, json!({"org": org_id, "after": "", "first": 2}))),
+        )
+        .await;
+    assert_eq!(p1["data"]["apps"]["nodes"].as_array().unwrap().len(), 2);
+    assert_eq!(p1["data"]["apps"]["pageInfo"]["hasNextPage"], true);
+    let cursor = p1["data"]["apps"]["pageInfo"]["endCursor"].clone();
+    let p2 = api
+        .ok(
+            Method::POST,
+            "/graphql",
+            Some(gql(q, json!({"org": org_id, "after": cursor, "first": 2}))),
+        )
+        .await;
+    assert_eq!(p2["data"]["apps"]["nodes"][0]["name"], "a3");
+    assert_eq!(p2["data"]["apps"]["pageInfo"]["hasNextPage"], false);
+
+    let rq = "query($appName: String!) { app(name: $appName) { currentRelease: currentReleaseUnprocessed { status } } }";
+    let r = api
+        .ok(
+            Method::POST,
+            "/graphql",
+            Some(gql(rq, json!({"appName": "a1"}))),
+        )
+        .await;
+    assert_eq!(r["data"]["app"]["currentRelease"], Value::Null);
+    api.http
+        .post(format!("{}/__sim/apps/a1/release", api.server.url()))
+        .json(&json!({"status": "running"}))
+        .send()
+        .await
+        .unwrap();
+    let r = api
+        .ok(
+            Method::POST,
+            "/graphql",
+            Some(gql(rq, json!({"appName": "a1"}))),
+        )
+        .await;
+    assert_eq!(r["data"]["app"]["currentRelease"]["status"], "running");
+    let missing = api
+        .ok(
+            Method::POST,
+            "/graphql",
+            Some(gql(rq, json!({"appName": "zz"}))),
+        )
+        .await;
+    assert_eq!(missing["errors"][0]["message"], "Could not find App \"zz\"");
+    assert_eq!(missing["errors"][0]["extensions"]["code"], "NOT_FOUND");
+}
+
+#[tokio::test]
+async fn stats_count_requests_and_machines() {
+    let api = Api::new(false).await;
+    api.app_with_machine("web").await;
+    api.ok(Method::GET, "/v1/apps/web/machines", None).await;
+    let stats: Value = api
+        .http
+        .get(format!("{}/__sim/stats", api.server.url()))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(stats["requests"]["list 200"], 1);
+    assert_eq!(stats["requests"]["create 200"], 1);
+    assert_eq!(stats["machines"]["web"]["created"], 1);
+}
