@@ -428,3 +428,103 @@ async fn stats_count_requests_and_machines() {
     assert_eq!(stats["requests"]["create 200"], 1);
     assert_eq!(stats["machines"]["web"]["created"], 1);
 }
+
+#[tokio::test]
+async fn the_same_seed_gives_the_same_fleet() {
+    let ids = |seed: u64| async move {
+        let opts = SimOptions {
+            seed,
+            rate_limits: false,
+            ..SimOptions::default()
+        };
+        let server = sim::start("127.0.0.1:0".parse::<SocketAddr>().unwrap(), opts)
+            .await
+            .unwrap();
+        server
+            .sim
+            .seed(&fas::sim::Seed::parse_spec("acme/web-*=2*3").unwrap())
+            .unwrap();
+        let w = server.sim.world.lock().unwrap();
+        w.apps
+            .values()
+            .flat_map(|a| a.machines.iter().map(|m| (m.id.clone(), m.name.clone())))
+            .collect::<Vec<_>>()
+    };
+    let (a, b, c) = (ids(7).await, ids(7).await, ids(8).await);
+    assert_eq!(a.len(), 6);
+    assert_eq!(a, b);
+    assert_ne!(a, c);
+}
+
+#[tokio::test]
+async fn stuck_machines_stay_in_their_state() {
+    let api = Api::new(false).await;
+    let m = api.app_with_machine("web").await;
+    let id = m["id"].as_str().unwrap();
+    settle().await;
+    api.ok(
+        Method::POST,
+        &format!("/v1/apps/web/machines/{id}/stop"),
+        None,
+    )
+    .await;
+    api.http
+        .post(format!("{}/__sim/apps/web/machines/{id}", api.server.url()))
+        .json(&json!({"stuck": true}))
+        .send()
+        .await
+        .unwrap();
+    settle().await;
+    let got = api
+        .ok(Method::GET, &format!("/v1/apps/web/machines/{id}"), None)
+        .await;
+    assert_eq!(got["state"], "stopping");
+}
+
+#[test]
+fn fas_sim_serves_a_seeded_fleet() {
+    use std::io::{BufRead, BufReader};
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_fas"))
+        .args([
+            "sim",
+            "--listen",
+            "127.0.0.1:0",
+            "--apps",
+            "acme/web=3",
+            "--no-rate-limits",
+        ])
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut line = String::new();
+    let mut out = BufReader::new(child.stdout.take().unwrap());
+    out.read_line(&mut line).unwrap();
+    let url = line
+        .trim()
+        .strip_prefix("fas sim listening on ")
+        .expect("a listening line")
+        .to_string();
+    let list: Value = reqwest::blocking_get(&format!("{url}/v1/apps/web/machines"));
+    let _ = child.kill();
+    drop(out);
+    assert_eq!(list.as_array().map(Vec::len), Some(3), "{list}");
+}
+
+mod reqwest {
+    pub use ::reqwest::*;
+    /// A GET with a token, from a plain (non-async) test.
+    pub fn blocking_get(url: &str) -> serde_json::Value {
+        let rt = tokio::runtime::Runtime::new().unwrap();
+        rt.block_on(async {
+            Client::new()
+                .get(url)
+                .header("Authorization", "Bearer t")
+                .send()
+                .await
+                .unwrap()
+                .json()
+                .await
+                .unwrap()
+        })
+    }
+}

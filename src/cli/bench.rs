@@ -1,6 +1,7 @@
 //! `fas bench`: figures for the performance goals, printed, never asserted.
 //! `fas bench policy` times policy decisions (goal: <= 300 ns for a translated Expr,
-//! <= 2 us for a 20-line Lua policy, on a 2-core machine, release build).
+//! <= 2 us for a 20-line Lua policy, on a 2-core machine, release build);
+//! `fas bench sim` the simulator's throughput (see bench_sim.rs).
 
 use std::time::Instant;
 
@@ -10,11 +11,14 @@ use crate::policy::{AppInput, Limits, MachineCounts, Policy};
 #[derive(clap::Args)]
 pub struct BenchArgs {
     /// What to measure.
-    #[arg(value_parser = ["policy", "expr", "lua"], default_value = "policy")]
+    #[arg(value_parser = ["policy", "expr", "lua", "sim"], default_value = "policy")]
     what: String,
     /// Decisions to time per policy.
     #[arg(long, default_value_t = 1_000_000)]
     iterations: u64,
+    /// Seconds to drive the simulator (`fas bench sim`).
+    #[arg(long, default_value_t = 5)]
+    seconds: u64,
 }
 
 /// A 20-line policy of the kind users write: per-machine target, smoothing in
@@ -84,6 +88,9 @@ pub fn run(args: BenchArgs) -> anyhow::Result<()> {
         println!(
             "note: debug build; run `cargo run --release -- bench` for the figures that count"
         );
+    }
+    if args.what == "sim" {
+        return super::bench_sim::run(args.seconds);
     }
     if args.what != "lua" {
         bench_expr(n)?;
