@@ -506,6 +506,7 @@ fn fas_sim_serves_a_seeded_fleet() {
         .to_string();
     let list: Value = reqwest::blocking_get(&format!("{url}/v1/apps/web/machines"));
     let _ = child.kill();
+    let _ = child.wait();
     drop(out);
     assert_eq!(list.as_array().map(Vec::len), Some(3), "{list}");
 }
