@@ -5,4 +5,5 @@ pub mod cli;
 pub mod config;
 pub mod fly;
 pub mod policy;
+pub mod reconcile;
 pub mod sim;

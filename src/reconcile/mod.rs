@@ -1,0 +1,6 @@
+//! Reconciling: `plan` (pure rules), one app's reconcile, and the scheduler that runs
+//! it for every app on its interval.
+
+pub mod plan;
+
+pub use plan::{counts, eligible, plan, Plan, PlanOptions};
