@@ -2,8 +2,11 @@
 //! The binary (`src/main.rs`) is a thin CLI over these modules.
 
 pub mod cli;
+pub mod clock;
+pub mod collect;
 pub mod config;
 pub mod fly;
 pub mod policy;
 pub mod reconcile;
 pub mod sim;
+pub mod telemetry;

@@ -91,4 +91,20 @@ local function state_of(app_name)
   return app and app.state
 end
 
-return pack and drive_expr or drive, set_names, state_of
+-- Every app's state (for persistence), and putting one back (at start-up).
+local function states()
+  local out = {}
+  for name, app in pairs(apps) do out[name] = app.state end
+  return out
+end
+
+local function restore(app_name, state)
+  local app = apps[app_name]
+  if app == nil then
+    app = { name = app_name, machines = {} }
+    apps[app_name] = app
+  end
+  app.state = state
+end
+
+return pack and drive_expr or drive, set_names, state_of, states, restore

@@ -6,14 +6,16 @@
 pub mod expr;
 mod outcome;
 mod sandbox;
+mod worker;
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
 
 use mlua::{Function, Lua, LuaSerdeExt, LuaString, Table, Value, Variadic};
 
 pub use outcome::{Bounds, PolicyError, Targets};
 pub use sandbox::{Limits, STDLIB};
+pub use worker::{Decision, PolicyHandle};
 
 use expr::{CountExprs, SlotError};
 use outcome::Kind;
@@ -48,6 +50,8 @@ pub struct Policy {
     drive: Function,
     set_names: Function,
     state_of: Function,
+    all_states: Function,
+    restore: Function,
     metric_names: Vec<String>,
     app_names: HashMap<String, LuaString>,
     last_regions: HashMap<String, Vec<(String, u64, u64)>>,
@@ -131,7 +135,7 @@ impl Policy {
                 })
             }
         };
-        let setup = || -> mlua::Result<(Function, Function, Function)> {
+        let setup = || -> mlua::Result<(Function, Function, Function, Function, Function)> {
             let params = match lua.to_value(params)? {
                 Value::Table(t) => t,
                 _ => lua.create_table()?,
@@ -146,7 +150,7 @@ impl Policy {
                 .set_name("=fas-driver")
                 .call((scale, params, pack))
         };
-        let (drive, set_names, state_of) = setup().map_err(|e| PolicyError::lua(&label, &e))?;
+        let (drive, set_names, state_of, all_states, restore) = setup().map_err(|e| PolicyError::lua(&label, &e))?;
         Ok(Policy {
             lua,
             kind,
@@ -154,6 +158,8 @@ impl Policy {
             drive,
             set_names,
             state_of,
+            all_states,
+            restore,
             metric_names: Vec::new(),
             app_names: HashMap::new(),
             last_regions: HashMap::new(),
@@ -262,6 +268,38 @@ impl Policy {
             app: app.to_string(),
             msg: format!("{e}; keep only numbers, strings, booleans and tables in app.state"),
         })
+    }
+}
+
+impl Policy {
+    /// Every app's `state` as JSON (translated Expr policies keep none).
+    pub fn states_json(&self) -> Result<BTreeMap<String, serde_json::Value>, PolicyError> {
+        if self.is_expr() {
+            return Ok(BTreeMap::new());
+        }
+        let table: Table = self.all_states.call(()).map_err(|e| PolicyError::lua(&self.kind.label(), &e))?;
+        let mut out = BTreeMap::new();
+        for pair in table.pairs::<String, Value>() {
+            let (app, state) = pair.map_err(|e| PolicyError::lua(&self.kind.label(), &e))?;
+            let json = self.lua.from_value(state).map_err(|e| PolicyError::State {
+                app: app.clone(),
+                msg: format!("{e}; keep only numbers, strings, booleans and tables in app.state"),
+            })?;
+            out.insert(app, json);
+        }
+        Ok(out)
+    }
+
+    /// Puts saved states back, e.g. from the state file at start-up.
+    pub fn restore_states(&mut self, states: &BTreeMap<String, serde_json::Value>) -> Result<(), PolicyError> {
+        if self.is_expr() {
+            return Ok(());
+        }
+        for (app, state) in states {
+            let value = self.lua.to_value(state).map_err(|e| PolicyError::State { app: app.clone(), msg: e.to_string() })?;
+            self.restore.call::<()>((app.as_str(), value)).map_err(|e| PolicyError::lua(&self.kind.label(), &e))?;
+        }
+        Ok(())
     }
 }
 

@@ -4,3 +4,7 @@
 pub mod plan;
 
 pub use plan::{counts, eligible, plan, Plan, PlanOptions};
+
+pub mod app;
+
+pub use app::{Outcome, ReconcileError, Reconciler};

@@ -1,0 +1,264 @@
+//! One app's reconcile: collect -> list -> decide -> plan -> (release check) -> act,
+//! all inside the per-app timeout. It knows nothing of timers: the scheduler calls it.
+//! Any error before acting changes nothing; during acting, each Machine's failure is
+//! counted and logged, and a failed create counts as an attempt (no retry loop).
+
+use std::collections::HashSet;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use crate::clock::Clock;
+use crate::collect::{CollectError, Collector};
+use crate::fly::{CreateMachine, FlyClient, FlyError};
+use crate::policy::{Decision, PolicyError, PolicyHandle, Targets};
+use crate::telemetry::Metrics;
+
+use super::plan::{counts, eligible, plan, Plan, PlanOptions};
+
+#[derive(Debug, thiserror::Error)]
+pub enum ReconcileError {
+    #[error("{0}")]
+    Collect(#[from] CollectError),
+    #[error("{0}")]
+    Fly(#[from] FlyError),
+    #[error("{0}")]
+    Policy(#[from] PolicyError),
+    #[error("reconcile timed out after {0:?}")]
+    Timeout(Duration),
+    #[error("no machine available to clone for scale up: start one Machine in process group {0:?} by hand")]
+    NothingToClone(String),
+}
+
+impl ReconcileError {
+    pub fn kind(&self) -> &'static str {
+        match self {
+            ReconcileError::Collect(_) => "collect",
+            ReconcileError::Fly(_) => "api",
+            ReconcileError::Policy(_) => "policy",
+            ReconcileError::Timeout(_) => "timeout",
+            ReconcileError::NothingToClone(_) => "nothing_to_clone",
+        }
+    }
+}
+
+/// What one reconcile saw and did, for the decision log and tests.
+#[derive(Debug, Clone, Default)]
+pub struct Outcome {
+    pub metrics: Vec<(String, f64)>,
+    pub targets: Targets,
+    pub action: &'static str,
+    pub succeeded: usize,
+    pub failed: usize,
+    /// Set when the app was skipped (a release is running).
+    pub skipped: Option<&'static str>,
+}
+
+#[derive(Default)]
+struct Tally {
+    ok: usize,
+    failed: usize,
+}
+
+pub struct Reconciler {
+    pub fly: Arc<FlyClient>,
+    pub collectors: Vec<Arc<dyn Collector>>,
+    pub policy: PolicyHandle,
+    pub plan: PlanOptions,
+    pub timeout: Duration,
+    pub interval: Duration,
+    pub clock: Arc<dyn Clock>,
+    pub metrics: Arc<Metrics>,
+    region_seq: Mutex<usize>,
+    warned_ungrouped: Mutex<HashSet<String>>,
+}
+
+impl Reconciler {
+    #[allow(clippy::too_many_arguments)]
+    pub fn new(
+        fly: Arc<FlyClient>,
+        collectors: Vec<Arc<dyn Collector>>,
+        policy: PolicyHandle,
+        plan: PlanOptions,
+        timeout: Duration,
+        interval: Duration,
+        clock: Arc<dyn Clock>,
+        metrics: Arc<Metrics>,
+    ) -> Reconciler {
+        Reconciler {
+            fly,
+            collectors,
+            policy,
+            plan,
+            timeout,
+            interval,
+            clock,
+            metrics,
+            region_seq: Mutex::new(0),
+            warned_ungrouped: Mutex::new(HashSet::new()),
+        }
+    }
+
+    /// Reconciles `app` once, bounded by the per-app timeout, and records the result
+    /// in metrics and the log.
+    pub async fn reconcile(&self, app: &str) -> Result<Outcome, ReconcileError> {
+        let started = Instant::now();
+        let result = match tokio::time::timeout(self.timeout, self.run(app)).await {
+            Ok(r) => r,
+            Err(_) => Err(ReconcileError::Timeout(self.timeout)),
+        };
+        self.metrics.observe_duration(started.elapsed().as_secs_f64());
+        match &result {
+            Ok(o) => {
+                if let Some(reason) = o.skipped {
+                    self.metrics.inc("fas_reconcile_skipped_total", &[("reason", reason)]);
+                } else {
+                    self.metrics.inc("fas_reconcile_count", &[("status", o.action)]);
+                }
+                tracing::info!(app, metrics = ?o.metrics, targets = ?o.targets, action = o.action,
+                    succeeded = o.succeeded, failed = o.failed, skipped = o.skipped, "reconciled");
+            }
+            Err(e) => {
+                self.metrics.inc("fas_reconcile_errors_total", &[("kind", e.kind())]);
+                match e {
+                    ReconcileError::Collect(c) => self.metrics.inc("fas_collector_errors_total", &[("collector", &c.collector)]),
+                    ReconcileError::Policy(_) => self.metrics.inc("fas_policy_errors_total", &[("app", app)]),
+                    _ => {}
+                }
+                tracing::warn!(app, error = %e, "reconcile failed, nothing scaled");
+            }
+        }
+        result
+    }
+
+    async fn run(&self, app: &str) -> Result<Outcome, ReconcileError> {
+        let mut values = Vec::with_capacity(self.collectors.len());
+        for c in &self.collectors {
+            let v = c.collect(app).await?;
+            self.metrics.set("fas_metric_value", &[("app", app), ("metric", c.name())], v);
+            values.push((c.name().to_string(), v));
+        }
+        let machines = self.fly.list_machines(app).await.inspect_err(|_| self.api_error("list"))?;
+        let group = eligible(&machines, &self.plan.process_group);
+        self.warn_ungrouped(app, &machines);
+        let machine_counts = counts(&group);
+        self.metrics.set("fas_machines", &[("app", app), ("state", "created")], machine_counts.created as f64);
+        self.metrics.set("fas_machines", &[("app", app), ("state", "started")], machine_counts.started as f64);
+        let decision = Decision {
+            app: app.to_string(),
+            now: self.clock.now(),
+            interval_secs: self.interval.as_secs_f64(),
+            machines: machine_counts,
+            metrics: values.clone(),
+        };
+        let targets = self.policy.decide(decision).await?;
+        self.record_targets(app, &targets);
+        let plan = {
+            let mut seq = self.region_seq.lock().unwrap_or_else(|e| e.into_inner());
+            plan(&targets, &machines, &self.plan, &mut seq)
+        };
+        let mut outcome = Outcome { metrics: values, targets, action: plan.kind(), ..Outcome::default() };
+        if plan == Plan::NoScale {
+            return Ok(outcome);
+        }
+        if plan == Plan::NothingToClone {
+            return Err(ReconcileError::NothingToClone(self.plan.process_group.clone()));
+        }
+        // Only now, about to act, ask whether a deploy is running (a steady app costs
+        // one list call per round).
+        let release = self.fly.current_release_status(app).await.inspect_err(|_| self.api_error("release"))?;
+        if release.as_deref() == Some("running") {
+            outcome.skipped = Some("release");
+            return Ok(outcome);
+        }
+        let (ok, failed) = self.act(app, plan).await;
+        outcome.succeeded = ok;
+        outcome.failed = failed;
+        Ok(outcome)
+    }
+
+    async fn act(&self, app: &str, plan: Plan) -> (usize, usize) {
+        let kind = plan.kind();
+        let mut t = Tally::default();
+        match plan {
+            Plan::Create { config, regions, skip_launch } => {
+                for region in regions {
+                    let input = CreateMachine { config: config.clone(), region, skip_launch, ..Default::default() };
+                    let r = self.fly.create_machine(app, &input).await;
+                    let refused = matches!(r, Err(FlyError::BadToken { .. }));
+                    let r = r.map(|m| tracing::info!(app, id = %m.id, region = %m.region, "machine created"));
+                    self.tally(&mut t, app, r, "create", "fas_machine_create_count");
+                    if refused {
+                        break;
+                    }
+                }
+            }
+            Plan::Destroy { ids } => {
+                for id in ids {
+                    let r = self.fly.destroy_machine(app, &id, true).await;
+                    self.tally(&mut t, app, r, "destroy", "fas_machine_destroy_count");
+                }
+            }
+            Plan::Start { candidates, count } | Plan::Stop { candidates, count } => {
+                if candidates.len() < count {
+                    tracing::warn!(app, wanted = count, available = candidates.len(),
+                        "not enough machines to reach the target; create more");
+                }
+                for id in candidates {
+                    if t.ok >= count {
+                        break;
+                    }
+                    if kind == "start" {
+                        let r = self.fly.start_machine(app, &id).await;
+                        self.tally(&mut t, app, r, "start", "fas_machine_start_count");
+                    } else {
+                        let r = self.fly.stop_machine(app, &id).await;
+                        self.tally(&mut t, app, r, "stop", "fas_machine_stop_count");
+                    }
+                }
+            }
+            Plan::NoScale | Plan::NothingToClone => {}
+        }
+        (t.ok, t.failed)
+    }
+
+    fn tally(&self, t: &mut Tally, app: &str, r: Result<(), FlyError>, call: &'static str, counter: &'static str) {
+        match r {
+            Ok(()) => {
+                t.ok += 1;
+                self.metrics.inc(counter, &[("status", "ok")]);
+            }
+            Err(e) => {
+                t.failed += 1;
+                self.metrics.inc(counter, &[("status", "failed")]);
+                self.api_error(call);
+                tracing::warn!(app, call, error = %e, "machine action failed");
+            }
+        }
+    }
+
+    fn api_error(&self, call: &str) {
+        self.metrics.inc("fas_api_errors_total", &[("call", call)]);
+    }
+
+    fn record_targets(&self, app: &str, t: &Targets) {
+        for (dim, b) in [("created", t.created), ("started", t.started)] {
+            for (bound, v) in [("min", b.and_then(|b| b.min)), ("max", b.and_then(|b| b.max))] {
+                if let Some(v) = v {
+                    self.metrics.set("fas_target", &[("app", app), ("dimension", dim), ("bound", bound)], v as f64);
+                }
+            }
+        }
+    }
+
+    /// Upstream ignores Machines without process-group metadata; say so once per app.
+    fn warn_ungrouped(&self, app: &str, machines: &[crate::fly::Machine]) {
+        let n = machines.iter().filter(|m| m.is_reachable() && m.process_group().is_empty()).count();
+        if n > 0 && !self.plan.process_group.is_empty() {
+            let mut warned = self.warned_ungrouped.lock().unwrap_or_else(|e| e.into_inner());
+            if warned.insert(app.to_string()) {
+                tracing::warn!(app, machines = n, "machines without fly_process_group metadata are in no process group and are left alone; \
+                    give them the metadata (fly deploy does) or set FAS_PROCESS_GROUP to match");
+            }
+        }
+    }
+}
