@@ -4,6 +4,7 @@
 mod bench;
 mod bench_sim;
 mod eval;
+mod serve;
 mod sim;
 
 use clap::{Parser, Subcommand};
@@ -21,6 +22,8 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
+    /// Run the autoscaler: reconcile the configured apps every interval.
+    Serve(serve::ServeArgs),
     /// Evaluate the configured counts or policy once and print the targets as JSON.
     Eval(eval::EvalArgs),
     /// Print figures for the performance goals (ns per policy decision).
@@ -34,6 +37,7 @@ enum Command {
 pub fn run() -> i32 {
     let cli = Cli::parse();
     let result = match cli.command {
+        Command::Serve(args) => serve::run(args),
         Command::Eval(args) => eval::run(args),
         Command::Bench(args) => bench::run(args),
         Command::Sim(args) => sim::run(args),

@@ -51,6 +51,8 @@ pub struct FileConfig {
     pub metric_collectors: Option<Vec<FileCollector>>,
     pub policy: Option<String>,
     pub policy_params: Option<BTreeMap<String, serde_json::Value>>,
+    pub state_path: Option<String>,
+    pub metrics_addr: Option<String>,
 }
 
 #[derive(Debug, Default, Deserialize)]

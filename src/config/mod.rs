@@ -63,6 +63,10 @@ pub struct Config {
     pub metric_collectors: Vec<CollectorConfig>,
     pub policy: Option<PathBuf>,
     pub policy_params: serde_json::Value,
+    /// Where `app.state` is kept across restarts (none: memory only).
+    pub state_path: Option<PathBuf>,
+    /// Listen address of `/metrics` and `/healthz`.
+    pub metrics_addr: String,
 }
 
 impl Default for Config {
@@ -88,6 +92,8 @@ impl Default for Config {
             metric_collectors: Vec::new(),
             policy: None,
             policy_params: serde_json::json!({}),
+            state_path: None,
+            metrics_addr: "0.0.0.0:9090".into(),
         }
     }
 }
@@ -177,6 +183,12 @@ impl Config {
         if let Some(p) = env("FAS_POLICY").filter(|s| !s.is_empty()) {
             c.policy = Some(PathBuf::from(p));
         }
+        if let Some(p) = env("FAS_STATE_PATH").filter(|s| !s.is_empty()) {
+            c.state_path = Some(PathBuf::from(p));
+        }
+        if let Some(a) = env("FAS_METRICS_ADDR").filter(|s| !s.is_empty()) {
+            c.metrics_addr = a;
+        }
         if let Some(p) = env("FAS_POLICY_PARAMS").filter(|s| !s.is_empty()) {
             c.policy_params = serde_json::from_str(&p)
                 .ok()
@@ -256,6 +268,12 @@ impl Config {
             // A relative policy path is relative to the config file.
             let base = path.parent().unwrap_or(Path::new(""));
             self.policy = Some(base.join(p));
+        }
+        if let Some(p) = f.state_path {
+            self.state_path = Some(path.parent().unwrap_or(Path::new("")).join(p));
+        }
+        if let Some(a) = f.metrics_addr {
+            self.metrics_addr = a;
         }
         if let Some(p) = f.policy_params {
             self.policy_params = serde_json::Value::Object(p.into_iter().collect());

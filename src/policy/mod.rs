@@ -150,7 +150,8 @@ impl Policy {
                 .set_name("=fas-driver")
                 .call((scale, params, pack))
         };
-        let (drive, set_names, state_of, all_states, restore) = setup().map_err(|e| PolicyError::lua(&label, &e))?;
+        let (drive, set_names, state_of, all_states, restore) =
+            setup().map_err(|e| PolicyError::lua(&label, &e))?;
         Ok(Policy {
             lua,
             kind,
@@ -277,7 +278,10 @@ impl Policy {
         if self.is_expr() {
             return Ok(BTreeMap::new());
         }
-        let table: Table = self.all_states.call(()).map_err(|e| PolicyError::lua(&self.kind.label(), &e))?;
+        let table: Table = self
+            .all_states
+            .call(())
+            .map_err(|e| PolicyError::lua(&self.kind.label(), &e))?;
         let mut out = BTreeMap::new();
         for pair in table.pairs::<String, Value>() {
             let (app, state) = pair.map_err(|e| PolicyError::lua(&self.kind.label(), &e))?;
@@ -291,13 +295,21 @@ impl Policy {
     }
 
     /// Puts saved states back, e.g. from the state file at start-up.
-    pub fn restore_states(&mut self, states: &BTreeMap<String, serde_json::Value>) -> Result<(), PolicyError> {
+    pub fn restore_states(
+        &mut self,
+        states: &BTreeMap<String, serde_json::Value>,
+    ) -> Result<(), PolicyError> {
         if self.is_expr() {
             return Ok(());
         }
         for (app, state) in states {
-            let value = self.lua.to_value(state).map_err(|e| PolicyError::State { app: app.clone(), msg: e.to_string() })?;
-            self.restore.call::<()>((app.as_str(), value)).map_err(|e| PolicyError::lua(&self.kind.label(), &e))?;
+            let value = self.lua.to_value(state).map_err(|e| PolicyError::State {
+                app: app.clone(),
+                msg: e.to_string(),
+            })?;
+            self.restore
+                .call::<()>((app.as_str(), value))
+                .map_err(|e| PolicyError::lua(&self.kind.label(), &e))?;
         }
         Ok(())
     }

@@ -22,7 +22,10 @@ pub struct Decision {
 enum Job {
     Decide(Decision, oneshot::Sender<Result<Targets, PolicyError>>),
     States(oneshot::Sender<Result<BTreeMap<String, serde_json::Value>, PolicyError>>),
-    Restore(BTreeMap<String, serde_json::Value>, oneshot::Sender<Result<(), PolicyError>>),
+    Restore(
+        BTreeMap<String, serde_json::Value>,
+        oneshot::Sender<Result<(), PolicyError>>,
+    ),
 }
 
 #[derive(Clone)]
@@ -36,7 +39,9 @@ fn gone() -> PolicyError {
 
 impl PolicyHandle {
     /// Builds the policy on a new thread (`build` runs there) and returns a handle.
-    pub fn spawn(build: impl FnOnce() -> Result<Policy, PolicyError> + Send + 'static) -> Result<PolicyHandle, PolicyError> {
+    pub fn spawn(
+        build: impl FnOnce() -> Result<Policy, PolicyError> + Send + 'static,
+    ) -> Result<PolicyHandle, PolicyError> {
         let (tx, rx) = mpsc::channel::<Job>();
         let (ready_tx, ready_rx) = mpsc::channel();
         std::thread::Builder::new()
@@ -91,9 +96,14 @@ impl PolicyHandle {
         rx.await.map_err(|_| gone())?
     }
 
-    pub async fn restore(&self, states: BTreeMap<String, serde_json::Value>) -> Result<(), PolicyError> {
+    pub async fn restore(
+        &self,
+        states: BTreeMap<String, serde_json::Value>,
+    ) -> Result<(), PolicyError> {
         let (reply, rx) = oneshot::channel();
-        self.tx.send(Job::Restore(states, reply)).map_err(|_| gone())?;
+        self.tx
+            .send(Job::Restore(states, reply))
+            .map_err(|_| gone())?;
         rx.await.map_err(|_| gone())?
     }
 }

@@ -106,22 +106,30 @@ impl Reconciler {
             Ok(r) => r,
             Err(_) => Err(ReconcileError::Timeout(self.timeout)),
         };
-        self.metrics.observe_duration(started.elapsed().as_secs_f64());
+        self.metrics
+            .observe_duration(started.elapsed().as_secs_f64());
         match &result {
             Ok(o) => {
                 if let Some(reason) = o.skipped {
-                    self.metrics.inc("fas_reconcile_skipped_total", &[("reason", reason)]);
+                    self.metrics
+                        .inc("fas_reconcile_skipped_total", &[("reason", reason)]);
                 } else {
-                    self.metrics.inc("fas_reconcile_count", &[("status", o.action)]);
+                    self.metrics
+                        .inc("fas_reconcile_count", &[("status", o.action)]);
                 }
                 tracing::info!(app, metrics = ?o.metrics, targets = ?o.targets, action = o.action,
                     succeeded = o.succeeded, failed = o.failed, skipped = o.skipped, "reconciled");
             }
             Err(e) => {
-                self.metrics.inc("fas_reconcile_errors_total", &[("kind", e.kind())]);
+                self.metrics
+                    .inc("fas_reconcile_errors_total", &[("kind", e.kind())]);
                 match e {
-                    ReconcileError::Collect(c) => self.metrics.inc("fas_collector_errors_total", &[("collector", &c.collector)]),
-                    ReconcileError::Policy(_) => self.metrics.inc("fas_policy_errors_total", &[("app", app)]),
+                    ReconcileError::Collect(c) => self
+                        .metrics
+                        .inc("fas_collector_errors_total", &[("collector", &c.collector)]),
+                    ReconcileError::Policy(_) => {
+                        self.metrics.inc("fas_policy_errors_total", &[("app", app)])
+                    }
                     _ => {}
                 }
                 tracing::warn!(app, error = %e, "reconcile failed, nothing scaled");
@@ -134,15 +142,28 @@ impl Reconciler {
         let mut values = Vec::with_capacity(self.collectors.len());
         for c in &self.collectors {
             let v = c.collect(app).await?;
-            self.metrics.set("fas_metric_value", &[("app", app), ("metric", c.name())], v);
+            self.metrics
+                .set("fas_metric_value", &[("app", app), ("metric", c.name())], v);
             values.push((c.name().to_string(), v));
         }
-        let machines = self.fly.list_machines(app).await.inspect_err(|_| self.api_error("list"))?;
+        let machines = self
+            .fly
+            .list_machines(app)
+            .await
+            .inspect_err(|_| self.api_error("list"))?;
         let group = eligible(&machines, &self.plan.process_group);
         self.warn_ungrouped(app, &machines);
         let machine_counts = counts(&group);
-        self.metrics.set("fas_machines", &[("app", app), ("state", "created")], machine_counts.created as f64);
-        self.metrics.set("fas_machines", &[("app", app), ("state", "started")], machine_counts.started as f64);
+        self.metrics.set(
+            "fas_machines",
+            &[("app", app), ("state", "created")],
+            machine_counts.created as f64,
+        );
+        self.metrics.set(
+            "fas_machines",
+            &[("app", app), ("state", "started")],
+            machine_counts.started as f64,
+        );
         let decision = Decision {
             app: app.to_string(),
             now: self.clock.now(),
@@ -156,16 +177,27 @@ impl Reconciler {
             let mut seq = self.region_seq.lock().unwrap_or_else(|e| e.into_inner());
             plan(&targets, &machines, &self.plan, &mut seq)
         };
-        let mut outcome = Outcome { metrics: values, targets, action: plan.kind(), ..Outcome::default() };
+        let mut outcome = Outcome {
+            metrics: values,
+            targets,
+            action: plan.kind(),
+            ..Outcome::default()
+        };
         if plan == Plan::NoScale {
             return Ok(outcome);
         }
         if plan == Plan::NothingToClone {
-            return Err(ReconcileError::NothingToClone(self.plan.process_group.clone()));
+            return Err(ReconcileError::NothingToClone(
+                self.plan.process_group.clone(),
+            ));
         }
         // Only now, about to act, ask whether a deploy is running (a steady app costs
         // one list call per round).
-        let release = self.fly.current_release_status(app).await.inspect_err(|_| self.api_error("release"))?;
+        let release = self
+            .fly
+            .current_release_status(app)
+            .await
+            .inspect_err(|_| self.api_error("release"))?;
         if release.as_deref() == Some("running") {
             outcome.skipped = Some("release");
             return Ok(outcome);
@@ -180,12 +212,23 @@ impl Reconciler {
         let kind = plan.kind();
         let mut t = Tally::default();
         match plan {
-            Plan::Create { config, regions, skip_launch } => {
+            Plan::Create {
+                config,
+                regions,
+                skip_launch,
+            } => {
                 for region in regions {
-                    let input = CreateMachine { config: config.clone(), region, skip_launch, ..Default::default() };
+                    let input = CreateMachine {
+                        config: config.clone(),
+                        region,
+                        skip_launch,
+                        ..Default::default()
+                    };
                     let r = self.fly.create_machine(app, &input).await;
                     let refused = matches!(r, Err(FlyError::BadToken { .. }));
-                    let r = r.map(|m| tracing::info!(app, id = %m.id, region = %m.region, "machine created"));
+                    let r = r.map(
+                        |m| tracing::info!(app, id = %m.id, region = %m.region, "machine created"),
+                    );
                     self.tally(&mut t, app, r, "create", "fas_machine_create_count");
                     if refused {
                         break;
@@ -200,8 +243,12 @@ impl Reconciler {
             }
             Plan::Start { candidates, count } | Plan::Stop { candidates, count } => {
                 if candidates.len() < count {
-                    tracing::warn!(app, wanted = count, available = candidates.len(),
-                        "not enough machines to reach the target; create more");
+                    tracing::warn!(
+                        app,
+                        wanted = count,
+                        available = candidates.len(),
+                        "not enough machines to reach the target; create more"
+                    );
                 }
                 for id in candidates {
                     if t.ok >= count {
@@ -221,7 +268,14 @@ impl Reconciler {
         (t.ok, t.failed)
     }
 
-    fn tally(&self, t: &mut Tally, app: &str, r: Result<(), FlyError>, call: &'static str, counter: &'static str) {
+    fn tally(
+        &self,
+        t: &mut Tally,
+        app: &str,
+        r: Result<(), FlyError>,
+        call: &'static str,
+        counter: &'static str,
+    ) {
         match r {
             Ok(()) => {
                 t.ok += 1;
@@ -242,9 +296,16 @@ impl Reconciler {
 
     fn record_targets(&self, app: &str, t: &Targets) {
         for (dim, b) in [("created", t.created), ("started", t.started)] {
-            for (bound, v) in [("min", b.and_then(|b| b.min)), ("max", b.and_then(|b| b.max))] {
+            for (bound, v) in [
+                ("min", b.and_then(|b| b.min)),
+                ("max", b.and_then(|b| b.max)),
+            ] {
                 if let Some(v) = v {
-                    self.metrics.set("fas_target", &[("app", app), ("dimension", dim), ("bound", bound)], v as f64);
+                    self.metrics.set(
+                        "fas_target",
+                        &[("app", app), ("dimension", dim), ("bound", bound)],
+                        v as f64,
+                    );
                 }
             }
         }
@@ -252,9 +313,15 @@ impl Reconciler {
 
     /// Upstream ignores Machines without process-group metadata; say so once per app.
     fn warn_ungrouped(&self, app: &str, machines: &[crate::fly::Machine]) {
-        let n = machines.iter().filter(|m| m.is_reachable() && m.process_group().is_empty()).count();
+        let n = machines
+            .iter()
+            .filter(|m| m.is_reachable() && m.process_group().is_empty())
+            .count();
         if n > 0 && !self.plan.process_group.is_empty() {
-            let mut warned = self.warned_ungrouped.lock().unwrap_or_else(|e| e.into_inner());
+            let mut warned = self
+                .warned_ungrouped
+                .lock()
+                .unwrap_or_else(|e| e.into_inner());
             if warned.insert(app.to_string()) {
                 tracing::warn!(app, machines = n, "machines without fly_process_group metadata are in no process group and are left alone; \
                     give them the metadata (fly deploy does) or set FAS_PROCESS_GROUP to match");

@@ -8,3 +8,9 @@ pub use plan::{counts, eligible, plan, Plan, PlanOptions};
 pub mod app;
 
 pub use app::{Outcome, ReconcileError, Reconciler};
+
+pub mod scheduler;
+
+pub use scheduler::{glob_match, Apps, Scheduler};
+
+pub mod state;

@@ -7,24 +7,82 @@ use std::sync::Mutex;
 
 /// (name, type, help) of every metric fas exposes.
 const FAMILIES: &[(&str, &str, &str)] = &[
-    ("fas_reconcile_count", "counter", "Reconciles by outcome: create, destroy, start, stop, no_scale."),
-    ("fas_machine_create_count", "counter", "Machines created, by status."),
-    ("fas_machine_destroy_count", "counter", "Machines destroyed, by status."),
-    ("fas_machine_start_count", "counter", "Machines started, by status."),
-    ("fas_machine_stop_count", "counter", "Machines stopped, by status."),
-    ("fas_reconcile_errors_total", "counter", "Reconciles that changed nothing because of an error, by kind."),
-    ("fas_collector_errors_total", "counter", "Failed metric collections, by collector."),
-    ("fas_policy_errors_total", "counter", "Failed policy decisions, by app."),
-    ("fas_api_errors_total", "counter", "Failed Fly API calls, by call."),
-    ("fas_reconcile_skipped_total", "counter", "Reconciles skipped, by reason (release, overrun)."),
-    ("fas_metric_value", "gauge", "Last collected value of each metric, by app."),
-    ("fas_target", "gauge", "Last targets of the policy, by app, dimension and bound."),
-    ("fas_machines", "gauge", "Machines of the process group at the last reconcile, by app and state."),
+    (
+        "fas_reconcile_count",
+        "counter",
+        "Reconciles by outcome: create, destroy, start, stop, no_scale.",
+    ),
+    (
+        "fas_machine_create_count",
+        "counter",
+        "Machines created, by status.",
+    ),
+    (
+        "fas_machine_destroy_count",
+        "counter",
+        "Machines destroyed, by status.",
+    ),
+    (
+        "fas_machine_start_count",
+        "counter",
+        "Machines started, by status.",
+    ),
+    (
+        "fas_machine_stop_count",
+        "counter",
+        "Machines stopped, by status.",
+    ),
+    (
+        "fas_reconcile_errors_total",
+        "counter",
+        "Reconciles that changed nothing because of an error, by kind.",
+    ),
+    (
+        "fas_collector_errors_total",
+        "counter",
+        "Failed metric collections, by collector.",
+    ),
+    (
+        "fas_policy_errors_total",
+        "counter",
+        "Failed policy decisions, by app.",
+    ),
+    (
+        "fas_api_errors_total",
+        "counter",
+        "Failed Fly API calls, by call.",
+    ),
+    (
+        "fas_reconcile_skipped_total",
+        "counter",
+        "Reconciles skipped, by reason (release, overrun).",
+    ),
+    (
+        "fas_metric_value",
+        "gauge",
+        "Last collected value of each metric, by app.",
+    ),
+    (
+        "fas_target",
+        "gauge",
+        "Last targets of the policy, by app, dimension and bound.",
+    ),
+    (
+        "fas_machines",
+        "gauge",
+        "Machines of the process group at the last reconcile, by app and state.",
+    ),
     ("fas_apps", "gauge", "Apps being reconciled."),
-    ("fas_reconcile_duration_seconds", "histogram", "Time one app's reconcile took."),
+    (
+        "fas_reconcile_duration_seconds",
+        "histogram",
+        "Time one app's reconcile took.",
+    ),
 ];
 
-const BUCKETS: &[f64] = &[0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0];
+const BUCKETS: &[f64] = &[
+    0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0,
+];
 
 type Key = (&'static str, String);
 
@@ -42,11 +100,17 @@ pub struct Metrics {
 }
 
 fn escape(v: &str) -> String {
-    v.replace('\\', "\\\\").replace('"', "\\\"").replace('\n', "\\n")
+    v.replace('\\', "\\\\")
+        .replace('"', "\\\"")
+        .replace('\n', "\\n")
 }
 
 fn labels(pairs: &[(&str, &str)]) -> String {
-    pairs.iter().map(|(k, v)| format!("{k}=\"{}\"", escape(v))).collect::<Vec<_>>().join(",")
+    pairs
+        .iter()
+        .map(|(k, v)| format!("{k}=\"{}\"", escape(v)))
+        .collect::<Vec<_>>()
+        .join(",")
 }
 
 fn line(out: &mut String, name: &str, labels: &str, value: impl std::fmt::Display) {
@@ -63,7 +127,11 @@ impl Metrics {
     }
 
     pub fn inc(&self, name: &'static str, pairs: &[(&str, &str)]) {
-        *self.lock().counters.entry((name, labels(pairs))).or_default() += 1;
+        *self
+            .lock()
+            .counters
+            .entry((name, labels(pairs)))
+            .or_default() += 1;
     }
 
     pub fn set(&self, name: &'static str, pairs: &[(&str, &str)], value: f64) {
@@ -73,7 +141,9 @@ impl Metrics {
     /// Drops every gauge of an app that is no longer reconciled.
     pub fn forget_app(&self, app: &str) {
         let needle = format!("app=\"{}\"", escape(app));
-        self.lock().gauges.retain(|(_, l), _| !l.split(',').any(|p| p == needle));
+        self.lock()
+            .gauges
+            .retain(|(_, l), _| !l.split(',').any(|p| p == needle));
     }
 
     pub fn observe_duration(&self, secs: f64) {
@@ -91,7 +161,11 @@ impl Metrics {
     }
 
     pub fn counter(&self, name: &'static str, pairs: &[(&str, &str)]) -> u64 {
-        self.lock().counters.get(&(name, labels(pairs))).copied().unwrap_or(0)
+        self.lock()
+            .counters
+            .get(&(name, labels(pairs)))
+            .copied()
+            .unwrap_or(0)
     }
 
     pub fn render(&self) -> String {
@@ -100,12 +174,25 @@ impl Metrics {
         for (name, kind, help) in FAMILIES {
             let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} {kind}");
             match *kind {
-                "counter" => reg.counters.iter().filter(|((n, _), _)| n == name).for_each(|((n, l), v)| line(&mut out, n, l, v)),
-                "gauge" => reg.gauges.iter().filter(|((n, _), _)| n == name).for_each(|((n, l), v)| line(&mut out, n, l, v)),
+                "counter" => reg
+                    .counters
+                    .iter()
+                    .filter(|((n, _), _)| n == name)
+                    .for_each(|((n, l), v)| line(&mut out, n, l, v)),
+                "gauge" => reg
+                    .gauges
+                    .iter()
+                    .filter(|((n, _), _)| n == name)
+                    .for_each(|((n, l), v)| line(&mut out, n, l, v)),
                 _ => {
                     let (buckets, sum, count) = &reg.duration;
                     for (i, b) in BUCKETS.iter().enumerate() {
-                        line(&mut out, &format!("{name}_bucket"), &format!("le=\"{b}\""), buckets.get(i).copied().unwrap_or(0));
+                        line(
+                            &mut out,
+                            &format!("{name}_bucket"),
+                            &format!("le=\"{b}\""),
+                            buckets.get(i).copied().unwrap_or(0),
+                        );
                     }
                     line(&mut out, &format!("{name}_bucket"), "le=\"+Inf\"", count);
                     line(&mut out, &format!("{name}_sum"), "", sum);
@@ -126,12 +213,27 @@ mod tests {
         let m = Metrics::default();
         m.inc("fas_reconcile_count", &[("status", "no_scale")]);
         m.inc("fas_reconcile_count", &[("status", "no_scale")]);
-        m.set("fas_metric_value", &[("app", "web"), ("metric", "q\"x")], 4.5);
+        m.set(
+            "fas_metric_value",
+            &[("app", "web"), ("metric", "q\"x")],
+            4.5,
+        );
         m.observe_duration(0.02);
         let text = m.render();
-        assert!(text.contains("# TYPE fas_reconcile_count counter\nfas_reconcile_count{status=\"no_scale\"} 2\n"), "{text}");
-        assert!(text.contains("fas_metric_value{app=\"web\",metric=\"q\\\"x\"} 4.5"), "{text}");
-        assert!(text.contains("fas_reconcile_duration_seconds_bucket{le=\"0.025\"} 1"), "{text}");
+        assert!(
+            text.contains(
+                "# TYPE fas_reconcile_count counter\nfas_reconcile_count{status=\"no_scale\"} 2\n"
+            ),
+            "{text}"
+        );
+        assert!(
+            text.contains("fas_metric_value{app=\"web\",metric=\"q\\\"x\"} 4.5"),
+            "{text}"
+        );
+        assert!(
+            text.contains("fas_reconcile_duration_seconds_bucket{le=\"0.025\"} 1"),
+            "{text}"
+        );
         assert!(text.contains("fas_reconcile_duration_seconds_count 1"));
         m.forget_app("web");
         assert!(!m.render().contains("app=\"web\""));

@@ -1,0 +1,169 @@
+//! `fas serve`: upstream's serve. Validates the config (exit 1, nothing scaled, when
+//! it is wrong), logs a summary without secrets, serves /metrics and /healthz, runs
+//! the scheduler, and on SIGINT/SIGTERM stops taking work, lets in-flight rounds
+//! finish (each bounded by the timeout), saves policy state and exits 0.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use anyhow::{bail, Context};
+use tokio::sync::watch;
+
+use crate::clock::SystemClock;
+use crate::config::{process_env, Config, Needs};
+use crate::fly::{ClientOptions, FlyClient};
+use crate::policy::{Limits, Policy, PolicyHandle};
+use crate::reconcile::{state, Apps, PlanOptions, Reconciler, Scheduler};
+use crate::telemetry::{self, Metrics};
+
+#[derive(clap::Args)]
+pub struct ServeArgs {
+    /// YAML config file (fly-autoscaler's format); environment variables apply first.
+    #[arg(long)]
+    config: Option<PathBuf>,
+    /// Log format.
+    #[arg(long, value_parser = ["text", "json"], default_value = "text")]
+    log_format: String,
+}
+
+pub fn run(args: ServeArgs) -> anyhow::Result<()> {
+    let cfg = Config::load(args.config.as_deref(), &process_env)?;
+    cfg.validate(Needs { app: true })?;
+    if cfg.api_token.is_empty() {
+        bail!("api token required: set FAS_API_TOKEN (api-token), e.g. from `fly tokens create deploy -a APP`");
+    }
+    if let Some(c) = cfg.metric_collectors.first() {
+        bail!(
+            "{}: the {} collector is not available in this build yet; use a policy that needs no metrics, or `fas eval --set` to try expressions",
+            c.origin,
+            c.kind
+        );
+    }
+    telemetry::log::init(args.log_format == "json", cfg.verbose);
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?;
+    rt.block_on(serve(cfg))
+}
+
+async fn serve(cfg: Config) -> anyhow::Result<()> {
+    let names = cfg.metric_names();
+    let policy_cfg = cfg.clone();
+    let policy =
+        PolicyHandle::spawn(move || Policy::from_config(&policy_cfg, &names, Limits::default()))?;
+    if let Some(path) = &cfg.state_path {
+        let states = state::load(path)?;
+        tracing::info!(path = %path.display(), apps = states.len(), "policy state loaded");
+        policy.restore(states).await?;
+    }
+    let mut opts = ClientOptions::from_env(&process_env, cfg.api_token.clone());
+    opts.request_timeout = cfg.timeout;
+    let machines_url = opts.machines_url.clone();
+    let fly = Arc::new(FlyClient::new(opts)?);
+    let metrics = Arc::new(Metrics::default());
+
+    let listener = tokio::net::TcpListener::bind(&cfg.metrics_addr)
+        .await
+        .with_context(|| format!("cannot listen on {} (FAS_METRICS_ADDR)", cfg.metrics_addr))?;
+    let metrics_addr = listener.local_addr()?;
+    let router = telemetry::http::router(metrics.clone());
+    tokio::spawn(async move {
+        let _ = axum::serve(listener, router).await;
+    });
+
+    tracing::info!(
+        app = %cfg.app_name, org = %cfg.org, interval = ?cfg.interval, timeout = ?cfg.timeout,
+        concurrency = cfg.concurrency, process_group = %cfg.process_group, regions = ?cfg.regions,
+        initial_machine_state = %cfg.initial_machine_state,
+        policy = %cfg.policy.as_ref().map(|p| p.display().to_string()).unwrap_or_else(|| "count expressions".into()),
+        machines_api = %machines_url, metrics = %metrics_addr, "fas serving"
+    );
+
+    let plan = PlanOptions {
+        process_group: cfg.process_group.clone(),
+        regions: cfg.regions.clone(),
+        create_stopped: cfg.initial_machine_state == "stopped",
+    };
+    let reconciler = Arc::new(Reconciler::new(
+        fly.clone(),
+        Vec::new(),
+        policy.clone(),
+        plan,
+        cfg.timeout,
+        cfg.interval,
+        Arc::new(SystemClock),
+        metrics,
+    ));
+    let (stop_tx, stop_rx) = watch::channel(false);
+    tokio::spawn(async move {
+        wait_for_signal().await;
+        tracing::info!("signal received, shutting down");
+        let _ = stop_tx.send(true);
+    });
+    let persister = cfg.state_path.clone().map(|path| {
+        tokio::spawn(persist_loop(
+            policy.clone(),
+            path,
+            cfg.interval,
+            stop_rx.clone(),
+        ))
+    });
+    let scheduler = Scheduler {
+        reconciler,
+        fly,
+        apps: Apps::from_config(&cfg.app_name, &cfg.org),
+        interval: cfg.interval,
+        refresh_interval: cfg.app_list_refresh_interval,
+        concurrency: cfg.concurrency,
+    };
+    scheduler.run(stop_rx).await;
+    if let Some(p) = persister {
+        let _ = p.await;
+    }
+    if let Some(path) = &cfg.state_path {
+        state::save(path, &policy.states().await?)?;
+        tracing::info!(path = %path.display(), "policy state saved");
+    }
+    Ok(())
+}
+
+/// Saves the state file after rounds that changed it (checked once per interval).
+async fn persist_loop(
+    policy: PolicyHandle,
+    path: PathBuf,
+    every: std::time::Duration,
+    mut stop: watch::Receiver<bool>,
+) {
+    let mut last = None;
+    loop {
+        tokio::select! {
+            _ = tokio::time::sleep(every) => {}
+            _ = stop.wait_for(|s| *s) => return,
+        }
+        match policy.states().await {
+            Ok(states) if Some(&states) != last.as_ref() => match state::save(&path, &states) {
+                Ok(()) => last = Some(states),
+                Err(e) => tracing::warn!(error = %e, "cannot save policy state"),
+            },
+            Ok(_) => {}
+            Err(e) => tracing::warn!(error = %e, "cannot read policy state"),
+        }
+    }
+}
+
+async fn wait_for_signal() {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{signal, SignalKind};
+        let mut term = match signal(SignalKind::terminate()) {
+            Ok(s) => s,
+            Err(_) => return std::future::pending().await,
+        };
+        tokio::select! {
+            _ = tokio::signal::ctrl_c() => {}
+            _ = term.recv() => {}
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = tokio::signal::ctrl_c().await;
+}

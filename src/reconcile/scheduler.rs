@@ -1,0 +1,208 @@
+//! The scheduler: which apps to reconcile (one, or every app of the org matching a
+//! wildcard, refreshed on its own interval) and when (right away, then every
+//! interval, spread across the interval by a per-app offset). Each app has one loop,
+//! so it is never reconciled twice at once; a round that overruns skips the missed
+//! ticks instead of queueing them; `concurrency` bounds the reconciles in flight.
+
+use std::collections::HashMap;
+use std::hash::{Hash, Hasher};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use tokio::sync::{watch, Semaphore};
+use tokio::task::JoinHandle;
+use tokio::time::MissedTickBehavior;
+
+use super::Reconciler;
+use crate::fly::FlyClient;
+
+/// Which apps to reconcile.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Apps {
+    One(String),
+    /// Apps of `org` whose name matches `pattern` (`*` matches anything).
+    Matching {
+        org: String,
+        pattern: String,
+    },
+}
+
+impl Apps {
+    pub fn from_config(app_name: &str, org: &str) -> Apps {
+        if app_name.contains('*') {
+            Apps::Matching {
+                org: org.to_string(),
+                pattern: app_name.to_string(),
+            }
+        } else {
+            Apps::One(app_name.to_string())
+        }
+    }
+}
+
+/// Anchored glob match where `*` matches any run of characters (upstream turns the
+/// name into an anchored regex the same way).
+pub fn glob_match(pattern: &str, name: &str) -> bool {
+    let parts: Vec<&str> = pattern.split('*').collect();
+    if parts.len() == 1 {
+        return pattern == name;
+    }
+    let (first, last) = (parts[0], parts[parts.len() - 1]);
+    if !name.starts_with(first)
+        || !name[first.len()..].ends_with(last)
+        || name.len() < first.len() + last.len()
+    {
+        return false;
+    }
+    let mut rest = &name[first.len()..name.len() - last.len()];
+    for mid in &parts[1..parts.len() - 1] {
+        match rest.find(mid) {
+            Some(i) => rest = &rest[i + mid.len()..],
+            None => return false,
+        }
+    }
+    true
+}
+
+pub struct Scheduler {
+    pub reconciler: Arc<Reconciler>,
+    pub fly: Arc<FlyClient>,
+    pub apps: Apps,
+    pub interval: Duration,
+    pub refresh_interval: Duration,
+    pub concurrency: usize,
+}
+
+impl Scheduler {
+    /// Runs until `shutdown` turns true, then lets in-flight rounds finish (each is
+    /// bounded by the per-app timeout) and returns.
+    pub async fn run(self, mut shutdown: watch::Receiver<bool>) {
+        let permits = Arc::new(Semaphore::new(self.concurrency.max(1)));
+        let mut loops: HashMap<String, JoinHandle<()>> = HashMap::new();
+        loop {
+            match self.app_names().await {
+                Ok(names) => {
+                    loops.retain(|name, task| {
+                        let keep = names.contains(name);
+                        if !keep {
+                            // Its policy state stays in memory (and in the state file).
+                            task.abort();
+                            self.reconciler.metrics.forget_app(name);
+                            tracing::info!(app = %name, "app no longer matches; dropped");
+                        }
+                        keep
+                    });
+                    for name in names {
+                        if !loops.contains_key(&name) {
+                            let offset = self.offset(&name);
+                            let task = tokio::spawn(app_loop(
+                                self.reconciler.clone(),
+                                permits.clone(),
+                                name.clone(),
+                                offset,
+                                self.interval,
+                                shutdown.clone(),
+                            ));
+                            loops.insert(name, task);
+                        }
+                    }
+                    self.reconciler
+                        .metrics
+                        .set("fas_apps", &[], loops.len() as f64);
+                }
+                Err(e) => {
+                    tracing::warn!(error = %e, "cannot list the org's apps; keeping the current list")
+                }
+            }
+            if matches!(self.apps, Apps::One(_)) {
+                let _ = shutdown.wait_for(|stop| *stop).await;
+                break;
+            }
+            tokio::select! {
+                _ = tokio::time::sleep(self.refresh_interval) => {}
+                _ = shutdown.wait_for(|stop| *stop) => break,
+            }
+        }
+        for (_, task) in loops {
+            let _ = task.await;
+        }
+    }
+
+    async fn app_names(&self) -> Result<Vec<String>, crate::fly::FlyError> {
+        match &self.apps {
+            Apps::One(name) => Ok(vec![name.clone()]),
+            Apps::Matching { org, pattern } => {
+                let apps = self.fly.list_org_apps(org).await?;
+                Ok(apps
+                    .into_iter()
+                    .map(|a| a.name)
+                    .filter(|n| glob_match(pattern, n))
+                    .collect())
+            }
+        }
+    }
+
+    /// Where in the interval the app's rounds fall: 0 for a single app (reconcile at
+    /// once), a stable spread for many.
+    fn offset(&self, app: &str) -> Duration {
+        if matches!(self.apps, Apps::One(_)) {
+            return Duration::ZERO;
+        }
+        let mut h = std::collections::hash_map::DefaultHasher::new();
+        app.hash(&mut h);
+        let ms = self.interval.as_millis().max(1) as u64;
+        Duration::from_millis(h.finish() % ms)
+    }
+}
+
+async fn app_loop(
+    reconciler: Arc<Reconciler>,
+    permits: Arc<Semaphore>,
+    app: String,
+    offset: Duration,
+    interval: Duration,
+    mut shutdown: watch::Receiver<bool>,
+) {
+    let mut ticks = tokio::time::interval_at(tokio::time::Instant::now() + offset, interval);
+    ticks.set_missed_tick_behavior(MissedTickBehavior::Skip);
+    loop {
+        tokio::select! {
+            _ = ticks.tick() => {}
+            _ = shutdown.wait_for(|stop| *stop) => return,
+        }
+        let Ok(_permit) = permits.acquire().await else {
+            return;
+        };
+        if *shutdown.borrow() {
+            return;
+        }
+        let started = Instant::now();
+        let _ = reconciler.reconcile(&app).await;
+        if started.elapsed() > interval {
+            reconciler
+                .metrics
+                .inc("fas_reconcile_skipped_total", &[("reason", "overrun")]);
+            tracing::warn!(app = %app, took = ?started.elapsed(), "reconcile overran the interval; skipping the missed rounds");
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::glob_match;
+
+    #[test]
+    fn globs_are_anchored() {
+        assert!(glob_match("my-app-*", "my-app-1"));
+        assert!(glob_match("my-app-*", "my-app-"));
+        assert!(!glob_match("my-app-*", "not-my-app-1"));
+        assert!(glob_match("*-worker", "eu-worker"));
+        assert!(!glob_match("*-worker", "eu-worker-2"));
+        assert!(glob_match("a*b*c", "aXbYc"));
+        assert!(!glob_match("a*b*c", "ac"));
+        assert!(glob_match("web", "web"));
+        assert!(!glob_match("web", "web2"));
+        assert!(glob_match("a.b*", "a.bc"));
+        assert!(!glob_match("a.b*", "aXbc"), "no regex meaning for `.`");
+    }
+}
