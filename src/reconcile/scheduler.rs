@@ -93,17 +93,19 @@ impl Scheduler {
                         keep
                     });
                     for name in names {
-                        if !loops.contains_key(&name) {
-                            let offset = self.offset(&name);
-                            let task = tokio::spawn(app_loop(
-                                self.reconciler.clone(),
-                                permits.clone(),
-                                name.clone(),
+                        if let std::collections::hash_map::Entry::Vacant(slot) = loops.entry(name) {
+                            let app = slot.key().clone();
+                            let offset = self.offset(&app);
+                            let (r, p, stop) =
+                                (self.reconciler.clone(), permits.clone(), shutdown.clone());
+                            slot.insert(tokio::spawn(app_loop(
+                                r,
+                                p,
+                                app,
                                 offset,
                                 self.interval,
-                                shutdown.clone(),
-                            ));
-                            loops.insert(name, task);
+                                stop,
+                            )));
                         }
                     }
                     self.reconciler
