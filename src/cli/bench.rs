@@ -11,7 +11,7 @@ use crate::policy::{AppInput, Limits, MachineCounts, Policy};
 #[derive(clap::Args)]
 pub struct BenchArgs {
     /// What to measure.
-    #[arg(value_parser = ["policy", "expr", "lua", "sim"], default_value = "policy")]
+    #[arg(value_parser = ["policy", "expr", "lua", "sim", "reconcile"], default_value = "policy")]
     what: String,
     /// Decisions to time per policy.
     #[arg(long, default_value_t = 1_000_000)]
@@ -19,6 +19,8 @@ pub struct BenchArgs {
     /// Seconds to drive the simulator (`fas bench sim`).
     #[arg(long, default_value_t = 5)]
     seconds: u64,
+    #[command(flatten)]
+    reconcile: super::bench_reconcile::ReconcileBenchArgs,
 }
 
 /// A 20-line policy of the kind users write: per-machine target, smoothing in
@@ -88,6 +90,9 @@ pub fn run(args: BenchArgs) -> anyhow::Result<()> {
         println!(
             "note: debug build; run `cargo run --release -- bench` for the figures that count"
         );
+    }
+    if args.what == "reconcile" {
+        return super::bench_reconcile::run(args.reconcile);
     }
     if args.what == "sim" {
         return super::bench_sim::run(args.seconds);

@@ -2,6 +2,7 @@
 //! Errors print as one `ERROR: …` line on stderr with exit status 1, as upstream.
 
 mod bench;
+mod bench_reconcile;
 mod bench_sim;
 mod eval;
 mod serve;

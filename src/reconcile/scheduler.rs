@@ -152,7 +152,9 @@ impl Scheduler {
         }
         let mut h = std::collections::hash_map::DefaultHasher::new();
         app.hash(&mut h);
-        let ms = self.interval.as_millis().max(1) as u64;
+        // Spread over the first 80% of the interval, so that the last app's round
+        // still ends inside the interval.
+        let ms = (self.interval.as_millis() as u64 * 4 / 5).max(1);
         Duration::from_millis(h.finish() % ms)
     }
 }

@@ -1,0 +1,134 @@
+//! `fas bench reconcile`: the real scheduler and reconciler against a `fas sim` child
+//! process holding N wildcard apps of 3 Machines, with 50 ms added to every API call.
+//! Prints: seconds until every app was visited once, API calls per app in a steady
+//! round, CPU seconds of fas per round, and peak RSS. Goals on a 2-core machine: every
+//! app within one 15 s interval, <= 1 call per app per steady round, <= 20% of a core
+//! (3 CPU s per 15 s round), <= 100 MB.
+
+use std::io::{BufRead, BufReader};
+use std::process::{Command, Stdio};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use anyhow::Context;
+
+use crate::clock::SystemClock;
+use crate::config::Secret;
+use crate::fly::{ClientOptions, FlyClient};
+use crate::policy::expr::CountExprs;
+use crate::policy::{Limits, Policy, PolicyHandle};
+use crate::reconcile::{Apps, PlanOptions, Reconciler, Scheduler};
+use crate::telemetry::Metrics;
+
+#[derive(clap::Args)]
+pub struct ReconcileBenchArgs {
+    #[arg(long, default_value_t = 10_000)]
+    apps: usize,
+    #[arg(long, default_value_t = 15)]
+    interval_secs: u64,
+    #[arg(long, default_value_t = 50)]
+    latency_ms: u64,
+    #[arg(long, default_value_t = 64)]
+    concurrency: usize,
+}
+
+/// (user + system CPU seconds, peak RSS in MB) of this process, from /proc.
+fn usage() -> (f64, f64) {
+    let stat = std::fs::read_to_string("/proc/self/stat").unwrap_or_default();
+    let fields: Vec<&str> = stat.rsplit(')').next().unwrap_or("").split_whitespace().collect();
+    let ticks = |i: usize| fields.get(i).and_then(|v| v.parse::<f64>().ok()).unwrap_or(0.0);
+    // Fields 14 and 15 of /proc/self/stat (utime, stime), counted after the `)`; 100 ticks/s on Linux.
+    let cpu = (ticks(11) + ticks(12)) / 100.0;
+    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
+    let hwm_kb = status.lines().find_map(|l| l.strip_prefix("VmHWM:")).and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<f64>().ok()).unwrap_or(0.0);
+    (cpu, hwm_kb / 1024.0)
+}
+
+pub fn run(a: ReconcileBenchArgs) -> anyhow::Result<()> {
+    let dir = std::env::temp_dir().join(format!("fas-bench-reconcile-{}", std::process::id()));
+    std::fs::create_dir_all(&dir)?;
+    let faults = dir.join("faults.json");
+    std::fs::write(&faults, format!("[{{\"action\": \"*\", \"delay_ms\": {}}}]", a.latency_ms))?;
+    let mut sim = Command::new(std::env::current_exe()?)
+        .args(["sim", "--listen", "127.0.0.1:0", "--apps", &format!("bench/app-*=3*{}", a.apps), "--faults"])
+        .arg(&faults)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .context("cannot start fas sim")?;
+    let mut out = BufReader::new(sim.stdout.take().context("no stdout")?);
+    let mut line = String::new();
+    out.read_line(&mut line)?;
+    let url = line.trim().strip_prefix("fas sim listening on ").context("fas sim did not start")?.to_string();
+    let result = bench(&a, &url);
+    let _ = sim.kill();
+    let _ = sim.wait();
+    let _ = std::fs::remove_dir_all(&dir);
+    result
+}
+
+fn bench(a: &ReconcileBenchArgs, url: &str) -> anyhow::Result<()> {
+    let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
+    rt.block_on(async {
+        let interval = Duration::from_secs(a.interval_secs);
+        let http = reqwest::Client::new();
+        let stats = || async {
+            let v: serde_json::Value = http.get(format!("{url}/__sim/stats")).send().await?.json().await?;
+            anyhow::Ok(v["total_requests"].as_u64().unwrap_or(0))
+        };
+        let fly = Arc::new(FlyClient::new(ClientOptions {
+            machines_url: url.to_string(),
+            graphql_url: format!("{url}/graphql"),
+            token: Secret::new("bench"),
+            request_timeout: Duration::from_secs(30),
+            max_retries: 3,
+            rate_limit: true,
+        })?);
+        let exprs = CountExprs { min_started: Some("3".into()), max_started: Some("3".into()), ..Default::default() };
+        let policy = PolicyHandle::spawn(move || Policy::from_exprs(&exprs, &[], Limits::default()))?;
+        let metrics = Arc::new(Metrics::default());
+        let plan = PlanOptions { process_group: "app".into(), regions: vec![], create_stopped: false };
+        let reconciler = Arc::new(Reconciler::new(fly.clone(), vec![], policy, plan, Duration::from_secs(30), interval, Arc::new(SystemClock), metrics.clone()));
+        let scheduler = Scheduler {
+            reconciler,
+            fly,
+            apps: Apps::Matching { org: "bench".into(), pattern: "app-*".into() },
+            interval,
+            refresh_interval: Duration::from_secs(3600),
+            concurrency: a.concurrency,
+        };
+        let (stop, rx) = tokio::sync::watch::channel(false);
+        let start = Instant::now();
+        let calls0 = stats().await?;
+        let task = tokio::spawn(scheduler.run(rx));
+        let visited = || metrics.counter("fas_reconcile_count", &[("status", "no_scale")]) as usize;
+        while visited() < a.apps && start.elapsed() < interval * 3 {
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        let first_round = start.elapsed().as_secs_f64();
+        let all_visited = visited() >= a.apps;
+        // Measure a steady round: from the end of round one to the end of round two.
+        tokio::time::sleep((start + interval).saturating_duration_since(Instant::now())).await;
+        let (cpu1, _) = usage();
+        let calls1 = stats().await?;
+        tokio::time::sleep(interval).await;
+        let (cpu2, rss) = usage();
+        let calls2 = stats().await?;
+        stop.send(true)?;
+        let _ = task.await;
+        let errors = metrics.counter("fas_reconcile_errors_total", &[("kind", "api")]) + metrics.counter("fas_reconcile_errors_total", &[("kind", "timeout")]);
+        println!(
+            "reconcile, {} wildcard apps x 3 Machines, {} ms per API call, concurrency {}, interval {} s:",
+            a.apps, a.latency_ms, a.concurrency, a.interval_secs
+        );
+        println!(
+            "  every app visited once after {first_round:.1} s ({}; goal: within one interval; first round spread across it)",
+            if all_visited { "all" } else { "NOT all" }
+        );
+        println!("  API calls per app per steady round: {:.3} (goal <= 1)", (calls2 - calls1) as f64 / a.apps as f64);
+        println!("  CPU seconds of fas per round: {:.2} ({:.0}% of one core; goal <= 20%)", cpu2 - cpu1, (cpu2 - cpu1) / a.interval_secs as f64 * 100.0);
+        println!("  peak RSS of fas: {rss:.0} MB (goal <= 100 MB)");
+        println!("  first-round calls {} (incl. the org's app list), reconcile errors {errors}", calls1 - calls0);
+        Ok(())
+    })
+}
