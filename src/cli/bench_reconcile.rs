@@ -35,12 +35,26 @@ pub struct ReconcileBenchArgs {
 /// (user + system CPU seconds, peak RSS in MB) of this process, from /proc.
 fn usage() -> (f64, f64) {
     let stat = std::fs::read_to_string("/proc/self/stat").unwrap_or_default();
-    let fields: Vec<&str> = stat.rsplit(')').next().unwrap_or("").split_whitespace().collect();
-    let ticks = |i: usize| fields.get(i).and_then(|v| v.parse::<f64>().ok()).unwrap_or(0.0);
+    let fields: Vec<&str> = stat
+        .rsplit(')')
+        .next()
+        .unwrap_or("")
+        .split_whitespace()
+        .collect();
+    let ticks = |i: usize| {
+        fields
+            .get(i)
+            .and_then(|v| v.parse::<f64>().ok())
+            .unwrap_or(0.0)
+    };
     // Fields 14 and 15 of /proc/self/stat (utime, stime), counted after the `)`; 100 ticks/s on Linux.
     let cpu = (ticks(11) + ticks(12)) / 100.0;
     let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
-    let hwm_kb = status.lines().find_map(|l| l.strip_prefix("VmHWM:")).and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<f64>().ok()).unwrap_or(0.0);
+    let hwm_kb = status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmHWM:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<f64>().ok())
+        .unwrap_or(0.0);
     (cpu, hwm_kb / 1024.0)
 }
 
@@ -48,9 +62,19 @@ pub fn run(a: ReconcileBenchArgs) -> anyhow::Result<()> {
     let dir = std::env::temp_dir().join(format!("fas-bench-reconcile-{}", std::process::id()));
     std::fs::create_dir_all(&dir)?;
     let faults = dir.join("faults.json");
-    std::fs::write(&faults, format!("[{{\"action\": \"*\", \"delay_ms\": {}}}]", a.latency_ms))?;
+    std::fs::write(
+        &faults,
+        format!("[{{\"action\": \"*\", \"delay_ms\": {}}}]", a.latency_ms),
+    )?;
     let mut sim = Command::new(std::env::current_exe()?)
-        .args(["sim", "--listen", "127.0.0.1:0", "--apps", &format!("bench/app-*=3*{}", a.apps), "--faults"])
+        .args([
+            "sim",
+            "--listen",
+            "127.0.0.1:0",
+            "--apps",
+            &format!("bench/app-*=3*{}", a.apps),
+            "--faults",
+        ])
         .arg(&faults)
         .stdout(Stdio::piped())
         .stderr(Stdio::inherit())
@@ -59,7 +83,11 @@ pub fn run(a: ReconcileBenchArgs) -> anyhow::Result<()> {
     let mut out = BufReader::new(sim.stdout.take().context("no stdout")?);
     let mut line = String::new();
     out.read_line(&mut line)?;
-    let url = line.trim().strip_prefix("fas sim listening on ").context("fas sim did not start")?.to_string();
+    let url = line
+        .trim()
+        .strip_prefix("fas sim listening on ")
+        .context("fas sim did not start")?
+        .to_string();
     let result = bench(&a, &url);
     let _ = sim.kill();
     let _ = sim.wait();
@@ -68,7 +96,9 @@ pub fn run(a: ReconcileBenchArgs) -> anyhow::Result<()> {
 }
 
 fn bench(a: &ReconcileBenchArgs, url: &str) -> anyhow::Result<()> {
-    let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?;
     rt.block_on(async {
         let interval = Duration::from_secs(a.interval_secs);
         let http = reqwest::Client::new();

@@ -4,9 +4,8 @@
 
 use std::time::Duration;
 
-use reqwest::header::{HeaderMap, HeaderValue, AUTHORIZATION, RETRY_AFTER, USER_AGENT};
-use reqwest::{Method, StatusCode};
-use serde::de::DeserializeOwned;
+use reqwest::header::{HeaderMap, HeaderValue, USER_AGENT};
+use reqwest::Method;
 use serde_json::{json, Value};
 
 use super::limit::{Action, Buckets};
@@ -49,13 +48,13 @@ impl ClientOptions {
 }
 
 pub struct FlyClient {
-    http: reqwest::Client,
-    machines_url: String,
-    graphql_url: String,
-    flaps_auth: Option<HeaderValue>,
-    graphql_auth: Option<HeaderValue>,
-    max_retries: u32,
-    limits: Option<Buckets>,
+    pub(super) http: reqwest::Client,
+    pub(super) machines_url: String,
+    pub(super) graphql_url: String,
+    pub(super) flaps_auth: Option<HeaderValue>,
+    pub(super) graphql_auth: Option<HeaderValue>,
+    pub(super) max_retries: u32,
+    pub(super) limits: Option<Buckets>,
 }
 
 impl std::fmt::Debug for FlyClient {
@@ -75,7 +74,7 @@ fn auth_value(token: &Secret, graphql: bool) -> Option<HeaderValue> {
 
 /// How a request may be retried.
 #[derive(Clone, Copy, PartialEq)]
-enum Retry {
+pub(super) enum Retry {
     /// GET, start, stop, destroy: any transient failure.
     Idempotent,
     /// create: only when the failure proves nothing happened.
@@ -281,154 +280,4 @@ impl FlyClient {
             .and_then(Value::as_str)
             .map(str::to_string))
     }
-
-    async fn machines<T: DeserializeOwned>(
-        &self,
-        method: Method,
-        action: Action,
-        scope: &str,
-        path: &str,
-        body: Option<Value>,
-    ) -> Result<T, FlyError> {
-        let call = format!(
-            "{} {}",
-            action.name(),
-            path.split('?').next().unwrap_or(path)
-        );
-        let retry = if action == Action::Create {
-            Retry::OnlyIfNotApplied
-        } else {
-            Retry::Idempotent
-        };
-        let url = format!("{}/v1{path}", self.machines_url);
-        self.send(&call, method, &url, body, false, action, scope, retry)
-            .await
-    }
-
-    #[allow(clippy::too_many_arguments)]
-    async fn send<T: DeserializeOwned>(
-        &self,
-        call: &str,
-        method: Method,
-        url: &str,
-        body: Option<Value>,
-        graphql: bool,
-        action: Action,
-        scope: &str,
-        retry: Retry,
-    ) -> Result<T, FlyError> {
-        let mut attempt = 0;
-        loop {
-            if let Some(l) = &self.limits {
-                l.take(action, scope).await;
-            }
-            let result = self
-                .attempt(call, method.clone(), url, body.as_ref(), graphql)
-                .await;
-            let err = match result {
-                Ok(text) => {
-                    let text = if text.trim().is_empty() {
-                        "null".to_string()
-                    } else {
-                        text
-                    };
-                    return serde_json::from_str(&text).map_err(|e| FlyError::Invalid {
-                        call: call.to_string(),
-                        msg: format!("unreadable answer: {e}"),
-                    });
-                }
-                Err(e) => e,
-            };
-            let may_retry = match retry {
-                Retry::Idempotent => err.is_transient(),
-                Retry::OnlyIfNotApplied => err.surely_not_applied(),
-            };
-            if !may_retry || attempt >= self.max_retries {
-                return Err(err);
-            }
-            tokio::time::sleep(
-                err.retry_after()
-                    .map(|d| d.min(Duration::from_secs(30)))
-                    .unwrap_or_else(|| backoff(attempt)),
-            )
-            .await;
-            attempt += 1;
-        }
-    }
-
-    async fn attempt(
-        &self,
-        call: &str,
-        method: Method,
-        url: &str,
-        body: Option<&Value>,
-        graphql: bool,
-    ) -> Result<String, FlyError> {
-        let mut req = self.http.request(method, url);
-        if let Some(a) = if graphql {
-            &self.graphql_auth
-        } else {
-            &self.flaps_auth
-        } {
-            req = req.header(AUTHORIZATION, a.clone());
-        }
-        if let Some(b) = body {
-            req = req.json(b);
-        }
-        let resp = req.send().await.map_err(|e| transport(call, &e))?;
-        let status = resp.status();
-        let retry_after = resp
-            .headers()
-            .get(RETRY_AFTER)
-            .and_then(|v| v.to_str().ok())
-            .and_then(|s| s.trim().parse::<f64>().ok());
-        let text = resp.text().await.map_err(|e| transport(call, &e))?;
-        if status.is_success() {
-            return Ok(text);
-        }
-        let retry_after = retry_after
-            .filter(|s| s.is_finite() && *s >= 0.0)
-            .map(Duration::from_secs_f64);
-        Err(FlyError::from_status(
-            call,
-            status_code(status),
-            &text,
-            retry_after,
-        ))
-    }
-}
-
-fn status_code(s: StatusCode) -> u16 {
-    s.as_u16()
-}
-
-fn transport(call: &str, e: &reqwest::Error) -> FlyError {
-    if e.is_timeout() {
-        return FlyError::Timeout {
-            call: call.to_string(),
-        };
-    }
-    // A failed connect never reached Fly; anything later might have.
-    let sent = !e.is_connect();
-    let mut msg = e.to_string();
-    let mut src = std::error::Error::source(e);
-    while let Some(s) = src {
-        msg = format!("{msg}: {s}");
-        src = s.source();
-    }
-    FlyError::Transport {
-        call: call.to_string(),
-        msg,
-        sent,
-    }
-}
-
-/// Full-jitter exponential backoff: uniform in [0, min(1 s, 100 ms * 2^attempt)).
-fn backoff(attempt: u32) -> Duration {
-    let cap = (100u64 << attempt.min(10)).min(1000);
-    let nanos = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.subsec_nanos())
-        .unwrap_or(0);
-    Duration::from_millis(u64::from(nanos) % cap.max(1))
 }

@@ -8,6 +8,7 @@ mod client;
 mod error;
 pub mod limit;
 mod machine;
+mod request;
 
 pub use auth::header as auth_header;
 pub use client::{ClientOptions, FlyClient, DEFAULT_GRAPHQL_URL, DEFAULT_MACHINES_URL};

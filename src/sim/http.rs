@@ -1,6 +1,7 @@
 //! The simulator's HTTP surface: the Machines API endpoints fas uses, with the real
 //! paths, JSON shapes, status codes and error bodies, and a GraphQL subset.
-//! Every call goes through `run`: auth, rate limit, fault injection, log.
+//! Every call goes through `run`: auth, rate limit, fault injection, log. The
+//! Machine endpoints are in machines.rs.
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -14,14 +15,14 @@ use axum::{Json, Router};
 use serde_json::{json, Value};
 use tokio::time::Instant;
 
-use super::world::{transition, World};
+use super::world::World;
 use super::Sim;
 use crate::fly::limit::Action;
 
-type Q = Query<HashMap<String, String>>;
-type Answer = (StatusCode, Value);
+pub type Q = Query<HashMap<String, String>>;
+pub type Answer = (StatusCode, Value);
 
-fn err(status: StatusCode, msg: &str) -> Answer {
+pub fn err(status: StatusCode, msg: &str) -> Answer {
     (status, json!({"error": msg}))
 }
 
@@ -29,17 +30,7 @@ pub fn router(sim: Arc<Sim>) -> Router {
     Router::new()
         .route("/v1/apps", get(list_apps).post(create_app))
         .route("/v1/apps/{app}", get(get_app).delete(delete_app))
-        .route(
-            "/v1/apps/{app}/machines",
-            get(list_machines).post(create_machine),
-        )
-        .route(
-            "/v1/apps/{app}/machines/{id}",
-            get(get_machine).delete(destroy_machine),
-        )
-        .route("/v1/apps/{app}/machines/{id}/start", post(start_machine))
-        .route("/v1/apps/{app}/machines/{id}/stop", post(stop_machine))
-        .route("/v1/apps/{app}/machines/{id}/wait", get(wait_machine))
+        .merge(super::machines::routes())
         .route("/graphql", post(super::graphql::handle))
         .merge(super::admin::routes())
         .with_state(sim)
@@ -260,269 +251,4 @@ async fn delete_app(
         },
     )
     .await
-}
-
-async fn list_machines(
-    State(sim): State<Arc<Sim>>,
-    headers: HeaderMap,
-    Path(app): Path<String>,
-    q: Q,
-) -> Response {
-    run(
-        &sim,
-        &headers,
-        (Method::GET, format!("/v1/apps/{app}/machines")),
-        ("list", &app, &app),
-        |w, _| {
-            let Some(a) = w.apps.get(&app) else {
-                return err(StatusCode::NOT_FOUND, "app not found");
-            };
-            let deleted = q.get("include_deleted").is_some_and(|v| v == "true");
-            let states: Vec<&str> = q
-                .get("state")
-                .map(|s| s.split(',').collect())
-                .unwrap_or_default();
-            let meta: Vec<(&str, &str)> = q
-                .iter()
-                .filter_map(|(k, v)| k.strip_prefix("metadata.").map(|k| (k, v.as_str())))
-                .collect();
-            let machines: Vec<_> = a
-                .machines
-                .iter()
-                .filter(|m| deleted || m.state != "destroyed")
-                .filter(|m| q.get("region").is_none_or(|r| *r == m.region))
-                .filter(|m| states.is_empty() || states.contains(&m.state.as_str()))
-                .filter(|m| {
-                    meta.iter().all(|(k, v)| {
-                        m.config
-                            .pointer(&format!("/metadata/{k}"))
-                            .and_then(Value::as_str)
-                            == Some(*v)
-                    })
-                })
-                .cloned()
-                .collect();
-            let list: Vec<Value> = machines.iter().map(|m| w.machine_json(m)).collect();
-            (StatusCode::OK, Value::Array(list))
-        },
-    )
-    .await
-}
-
-async fn create_machine(
-    State(sim): State<Arc<Sim>>,
-    headers: HeaderMap,
-    Path(app): Path<String>,
-    body: Json<Value>,
-) -> Response {
-    run(
-        &sim,
-        &headers,
-        (Method::POST, format!("/v1/apps/{app}/machines")),
-        ("create", &app, &app),
-        |w, now| {
-            if !w.apps.contains_key(&app) {
-                return err(StatusCode::NOT_FOUND, "app not found");
-            }
-            let Some(config) = body.get("config").filter(|c| {
-                c.get("image")
-                    .and_then(Value::as_str)
-                    .is_some_and(|i| !i.is_empty())
-            }) else {
-                return err(
-                    StatusCode::BAD_REQUEST,
-                    "invalid config: config.image is required",
-                );
-            };
-            let s = |k: &str| {
-                body.get(k)
-                    .and_then(Value::as_str)
-                    .unwrap_or("")
-                    .to_string()
-            };
-            let skip = body
-                .get("skip_launch")
-                .and_then(Value::as_bool)
-                .unwrap_or(false);
-            match w.create_machine(&app, config.clone(), &s("region"), &s("name"), skip, now) {
-                Some(m) => (StatusCode::OK, w.machine_json(&m)),
-                None => err(StatusCode::NOT_FOUND, "app not found"),
-            }
-        },
-    )
-    .await
-}
-
-async fn get_machine(
-    State(sim): State<Arc<Sim>>,
-    headers: HeaderMap,
-    Path((app, id)): Path<(String, String)>,
-) -> Response {
-    run(
-        &sim,
-        &headers,
-        (Method::GET, format!("/v1/apps/{app}/machines/{id}")),
-        ("get", &app, &id),
-        |w, _| match w.machine_mut(&app, &id).cloned() {
-            Some(m) => (StatusCode::OK, w.machine_json(&m)),
-            None => err(StatusCode::NOT_FOUND, "machine not found"),
-        },
-    )
-    .await
-}
-
-fn unreachable_host(state: &str) -> Answer {
-    err(
-        StatusCode::SERVICE_UNAVAILABLE,
-        &format!("host unreachable, machine is {state}"),
-    )
-}
-
-async fn start_machine(
-    State(sim): State<Arc<Sim>>,
-    headers: HeaderMap,
-    Path((app, id)): Path<(String, String)>,
-) -> Response {
-    run(
-        &sim,
-        &headers,
-        (Method::POST, format!("/v1/apps/{app}/machines/{id}/start")),
-        ("start", &app, &id),
-        |w, now| {
-            let delay = Duration::from_millis(w.latencies.start_ms);
-            let Some(m) = w.machine_mut(&app, &id) else {
-                return err(StatusCode::NOT_FOUND, "machine not found");
-            };
-            if m.host_status != "ok" {
-                return unreachable_host(&m.state);
-            }
-            match m.state.as_str() {
-                "stopped" | "suspended" => {
-                    let previous = m.state.clone();
-                    transition(m, "starting", "started", delay, now, ("start", "started"));
-                    (
-                        StatusCode::OK,
-                        json!({"previous_state": previous, "migrated": false, "new_host": ""}),
-                    )
-                }
-                "created" => err(
-                    StatusCode::PRECONDITION_FAILED,
-                    "failed_precondition: unable to start machine from current state: 'created'",
-                ),
-                "replacing" => err(
-                    StatusCode::PRECONDITION_FAILED,
-                    "failed_precondition: machine getting replaced, refusing to start",
-                ),
-                _ => err(
-                    StatusCode::PRECONDITION_FAILED,
-                    "failed_precondition: machine still active, refusing to start",
-                ),
-            }
-        },
-    )
-    .await
-}
-
-async fn stop_machine(
-    State(sim): State<Arc<Sim>>,
-    headers: HeaderMap,
-    Path((app, id)): Path<(String, String)>,
-) -> Response {
-    run(
-        &sim,
-        &headers,
-        (Method::POST, format!("/v1/apps/{app}/machines/{id}/stop")),
-        ("stop", &app, &id),
-        |w, now| {
-            let delay = Duration::from_millis(w.latencies.stop_ms);
-            let Some(m) = w.machine_mut(&app, &id) else {
-                return err(StatusCode::NOT_FOUND, "machine not found");
-            };
-            if m.host_status != "ok" {
-                return unreachable_host(&m.state);
-            }
-            // Stopping a stopped Machine is a no-op (unconfirmed upstream; the safe reading).
-            if matches!(m.state.as_str(), "started" | "starting") {
-                transition(m, "stopping", "stopped", delay, now, ("exit", "stopped"));
-            }
-            (StatusCode::OK, json!({"ok": true}))
-        },
-    )
-    .await
-}
-
-async fn destroy_machine(
-    State(sim): State<Arc<Sim>>,
-    headers: HeaderMap,
-    Path((app, id)): Path<(String, String)>,
-    q: Q,
-) -> Response {
-    let force = ["force", "kill"]
-        .iter()
-        .any(|k| q.get(*k).is_some_and(|v| v == "true"));
-    run(&sim, &headers, (Method::DELETE, format!("/v1/apps/{app}/machines/{id}")), ("destroy", &app, &id), |w, now| {
-        let delay = Duration::from_millis(w.latencies.destroy_ms);
-        let Some(m) = w.machine_mut(&app, &id) else { return err(StatusCode::NOT_FOUND, "machine not found") };
-        let quiet = matches!(m.state.as_str(), "stopped" | "suspended" | "created" | "failed");
-        if !quiet && !force {
-            return err(
-                StatusCode::PRECONDITION_FAILED,
-                "failed_precondition: unable to destroy machine, not currently stopped, suspended, failed or created",
-            );
-        }
-        if m.state != "destroying" {
-            transition(m, "destroying", "destroyed", delay, now, ("destroy", "destroyed"));
-        }
-        (StatusCode::OK, json!({"ok": true}))
-    })
-    .await
-}
-
-async fn wait_machine(
-    State(sim): State<Arc<Sim>>,
-    headers: HeaderMap,
-    Path((app, id)): Path<(String, String)>,
-    q: Q,
-) -> Response {
-    let want = q.get("state").cloned().unwrap_or_else(|| "started".into());
-    let secs = q
-        .get("timeout")
-        .and_then(|t| t.parse::<u64>().ok())
-        .unwrap_or(60)
-        .clamp(1, 60);
-    let deadline = Instant::now() + Duration::from_secs(secs);
-    let path = format!("/v1/apps/{app}/machines/{id}/wait");
-    loop {
-        let reached = {
-            let mut w = sim.world.lock().unwrap_or_else(|e| e.into_inner());
-            w.settle(Instant::now());
-            let all = w.apps.get(&app).map(|a| {
-                a.machines
-                    .iter()
-                    .find(|m| m.id == id)
-                    .map(|m| m.state.clone())
-            });
-            all.flatten()
-        };
-        let done = reached.as_deref() == Some(want.as_str());
-        if done || reached.is_none() || Instant::now() >= deadline {
-            let answer = match reached {
-                None => err(StatusCode::NOT_FOUND, "machine not found"),
-                Some(s) if s == want => (StatusCode::OK, json!({"ok": true, "state": s})),
-                Some(_) => err(
-                    StatusCode::REQUEST_TIMEOUT,
-                    "deadline exceeded waiting for machine state",
-                ),
-            };
-            return run(
-                &sim,
-                &headers,
-                (Method::GET, path),
-                ("wait", &app, &id),
-                move |_, _| answer,
-            )
-            .await;
-        }
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
 }

@@ -7,6 +7,7 @@ mod admin;
 pub mod faults;
 mod graphql;
 mod http;
+mod machines;
 pub mod world;
 
 use std::net::SocketAddr;
