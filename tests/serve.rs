@@ -267,6 +267,7 @@ async fn the_scheduler_reconciles_every_matching_app_of_the_org() {
         interval: Duration::from_millis(500),
         refresh_interval: Duration::from_secs(60),
         concurrency: 4,
+        grace: Duration::from_secs(3600),
     };
     let (stop, rx) = tokio::sync::watch::channel(false);
     let task = tokio::spawn(scheduler.run(rx));
@@ -287,4 +288,84 @@ async fn the_scheduler_reconciles_every_matching_app_of_the_org() {
             .counter("fas_reconcile_count", &[("status", "start")]),
         50
     );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn apps_that_disappear_keep_their_state_for_the_grace_period() {
+    let s = sim_with(vec![
+        app("acme", "w-1", &["started"]),
+        app("acme", "w-2", &["started"]),
+    ])
+    .await;
+    let fly = Arc::new(
+        FlyClient::new(ClientOptions {
+            machines_url: s.url(),
+            graphql_url: format!("{}/graphql", s.url()),
+            token: Secret::new(SECRET),
+            request_timeout: Duration::from_secs(5),
+            max_retries: 1,
+            rate_limit: false,
+        })
+        .unwrap(),
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("p.lua");
+    std::fs::write(
+        &path,
+        "function scale(m, app) app.state.seen = true return nil end\n",
+    )
+    .unwrap();
+    let policy = PolicyHandle::spawn(move || {
+        Policy::from_file(&path, &serde_json::json!({}), Limits::default())
+    })
+    .unwrap();
+    let plan = PlanOptions {
+        process_group: "app".into(),
+        regions: vec![],
+        create_stopped: false,
+    };
+    let reconciler = Arc::new(Reconciler::new(
+        fly.clone(),
+        vec![],
+        policy.clone(),
+        plan,
+        Duration::from_secs(5),
+        Duration::from_millis(100),
+        Arc::new(SystemClock),
+        Arc::new(Metrics::default()),
+    ));
+    let scheduler = Scheduler {
+        reconciler,
+        fly,
+        apps: Apps::Matching {
+            org: "acme".into(),
+            pattern: "w-*".into(),
+        },
+        interval: Duration::from_millis(100),
+        refresh_interval: Duration::from_millis(150),
+        concurrency: 2,
+        grace: Duration::from_millis(600),
+    };
+    let (stop, rx) = tokio::sync::watch::channel(false);
+    let task = tokio::spawn(scheduler.run(rx));
+    let has = |states: &std::collections::BTreeMap<String, serde_json::Value>, app: &str| {
+        states.contains_key(app)
+    };
+    for _ in 0..100 {
+        if has(&policy.states().await.unwrap(), "w-2") {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    s.sim.world.lock().unwrap().apps.remove("w-2");
+    tokio::time::sleep(Duration::from_millis(350)).await;
+    assert!(
+        has(&policy.states().await.unwrap(), "w-2"),
+        "kept within the grace period"
+    );
+    tokio::time::sleep(Duration::from_millis(900)).await;
+    let states = policy.states().await.unwrap();
+    assert!(!has(&states, "w-2") && has(&states, "w-1"), "{states:?}");
+    stop.send(true).unwrap();
+    task.await.unwrap();
 }

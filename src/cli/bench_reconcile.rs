@@ -126,6 +126,7 @@ fn bench(a: &ReconcileBenchArgs, url: &str) -> anyhow::Result<()> {
             interval,
             refresh_interval: Duration::from_secs(3600),
             concurrency: a.concurrency,
+            grace: crate::reconcile::scheduler::STATE_GRACE,
         };
         let (stop, rx) = tokio::sync::watch::channel(false);
         let start = Instant::now();

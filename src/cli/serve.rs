@@ -115,6 +115,7 @@ async fn serve(cfg: Config) -> anyhow::Result<()> {
         interval: cfg.interval,
         refresh_interval: cfg.app_list_refresh_interval,
         concurrency: cfg.concurrency,
+        grace: crate::reconcile::scheduler::STATE_GRACE,
     };
     scheduler.run(stop_rx).await;
     if let Some(p) = persister {

@@ -107,4 +107,9 @@ local function restore(app_name, state)
   app.state = state
 end
 
-return pack and drive_expr or drive, set_names, state_of, states, restore
+-- Drops an app that has been gone past its grace period.
+local function forget(app_name)
+  apps[app_name], app_regions[app_name] = nil, nil
+end
+
+return pack and drive_expr or drive, set_names, state_of, states, restore, forget

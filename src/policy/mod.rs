@@ -52,6 +52,7 @@ pub struct Policy {
     state_of: Function,
     all_states: Function,
     restore: Function,
+    forget: Function,
     metric_names: Vec<String>,
     app_names: HashMap<String, LuaString>,
     last_regions: HashMap<String, Vec<(String, u64, u64)>>,
@@ -135,7 +136,8 @@ impl Policy {
                 })
             }
         };
-        let setup = || -> mlua::Result<(Function, Function, Function, Function, Function)> {
+        type DriverFns = (Function, Function, Function, Function, Function, Function);
+        let setup = || -> mlua::Result<DriverFns> {
             let params = match lua.to_value(params)? {
                 Value::Table(t) => t,
                 _ => lua.create_table()?,
@@ -150,7 +152,7 @@ impl Policy {
                 .set_name("=fas-driver")
                 .call((scale, params, pack))
         };
-        let (drive, set_names, state_of, all_states, restore) =
+        let (drive, set_names, state_of, all_states, restore, forget) =
             setup().map_err(|e| PolicyError::lua(&label, &e))?;
         Ok(Policy {
             lua,
@@ -161,6 +163,7 @@ impl Policy {
             state_of,
             all_states,
             restore,
+            forget,
             metric_names: Vec::new(),
             app_names: HashMap::new(),
             last_regions: HashMap::new(),
@@ -292,6 +295,13 @@ impl Policy {
             out.insert(app, json);
         }
         Ok(out)
+    }
+
+    /// Drops everything kept for an app (its state, its cached tables).
+    pub fn forget(&mut self, app: &str) {
+        let _ = self.forget.call::<()>(app);
+        self.app_names.remove(app);
+        self.last_regions.remove(app);
     }
 
     /// Puts saved states back, e.g. from the state file at start-up.

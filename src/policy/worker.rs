@@ -26,6 +26,7 @@ enum Job {
         BTreeMap<String, serde_json::Value>,
         oneshot::Sender<Result<(), PolicyError>>,
     ),
+    Forget(String),
 }
 
 #[derive(Clone)]
@@ -75,6 +76,7 @@ impl PolicyHandle {
                         Job::Restore(states, reply) => {
                             let _ = reply.send(policy.restore_states(&states));
                         }
+                        Job::Forget(app) => policy.forget(&app),
                     }
                 }
             })
@@ -94,6 +96,11 @@ impl PolicyHandle {
         let (reply, rx) = oneshot::channel();
         self.tx.send(Job::States(reply)).map_err(|_| gone())?;
         rx.await.map_err(|_| gone())?
+    }
+
+    /// Drops an app's state (an app gone for longer than the grace period).
+    pub fn forget(&self, app: &str) {
+        let _ = self.tx.send(Job::Forget(app.to_string()));
     }
 
     pub async fn restore(

@@ -71,7 +71,12 @@ pub struct Scheduler {
     pub interval: Duration,
     pub refresh_interval: Duration,
     pub concurrency: usize,
+    /// How long the policy state of an app that disappeared is kept.
+    pub grace: Duration,
 }
+
+/// Default grace period for the state of apps that disappeared.
+pub const STATE_GRACE: Duration = Duration::from_secs(3600);
 
 impl Scheduler {
     /// Runs until `shutdown` turns true, then lets in-flight rounds finish (each is
@@ -79,18 +84,31 @@ impl Scheduler {
     pub async fn run(self, mut shutdown: watch::Receiver<bool>) {
         let permits = Arc::new(Semaphore::new(self.concurrency.max(1)));
         let mut loops: HashMap<String, JoinHandle<()>> = HashMap::new();
+        // Apps that stopped matching, and since when: their policy state is kept for
+        // the grace period, in case they come back (a rename, a flapping list).
+        let mut gone: HashMap<String, Instant> = HashMap::new();
         loop {
             match self.app_names().await {
                 Ok(names) => {
                     loops.retain(|name, task| {
                         let keep = names.contains(name);
                         if !keep {
-                            // Its policy state stays in memory (and in the state file).
+                            gone.insert(name.clone(), Instant::now());
                             task.abort();
                             self.reconciler.metrics.forget_app(name);
                             tracing::info!(app = %name, "app no longer matches; dropped");
                         }
                         keep
+                    });
+                    gone.retain(|name, since| {
+                        if names.contains(name) {
+                            return false;
+                        }
+                        let expired = since.elapsed() > self.grace;
+                        if expired {
+                            self.reconciler.policy.forget(name);
+                        }
+                        !expired
                     });
                     for name in names {
                         if let std::collections::hash_map::Entry::Vacant(slot) = loops.entry(name) {
