@@ -29,6 +29,9 @@ pub struct EvalArgs {
 struct EvalOutput {
     created: Bounds,
     started: Bounds,
+    /// The values collected (only when the collectors were queried).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    metrics: Option<std::collections::BTreeMap<String, f64>>,
 }
 
 /// Parses a metric value as fas accepts it: any float, including NaN and ±inf.
@@ -56,39 +59,66 @@ fn parse_sets(sets: &[String]) -> anyhow::Result<Vec<(String, f64)>> {
     Ok(out)
 }
 
+/// Queries every configured collector once for `app`, within the timeout.
+fn collect_once(cfg: &Config, app: &str) -> anyhow::Result<Vec<(String, f64)>> {
+    let collectors = crate::collect::build(&cfg.metric_collectors, cfg.timeout)?;
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?;
+    rt.block_on(async {
+        match tokio::time::timeout(cfg.timeout, crate::collect::collect_all(&collectors, app)).await
+        {
+            Ok(r) => Ok(r.context("metrics collection failed")?),
+            Err(_) => bail!(
+                "metrics collection failed: no answer within the timeout ({:?})",
+                cfg.timeout
+            ),
+        }
+    })
+}
+
 pub fn run(args: EvalArgs) -> anyhow::Result<()> {
     let mut cfg = Config::load(args.config.as_deref(), &process_env)?;
     if args.policy.is_some() {
         cfg.policy = args.policy.clone();
     }
-    let metrics = parse_sets(&args.sets)?;
+    let sets = parse_sets(&args.sets)?;
     cfg.validate(Needs {
-        app: metrics.is_empty(),
+        app: sets.is_empty(),
     })?;
-    let names: Vec<String> = metrics.iter().map(|(n, _)| n.clone()).collect();
     if args.show_lua {
         if cfg.policy.is_some() {
             bail!("--show-lua shows translated count expressions; this config uses a Lua policy");
         }
+        let names = if sets.is_empty() {
+            cfg.metric_names()
+        } else {
+            sets.iter().map(|(n, _)| n.clone()).collect()
+        };
         print!("{}", expr::translate_policy(&cfg.count_exprs(), &names)?);
         return Ok(());
     }
-    if metrics.is_empty() && !cfg.metric_collectors.is_empty() {
-        bail!("querying metric collectors is not available in this build yet: pass the metric values with --set NAME=VALUE");
-    }
+    let app = if cfg.app_name.is_empty() {
+        "eval".to_string()
+    } else {
+        cfg.app_name.clone()
+    };
+    // With --set no collector is queried; without, each is queried once.
+    let (metrics, collected) = if sets.is_empty() && !cfg.metric_collectors.is_empty() {
+        let values = collect_once(&cfg, &app)?;
+        (values.clone(), Some(values.into_iter().collect()))
+    } else {
+        (sets, None)
+    };
+    let names: Vec<String> = metrics.iter().map(|(n, _)| n.clone()).collect();
     let mut policy = Policy::from_config(&cfg, &names, Limits::default())?;
     let now = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map(|d| d.as_secs_f64())
         .unwrap_or(0.0);
-    let app = if cfg.app_name.is_empty() {
-        "eval"
-    } else {
-        cfg.app_name.as_str()
-    };
     let machines = MachineCounts::default();
     let input = AppInput {
-        name: app,
+        name: &app,
         now,
         interval_secs: cfg.interval.as_secs_f64(),
         machines: &machines,
@@ -98,6 +128,7 @@ pub fn run(args: EvalArgs) -> anyhow::Result<()> {
     let out = EvalOutput {
         created: targets.created.unwrap_or_default(),
         started: targets.started.unwrap_or_default(),
+        metrics: collected,
     };
     println!("{}", serde_json::to_string_pretty(&out)?);
     Ok(())

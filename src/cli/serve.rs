@@ -32,13 +32,6 @@ pub fn run(args: ServeArgs) -> anyhow::Result<()> {
     if cfg.api_token.is_empty() {
         bail!("api token required: set FAS_API_TOKEN (api-token), e.g. from `fly tokens create deploy -a APP`");
     }
-    if let Some(c) = cfg.metric_collectors.first() {
-        bail!(
-            "{}: the {} collector is not available in this build yet; use a policy that needs no metrics, or `fas eval --set` to try expressions",
-            c.origin,
-            c.kind
-        );
-    }
     telemetry::log::init(args.log_format == "json", cfg.verbose);
     let rt = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
@@ -84,9 +77,10 @@ async fn serve(cfg: Config) -> anyhow::Result<()> {
         regions: cfg.regions.clone(),
         create_stopped: cfg.initial_machine_state == "stopped",
     };
+    let collectors = crate::collect::build(&cfg.metric_collectors, cfg.timeout)?;
     let reconciler = Arc::new(Reconciler::new(
         fly.clone(),
-        Vec::new(),
+        collectors,
         policy.clone(),
         plan,
         cfg.timeout,

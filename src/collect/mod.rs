@@ -1,12 +1,19 @@
 //! Metric collectors: each returns one number for the app being reconciled. A
-//! collector error skips the app for the round (no scaling on missing data).
-//! The Prometheus and Temporal collectors arrive with the collectors issue.
+//! collector error skips the app for the round (no scaling on missing data); the
+//! reconciler bounds every collection with the round's timeout.
+
+pub mod prometheus;
+pub mod temporal;
 
 use std::future::Future;
 use std::pin::Pin;
+use std::sync::Arc;
+use std::time::Duration;
+
+use crate::config::{text, CollectorConfig};
 
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
-#[error("collector {collector}: {msg}")]
+#[error("collect metric ({collector:?}): {msg}")]
 pub struct CollectError {
     pub collector: String,
     pub msg: String,
@@ -17,6 +24,47 @@ pub type CollectFuture<'a> = Pin<Box<dyn Future<Output = Result<f64, CollectErro
 pub trait Collector: Send + Sync {
     /// The metric name the value is published under.
     fn name(&self) -> &str;
-    /// The value for `app`; the caller bounds it with the round's timeout.
+    /// The value for `app`.
     fn collect<'a>(&'a self, app: &'a str) -> CollectFuture<'a>;
+}
+
+/// `$APP_NAME`/`${APP_NAME}` become the app; other `$VARS` come from the environment
+/// (unknown ones become empty), as upstream expands queries.
+pub fn expand_query(query: &str, app: &str) -> String {
+    let lookup = |name: &str| {
+        if name == "APP_NAME" {
+            app.to_string()
+        } else {
+            std::env::var(name).unwrap_or_default()
+        }
+    };
+    text::expand(query, &lookup, &|_| false)
+}
+
+/// The configured collectors, in configuration order.
+pub fn build(
+    configs: &[CollectorConfig],
+    timeout: Duration,
+) -> Result<Vec<Arc<dyn Collector>>, CollectError> {
+    configs
+        .iter()
+        .map(|c| -> Result<Arc<dyn Collector>, CollectError> {
+            match c.kind.as_str() {
+                "prometheus" => Ok(Arc::new(prometheus::Prometheus::new(c, timeout)?)),
+                _ => Ok(Arc::new(temporal::Temporal::new(c, timeout)?)),
+            }
+        })
+        .collect()
+}
+
+/// Collects every metric once for `app` (what `fas eval` prints).
+pub async fn collect_all(
+    collectors: &[Arc<dyn Collector>],
+    app: &str,
+) -> Result<Vec<(String, f64)>, CollectError> {
+    let mut out = Vec::with_capacity(collectors.len());
+    for c in collectors {
+        out.push((c.name().to_string(), c.collect(app).await?));
+    }
+    Ok(out)
 }

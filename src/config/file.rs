@@ -67,6 +67,11 @@ pub struct FileCollector {
     pub namespace: Option<String>,
     pub cert_data: Option<String>,
     pub key_data: Option<String>,
+    pub on_empty: Option<String>,
+    pub api_key: Option<String>,
+    pub server_name: Option<String>,
+    pub ca_data: Option<String>,
+    pub tls: Option<bool>,
 }
 
 /// Parses YAML text (already expanded). Errors carry the line and column, and no

