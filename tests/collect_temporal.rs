@@ -191,3 +191,54 @@ fn tokio_stream_from(
 ) -> tokio_stream::wrappers::TcpListenerStream {
     tokio_stream::wrappers::TcpListenerStream::new(listener)
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn mutual_tls_through_a_proxy_in_front_of_the_real_server() {
+    let Some(bin) = servers::temporal_bin() else {
+        return;
+    };
+    let b = bin.clone();
+    let temporal = tokio::task::spawn_blocking(move || servers::temporal(&b))
+        .await
+        .unwrap();
+    let upstream = temporal.url.clone();
+    let Some(proxy) = tokio::task::spawn_blocking(move || servers::mtls_proxy(&upstream))
+        .await
+        .unwrap()
+    else {
+        return;
+    };
+    let pem = |f: &str| std::fs::read_to_string(proxy.dir.path().join(f)).unwrap();
+    let (b, a) = (bin.clone(), temporal.url.clone());
+    tokio::task::spawn_blocking(move || servers::start_workflow(&b, &a, "tls-0", "q"))
+        .await
+        .unwrap();
+
+    let mut c = config(&proxy.url, "default", "");
+    c.cert_data = Secret::new(pem("client.pem"));
+    c.key_data = Secret::new(pem("client.key"));
+    c.ca_data = pem("ca.pem");
+    assert_eq!(
+        count(&c, "web").await,
+        Ok(1.0),
+        "mTLS with the client certificate"
+    );
+
+    let mut named = c.clone();
+    named.server_name = "localhost".into();
+    assert_eq!(count(&named, "web").await, Ok(1.0), "server name override");
+    let mut wrong = c.clone();
+    wrong.server_name = "wrong.example".into();
+    assert!(
+        count(&wrong, "web").await.is_err(),
+        "a name the certificate does not carry fails"
+    );
+
+    let mut anonymous = config(&proxy.url, "default", "");
+    anonymous.ca_data = pem("ca.pem");
+    anonymous.tls = Some(true);
+    assert!(
+        count(&anonymous, "web").await.is_err(),
+        "no client certificate, no answer"
+    );
+}

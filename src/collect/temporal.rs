@@ -66,7 +66,7 @@ impl Temporal {
             } else {
                 c.server_name.as_str()
             };
-            let mut cfg = ClientTlsConfig::new().domain_name(name).with_native_roots();
+            let mut cfg = ClientTlsConfig::new().domain_name(name).with_webpki_roots();
             if !c.ca_data.is_empty() {
                 // A private CA (self-hosted clusters, tests), PEM text like the certs.
                 cfg = cfg.ca_certificate(Certificate::from_pem(&c.ca_data));
@@ -82,7 +82,7 @@ impl Temporal {
             }
             endpoint = endpoint
                 .tls_config(cfg)
-                .map_err(|e| err(format!("TLS setup: {e}")))?;
+                .map_err(|e| err(format!("TLS setup: {}", chain(&e))))?;
         }
         Ok(Temporal {
             name: c.metric_name.clone(),
@@ -133,9 +133,29 @@ impl Temporal {
         let resp = grpc
             .unary(req, PathAndQuery::from_static(COUNT_PATH), codec)
             .await
-            .map_err(|s| err(format!("temporal answered {:?}: {}", s.code(), s.message())))?;
+            .map_err(|s| {
+                let cause = std::error::Error::source(&s)
+                    .map(|c| format!(" ({})", chain(c)))
+                    .unwrap_or_default();
+                err(format!(
+                    "temporal answered {:?}: {}{cause}",
+                    s.code(),
+                    s.message()
+                ))
+            })?;
         Ok(resp.into_inner().count as f64)
     }
+}
+
+/// An error with its causes, which tonic keeps out of its Display.
+fn chain(e: &dyn std::error::Error) -> String {
+    let mut msg = e.to_string();
+    let mut src = e.source();
+    while let Some(s) = src {
+        msg = format!("{msg}: {s}");
+        src = s.source();
+    }
+    msg
 }
 
 impl Collector for Temporal {

@@ -208,3 +208,118 @@ pub fn start_workflow(bin: &PathBuf, addr: &str, id: &str, queue: &str) {
         .success();
     assert!(ok, "temporal workflow start {id}");
 }
+
+/// Test PKI made with the `openssl` CLI: a CA, a server certificate for
+/// 127.0.0.1/localhost and a client certificate, as PEM files in `dir`.
+pub fn make_pki(dir: &std::path::Path) {
+    let run = |args: &[&str]| {
+        let out = Command::new("openssl")
+            .args(args)
+            .current_dir(dir)
+            .output()
+            .expect("openssl runs");
+        assert!(
+            out.status.success(),
+            "openssl {args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    };
+    run(&[
+        "req",
+        "-x509",
+        "-newkey",
+        "rsa:2048",
+        "-nodes",
+        "-keyout",
+        "ca.key",
+        "-out",
+        "ca.pem",
+        "-days",
+        "2",
+        "-subj",
+        "/CN=fas test CA",
+    ]);
+    // Extensions make the leaf certificates X.509 v3, which rustls requires.
+    std::fs::write(
+        dir.join("server.ext"),
+        "subjectAltName=DNS:localhost,IP:127.0.0.1\nextendedKeyUsage=serverAuth\n",
+    )
+    .unwrap();
+    std::fs::write(
+        dir.join("client.ext"),
+        "basicConstraints=CA:FALSE\nextendedKeyUsage=clientAuth\n",
+    )
+    .unwrap();
+    for who in ["server", "client"] {
+        run(&[
+            "req",
+            "-newkey",
+            "rsa:2048",
+            "-nodes",
+            "-keyout",
+            &format!("{who}.key"),
+            "-out",
+            &format!("{who}.csr"),
+            "-subj",
+            &format!("/CN={who}"),
+        ]);
+        let mut args = vec![
+            "x509",
+            "-req",
+            "-in",
+            &format!("{who}.csr")[..],
+            "-CA",
+            "ca.pem",
+            "-CAkey",
+            "ca.key",
+            "-CAcreateserial",
+            "-days",
+            "2",
+            "-out",
+        ]
+        .into_iter()
+        .map(String::from)
+        .collect::<Vec<_>>();
+        args.push(format!("{who}.pem"));
+        args.extend(["-extfile".to_string(), format!("{who}.ext")]);
+        let refs: Vec<&str> = args.iter().map(String::as_str).collect();
+        run(&refs);
+    }
+}
+
+/// nginx terminating mTLS in front of a gRPC upstream (`upstream` = host:port);
+/// `url` is `127.0.0.1:PORT`. None (skip) without nginx outside CI.
+pub fn mtls_proxy(upstream: &str) -> Option<Server> {
+    let bin = require(
+        "nginx",
+        &[PathBuf::from("/usr/sbin/nginx")],
+        "apt-get install -y nginx",
+    )?;
+    let dir = tempfile::tempdir().unwrap();
+    make_pki(dir.path());
+    let port = free_port();
+    let d = dir.path().display();
+    let conf = format!(
+        "daemon off;\nuser root;\npid {d}/nginx.pid;\nerror_log {d}/error.log warn;\nevents {{}}\nhttp {{\n  access_log off;\n  \
+         client_body_temp_path {d}/body; proxy_temp_path {d}/proxy; fastcgi_temp_path {d}/fcgi; uwsgi_temp_path {d}/uwsgi; scgi_temp_path {d}/scgi;\n  \
+         server {{\n    listen 127.0.0.1:{port} ssl http2;\n    ssl_certificate {d}/server.pem;\n    ssl_certificate_key {d}/server.key;\n    \
+         ssl_client_certificate {d}/ca.pem;\n    ssl_verify_client on;\n    location / {{ grpc_pass grpc://{upstream}; }}\n  }}\n}}\n"
+    );
+    std::fs::write(dir.path().join("nginx.conf"), conf).unwrap();
+    let child = Command::new(bin)
+        .args(["-c", &format!("{d}/nginx.conf"), "-p", &d.to_string()])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let addr = format!("127.0.0.1:{port}");
+    let server = Server {
+        child,
+        url: addr.clone(),
+        dir,
+    };
+    wait_until("nginx", Duration::from_secs(10), || {
+        std::net::TcpStream::connect(&addr).is_ok()
+    });
+    Some(server)
+}
