@@ -8,5 +8,6 @@ pub mod config;
 pub mod fly;
 pub mod policy;
 pub mod reconcile;
+pub mod scripttest;
 pub mod sim;
 pub mod telemetry;

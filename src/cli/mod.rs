@@ -5,6 +5,7 @@ mod bench;
 mod bench_reconcile;
 mod bench_sim;
 mod eval;
+mod script_test;
 mod serve;
 mod sim;
 
@@ -29,6 +30,8 @@ enum Command {
     Eval(eval::EvalArgs),
     /// Print figures for the performance goals (ns per policy decision).
     Bench(bench::BenchArgs),
+    /// Run the Lua policy tests (*_test.lua).
+    ScriptTest(script_test::ScriptTestArgs),
     /// Serve the Fly Machines API simulator.
     Sim(sim::SimArgs),
     /// Print the version.
@@ -42,6 +45,7 @@ pub fn run() -> i32 {
         Command::Eval(args) => eval::run(args),
         Command::Bench(args) => bench::run(args),
         Command::Sim(args) => sim::run(args),
+        Command::ScriptTest(args) => script_test::run(args),
         Command::Version => {
             println!("fas {}", env!("CARGO_PKG_VERSION"));
             Ok(())

@@ -5,7 +5,7 @@
 
 pub mod expr;
 mod outcome;
-mod sandbox;
+pub(crate) mod sandbox;
 mod worker;
 
 use std::collections::{BTreeMap, HashMap};
@@ -13,7 +13,7 @@ use std::path::{Path, PathBuf};
 
 use mlua::{Function, Lua, LuaSerdeExt, LuaString, Table, Value, Variadic};
 
-pub use outcome::{Bounds, PolicyError, Targets};
+pub use outcome::{lua_message as lua_error_message, Bounds, PolicyError, Targets};
 pub use sandbox::{Limits, STDLIB};
 pub use worker::{Decision, PolicyHandle};
 

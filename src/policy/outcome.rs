@@ -77,7 +77,7 @@ impl Kind {
 }
 
 /// The message of a Lua error without mlua's wrapping or the stack traceback.
-pub(super) fn lua_message(e: &mlua::Error) -> String {
+pub fn lua_message(e: &mlua::Error) -> String {
     let text = match e {
         mlua::Error::RuntimeError(m) | mlua::Error::SyntaxError { message: m, .. } => m.clone(),
         mlua::Error::MemoryError(_) => {

@@ -10,7 +10,21 @@ use mlua::chunk::ChunkMode;
 use mlua::{HookTriggers, Lua, LuaOptions, StdLib, Table, Value, VmState};
 
 /// The Lua modules shipped with fas, embedded so the binary is self-contained.
-pub const STDLIB: &[(&str, &str)] = &[("fas.util", include_str!("../../stdlib/fas/util.lua"))];
+pub const STDLIB: &[(&str, &str)] = &[
+    (
+        "fas.cooldown",
+        include_str!("../../stdlib/fas/cooldown.lua"),
+    ),
+    ("fas.smooth", include_str!("../../stdlib/fas/smooth.lua")),
+    (
+        "fas.stabilize",
+        include_str!("../../stdlib/fas/stabilize.lua"),
+    ),
+    ("fas.step", include_str!("../../stdlib/fas/step.lua")),
+    ("fas.target", include_str!("../../stdlib/fas/target.lua")),
+    ("fas.testing", include_str!("../../stdlib/fas/testing.lua")),
+    ("fas.util", include_str!("../../stdlib/fas/util.lua")),
+];
 
 /// How often (in VM instructions) the budget hook runs.
 const HOOK_EVERY: u32 = 1000;

@@ -1,0 +1,217 @@
+//! `fas script-test`: unit tests for Lua policies. Finds `*_test.lua` files, runs
+//! every global `test_*` function in a fresh sandbox, and reports one line per test.
+//! `require("fas.testing")` gives the helpers (see stdlib/fas/testing.lua); the
+//! policies under test run on the production engine (`Policy`) with a fake clock.
+
+use std::path::{Path, PathBuf};
+
+use mlua::{Lua, LuaSerdeExt, Table, UserData, UserDataMethods, Value};
+
+use crate::policy::sandbox::{self, Limits};
+use crate::policy::{AppInput, Bounds, MachineCounts, Policy};
+
+#[derive(Debug, Default)]
+pub struct Report {
+    pub passed: usize,
+    pub failed: usize,
+    /// One line per test, in the order run.
+    pub lines: Vec<String>,
+}
+
+/// Test files under `paths` (files are taken as given), sorted.
+pub fn discover(paths: &[PathBuf]) -> std::io::Result<Vec<PathBuf>> {
+    let mut out = Vec::new();
+    for p in paths {
+        if p.is_file() {
+            out.push(p.clone());
+        } else if p.is_dir() {
+            walk(p, &mut out)?;
+        } else {
+            return Err(std::io::Error::new(
+                std::io::ErrorKind::NotFound,
+                format!("{}: no such file or folder", p.display()),
+            ));
+        }
+    }
+    out.sort();
+    out.dedup();
+    Ok(out)
+}
+
+fn walk(dir: &Path, out: &mut Vec<PathBuf>) -> std::io::Result<()> {
+    for entry in std::fs::read_dir(dir)? {
+        let path = entry?.path();
+        if path.is_dir() {
+            walk(&path, out)?;
+        } else if path
+            .file_name()
+            .and_then(|n| n.to_str())
+            .is_some_and(|n| n.ends_with("_test.lua"))
+        {
+            out.push(path);
+        }
+    }
+    Ok(())
+}
+
+pub fn run(files: &[PathBuf]) -> Report {
+    let mut report = Report::default();
+    for file in files {
+        let label = file.display().to_string();
+        match test_names(file) {
+            Err(e) => {
+                report.failed += 1;
+                report.lines.push(format!("FAIL {label}: {e}"));
+            }
+            Ok(names) if names.is_empty() => report
+                .lines
+                .push(format!("     {label}: no test_* functions")),
+            Ok(names) => {
+                for name in names {
+                    match run_one(file, &name) {
+                        Ok(()) => {
+                            report.passed += 1;
+                            report.lines.push(format!("ok   {label}: {name}"));
+                        }
+                        Err(e) => {
+                            report.failed += 1;
+                            report.lines.push(format!("FAIL {label}: {name}: {e}"));
+                        }
+                    }
+                }
+            }
+        }
+    }
+    report
+}
+
+/// A fresh sandbox with the test file loaded and `fas.testing`'s native half.
+fn load(file: &Path) -> Result<(Lua, sandbox::Budget), String> {
+    let dir = file
+        .parent()
+        .map(Path::to_path_buf)
+        .filter(|d| !d.as_os_str().is_empty())
+        .unwrap_or_else(|| PathBuf::from("."));
+    let (lua, budget) =
+        sandbox::new_state(Some(dir.clone()), Limits::default()).map_err(|e| e.to_string())?;
+    let native = lua.create_table().map_err(|e| e.to_string())?;
+    let policy = lua
+        .create_function(move |lua, (path, params): (String, Value)| {
+            let params: serde_json::Value = lua.from_value(params)?;
+            let full = dir.join(&path);
+            let p = Policy::from_file(&full, &params, Limits::default())
+                .map_err(|e| mlua::Error::RuntimeError(e.to_string()))?;
+            Ok(TestPolicy(p))
+        })
+        .map_err(|e| e.to_string())?;
+    native
+        .raw_set("policy", policy)
+        .map_err(|e| e.to_string())?;
+    lua.globals()
+        .raw_set("__fas_testing", native)
+        .map_err(|e| e.to_string())?;
+    let src = std::fs::read_to_string(file).map_err(|e| format!("cannot read: {e}"))?;
+    budget.reset();
+    lua.load(src)
+        .set_name(format!("@{}", file.display()))
+        .exec()
+        .map_err(|e| message(&e))?;
+    Ok((lua, budget))
+}
+
+/// The `test_*` functions of a file, in the order they are defined.
+fn test_names(file: &Path) -> Result<Vec<String>, String> {
+    let (lua, _) = load(file)?;
+    let mut tests = Vec::new();
+    for pair in lua.globals().pairs::<Value, Value>() {
+        let (k, v) = pair.map_err(|e| e.to_string())?;
+        if let (Value::String(name), Value::Function(f)) = (k, v) {
+            let name = name.to_string_lossy();
+            if name.starts_with("test_") {
+                tests.push((f.info().line_defined.unwrap_or(0), name));
+            }
+        }
+    }
+    tests.sort();
+    Ok(tests.into_iter().map(|(_, n)| n).collect())
+}
+
+fn run_one(file: &Path, name: &str) -> Result<(), String> {
+    let (lua, budget) = load(file)?;
+    let f: mlua::Function = lua.globals().get(name).map_err(|e| e.to_string())?;
+    budget.reset();
+    f.call::<()>(()).map_err(|e| message(&e))
+}
+
+fn message(e: &mlua::Error) -> String {
+    crate::policy::lua_error_message(e)
+}
+
+/// A policy under test, as Lua sees it.
+struct TestPolicy(Policy);
+
+fn bounds_table(lua: &Lua, b: Option<Bounds>) -> mlua::Result<Value> {
+    match b {
+        None => Ok(Value::Nil),
+        Some(b) => {
+            let t = lua.create_table()?;
+            t.raw_set("min", b.min)?;
+            t.raw_set("max", b.max)?;
+            Ok(Value::Table(t))
+        }
+    }
+}
+
+impl UserData for TestPolicy {
+    fn add_methods<M: UserDataMethods<Self>>(methods: &mut M) {
+        methods.add_method_mut("decide", |lua, this, round: Table| {
+            let mut metrics: Vec<(String, f64)> = round
+                .get::<Table>("metrics")?
+                .pairs::<String, f64>()
+                .collect::<mlua::Result<_>>()?;
+            metrics.sort_by(|a, b| a.0.cmp(&b.0));
+            let m: Table = round.get("machines")?;
+            let mut by_region: Vec<(String, u64, u64)> = Vec::new();
+            if let Some(regions) = m.get::<Option<Table>>("by_region")? {
+                for pair in regions.pairs::<String, Table>() {
+                    let (r, c) = pair?;
+                    by_region.push((
+                        r,
+                        c.get::<Option<u64>>("started")?.unwrap_or(0),
+                        c.get::<Option<u64>>("stopped")?.unwrap_or(0),
+                    ));
+                }
+            }
+            by_region.sort();
+            let machines = MachineCounts {
+                created: m.get::<Option<u64>>("created")?.unwrap_or(0),
+                started: m.get::<Option<u64>>("started")?.unwrap_or(0),
+                stopped: m.get::<Option<u64>>("stopped")?.unwrap_or(0),
+                by_region,
+            };
+            let app: String = round.get("app")?;
+            let input = AppInput {
+                name: &app,
+                now: round.get("now")?,
+                interval_secs: round.get("interval")?,
+                machines: &machines,
+                metrics: &metrics,
+            };
+            let t = this
+                .0
+                .decide(&input)
+                .map_err(|e| mlua::Error::RuntimeError(e.to_string()))?;
+            let out = lua.create_table()?;
+            out.raw_set("created", bounds_table(lua, t.created)?)?;
+            out.raw_set("started", bounds_table(lua, t.started)?)?;
+            Ok(out)
+        });
+        methods.add_method("state", |lua, this, app: String| {
+            let json = this
+                .0
+                .state_json(&app)
+                .map_err(|e| mlua::Error::RuntimeError(e.to_string()))?;
+            lua.to_value(&json)
+        });
+    }
+}

@@ -1,0 +1,60 @@
+--- fas.step: limit how fast the target moves, in Machines and/or percent, per round
+--- or per period (the HPA's scaling `policies`; fly-autoscaler forks call it "step
+--- size"). With both a count and a percent, the larger change is allowed, as the
+--- HPA's default `selectPolicy: Max`.
+local M = {}
+
+---@class fas.StepOptions
+---@field up? number most Machines added per period
+---@field down? number most Machines removed per period
+---@field up_percent? number most percent added per period
+---@field down_percent? number most percent removed per period
+---@field period? number seconds (default: per round)
+---@field key? string where in app.state to keep the memory (default "step")
+
+local function allowed(base, count, percent)
+  if count == nil and percent == nil then return math.huge end
+  local by_percent = percent and math.ceil(base * percent / 100) or 0
+  return math.max(count or 0, by_percent)
+end
+
+--- The target moved toward `want` by no more than the limits allow.
+---@param app fas.App
+---@param want number
+---@param opts fas.StepOptions
+---@return number
+function M.limit(app, want, opts)
+  local key = opts.key or "step"
+  local s = app.state[key]
+  if type(s) ~= "table" then
+    s = { history = {} }
+    app.state[key] = s
+  end
+  local current = s.target
+  if current == nil then
+    s.target = want
+    s.history = { { app.now, want } }
+    return want
+  end
+  -- The base is the target at the start of the period (the current one per round).
+  local base = current
+  if opts.period then
+    local history = {}
+    for _, h in ipairs(s.history) do
+      if app.now - h[1] < opts.period then history[#history + 1] = h end
+    end
+    s.history = history
+    local oldest = history[1]
+    if oldest then base = oldest[2] end
+  end
+  local result = want
+  local up = allowed(base, opts.up, opts.up_percent)
+  local down = allowed(base, opts.down, opts.down_percent)
+  if result > base + up then result = base + up end
+  if result < base - down then result = base - down end
+  s.target = result
+  s.history[#s.history + 1] = { app.now, result }
+  return result
+end
+
+return M
