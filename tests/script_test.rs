@@ -59,5 +59,31 @@ fn failures_show_file_line_expected_and_actual() {
             && out.contains("p.lua:1:"),
         "{out}"
     );
-    assert!(out.contains("1 passed, 3 failed"), "{out}");
+    assert_eq!(out.lines().last(), Some("1 passed, 3 failed"), "{out}");
+
+    let o = fas(
+        &["script-test", ".", "--filter", "passes", "--format", "json"],
+        &[],
+        dir.path(),
+    );
+    assert!(o.status.success());
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(
+        (v["passed"].as_u64(), v["failed"].as_u64()),
+        (Some(1), Some(0))
+    );
+    assert_eq!(v["tests"][0]["test"], "test_passes");
+}
+
+#[test]
+fn a_file_that_does_not_load_fails_the_run() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("bad_test.lua"), "function test_x( end\n").unwrap();
+    let o = fas(&["script-test", "."], &[], dir.path());
+    assert_eq!(o.status.code(), Some(1));
+    assert!(
+        stdout(&o).contains("FAIL ./bad_test.lua: ./bad_test.lua:1:"),
+        "{}",
+        stdout(&o)
+    );
 }

@@ -16,6 +16,44 @@ pub struct Report {
     pub failed: usize,
     /// One line per test, in the order run.
     pub lines: Vec<String>,
+    /// The same, for `--format json`.
+    pub results: Vec<TestResult>,
+}
+
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct TestResult {
+    pub file: String,
+    /// Empty when the file itself could not be loaded.
+    pub test: String,
+    pub ok: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub message: Option<String>,
+}
+
+impl Report {
+    fn add(&mut self, file: &str, test: &str, result: Result<(), String>) {
+        let name = if test.is_empty() {
+            String::new()
+        } else {
+            format!(": {test}")
+        };
+        match &result {
+            Ok(()) => {
+                self.passed += 1;
+                self.lines.push(format!("ok   {file}{name}"));
+            }
+            Err(e) => {
+                self.failed += 1;
+                self.lines.push(format!("FAIL {file}{name}: {e}"));
+            }
+        }
+        self.results.push(TestResult {
+            file: file.into(),
+            test: test.into(),
+            ok: result.is_ok(),
+            message: result.err(),
+        });
+    }
 }
 
 /// Test files under `paths` (files are taken as given), sorted.
@@ -54,30 +92,19 @@ fn walk(dir: &Path, out: &mut Vec<PathBuf>) -> std::io::Result<()> {
     Ok(())
 }
 
-pub fn run(files: &[PathBuf]) -> Report {
+/// Runs the tests of `files`; with a filter, only those whose `file: name` contains it.
+pub fn run(files: &[PathBuf], filter: Option<&str>) -> Report {
     let mut report = Report::default();
     for file in files {
         let label = file.display().to_string();
         match test_names(file) {
-            Err(e) => {
-                report.failed += 1;
-                report.lines.push(format!("FAIL {label}: {e}"));
-            }
-            Ok(names) if names.is_empty() => report
-                .lines
-                .push(format!("     {label}: no test_* functions")),
+            Err(e) => report.add(&label, "", Err(e)),
             Ok(names) => {
                 for name in names {
-                    match run_one(file, &name) {
-                        Ok(()) => {
-                            report.passed += 1;
-                            report.lines.push(format!("ok   {label}: {name}"));
-                        }
-                        Err(e) => {
-                            report.failed += 1;
-                            report.lines.push(format!("FAIL {label}: {name}: {e}"));
-                        }
+                    if filter.is_some_and(|f| !format!("{label}: {name}").contains(f)) {
+                        continue;
                     }
+                    report.add(&label, &name, run_one(file, &name));
                 }
             }
         }
