@@ -10,4 +10,5 @@ pub mod policy;
 pub mod reconcile;
 pub mod scripttest;
 pub mod sim;
+pub mod simulate;
 pub mod telemetry;

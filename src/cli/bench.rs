@@ -11,7 +11,7 @@ use crate::policy::{AppInput, Limits, MachineCounts, Policy};
 #[derive(clap::Args)]
 pub struct BenchArgs {
     /// What to measure.
-    #[arg(value_parser = ["policy", "expr", "lua", "sim", "reconcile"], default_value = "policy")]
+    #[arg(value_parser = ["policy", "expr", "lua", "sim", "reconcile", "simulate"], default_value = "policy")]
     what: String,
     /// Decisions to time per policy.
     #[arg(long, default_value_t = 1_000_000)]
@@ -91,6 +91,9 @@ pub fn run(args: BenchArgs) -> anyhow::Result<()> {
             "note: debug build; run `cargo run --release -- bench` for the figures that count"
         );
     }
+    if args.what == "simulate" {
+        return bench_simulate();
+    }
     if args.what == "reconcile" {
         return super::bench_reconcile::run(args.reconcile);
     }
@@ -140,4 +143,38 @@ fn tempfile_dir() -> std::io::Result<std::path::PathBuf> {
     let dir = std::env::temp_dir().join(format!("fas-bench-{}", std::process::id()));
     std::fs::create_dir_all(&dir)?;
     Ok(dir)
+}
+
+/// 30 days at 15 s steps (172,800 rounds) through a translated Expr (goal: < 10 s).
+fn bench_simulate() -> anyhow::Result<()> {
+    use crate::simulate::{self, History, Options};
+    let rounds = 30 * 24 * 3600 / 15;
+    let rows = (0..rounds)
+        .map(|i| {
+            let t = 1_704_067_200.0 + i as f64 * 15.0;
+            let wave = 60.0 + 55.0 * (i as f64 * 15.0 / 86_400.0 * std::f64::consts::TAU).sin();
+            (t, vec![wave.max(0.0)])
+        })
+        .collect();
+    let history = History {
+        names: vec!["queue_depth".into()],
+        rows,
+    };
+    let expr = "ceil(queue_depth / 10)";
+    let exprs = CountExprs {
+        min_started: Some(expr.into()),
+        max_started: Some(expr.into()),
+        ..Default::default()
+    };
+    let mut p = Policy::from_exprs(&exprs, &history.names, Limits::default())?;
+    let start = Instant::now();
+    let (_, summary) = simulate::run(&mut p, &history, &Options::default(), |_| {});
+    let secs = start.elapsed().as_secs_f64();
+    println!(
+        "simulate: {} rounds (30 days at 15 s) of `{expr}` in {secs:.2} s ({:.1} µs/round; goal < 10 s); {} actions",
+        summary.rounds,
+        secs * 1e6 / summary.rounds as f64,
+        summary.starts + summary.stops
+    );
+    Ok(())
 }

@@ -34,24 +34,13 @@ struct EvalOutput {
     metrics: Option<std::collections::BTreeMap<String, f64>>,
 }
 
-/// Parses a metric value as fas accepts it: any float, including NaN and ±inf.
-pub fn parse_value(s: &str) -> Option<f64> {
-    let t = s.trim().to_ascii_lowercase();
-    match t.as_str() {
-        "nan" | "+nan" | "-nan" => Some(f64::NAN),
-        "inf" | "+inf" | "infinity" | "+infinity" => Some(f64::INFINITY),
-        "-inf" | "-infinity" => Some(f64::NEG_INFINITY),
-        _ => t.parse().ok(),
-    }
-}
-
 fn parse_sets(sets: &[String]) -> anyhow::Result<Vec<(String, f64)>> {
     let mut out: Vec<(String, f64)> = Vec::new();
     for s in sets {
         let Some((name, value)) = s.split_once('=') else {
             bail!("--set {s:?}: expected NAME=VALUE, e.g. --set queue_depth=42");
         };
-        let v = parse_value(value)
+        let v = crate::collect::parse_value(value)
             .with_context(|| format!("--set {s:?}: {value:?} is not a number"))?;
         out.retain(|(n, _)| n != name);
         out.push((name.to_string(), v));

@@ -8,6 +8,7 @@ mod eval;
 mod script_test;
 mod serve;
 mod sim;
+mod simulate;
 
 use clap::{Parser, Subcommand};
 
@@ -32,6 +33,8 @@ enum Command {
     Bench(bench::BenchArgs),
     /// Run the Lua policy tests (*_test.lua).
     ScriptTest(script_test::ScriptTestArgs),
+    /// Backtest policies on a metric history.
+    Simulate(Box<simulate::SimulateArgs>),
     /// Serve the Fly Machines API simulator.
     Sim(sim::SimArgs),
     /// Print the version.
@@ -45,6 +48,7 @@ pub fn run() -> i32 {
         Command::Eval(args) => eval::run(args),
         Command::Bench(args) => bench::run(args),
         Command::Sim(args) => sim::run(args),
+        Command::Simulate(args) => simulate::run(*args),
         Command::ScriptTest(args) => script_test::run(args),
         Command::Version => {
             println!("fas {}", env!("CARGO_PKG_VERSION"));

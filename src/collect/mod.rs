@@ -28,6 +28,18 @@ pub trait Collector: Send + Sync {
     fn collect<'a>(&'a self, app: &'a str) -> CollectFuture<'a>;
 }
 
+/// A metric value as fas reads one from a user (`--set`, history files): any float,
+/// including `NaN`, `inf`, `-inf` and `-0.0`.
+pub fn parse_value(s: &str) -> Option<f64> {
+    let t = s.trim().to_ascii_lowercase();
+    match t.as_str() {
+        "nan" | "+nan" | "-nan" => Some(f64::NAN),
+        "inf" | "+inf" | "infinity" | "+infinity" => Some(f64::INFINITY),
+        "-inf" | "-infinity" => Some(f64::NEG_INFINITY),
+        _ => t.parse().ok(),
+    }
+}
+
 /// `$APP_NAME`/`${APP_NAME}` become the app; other `$VARS` come from the environment
 /// (unknown ones become empty), as upstream expands queries.
 pub fn expand_query(query: &str, app: &str) -> String {

@@ -67,6 +67,15 @@ fn wait_until(what: &str, deadline: Duration, mut ok: impl FnMut() -> bool) {
 
 /// A Prometheus scraping `targets` every second.
 pub fn prometheus(targets: &[String]) -> Option<Server> {
+    prometheus_on(targets, None)
+}
+
+/// A Prometheus serving a data dir filled beforehand (e.g. by promtool backfill).
+pub fn prometheus_with_data(data: &std::path::Path) -> Option<Server> {
+    prometheus_on(&[], Some(data))
+}
+
+fn prometheus_on(targets: &[String], data: Option<&std::path::Path>) -> Option<Server> {
     let bin = require(
         "prometheus",
         &[PathBuf::from("/usr/bin/prometheus")],
@@ -91,7 +100,9 @@ pub fn prometheus(targets: &[String]) -> Option<Server> {
         ))
         .arg(format!(
             "--storage.tsdb.path={}",
-            dir.path().join("data").display()
+            data.map(|d| d.to_path_buf())
+                .unwrap_or_else(|| dir.path().join("data"))
+                .display()
         ))
         .arg("--storage.tsdb.retention.time=100y")
         .arg(format!("--web.listen-address=127.0.0.1:{port}"))

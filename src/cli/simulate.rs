@@ -1,0 +1,195 @@
+//! `fas simulate`: backtest one or more policies on a metric history (a CSV file or a
+//! Prometheus range query) and print a summary table; optionally the timeline
+//! (`--out x.csv|x.json`) and an SVG chart (`--chart x.svg`).
+
+use std::io::{IsTerminal, Write};
+use std::path::PathBuf;
+
+use anyhow::{bail, Context};
+
+use crate::config::{process_env, text, Config};
+use crate::policy::expr::CountExprs;
+use crate::policy::{Limits, Policy};
+use crate::simulate::output::{self, Run};
+use crate::simulate::{self, History, Options};
+
+#[derive(clap::Args)]
+pub struct SimulateArgs {
+    /// A Lua policy to replay (repeat to compare several).
+    #[arg(long = "policy")]
+    policies: Vec<PathBuf>,
+    /// An Expr for the started count, as FAS_STARTED_MACHINE_COUNT (repeatable).
+    #[arg(long = "expr")]
+    exprs: Vec<String>,
+    /// Config file for policy-params, process group and initial state (and its policy
+    /// or counts when no --policy/--expr is given).
+    #[arg(long)]
+    config: Option<PathBuf>,
+    /// History CSV: `timestamp,metric,...` (unix seconds or RFC 3339).
+    #[arg(long)]
+    metrics: Option<PathBuf>,
+    /// Prometheus base URL to read the history from (with --query, --start, --end, --step).
+    #[arg(long)]
+    prometheus: Option<String>,
+    #[arg(long)]
+    query: Option<String>,
+    #[arg(long)]
+    start: Option<String>,
+    #[arg(long)]
+    end: Option<String>,
+    /// Step of the range query, e.g. 15s.
+    #[arg(long, default_value = "15s")]
+    step: String,
+    /// Name of the metric read from Prometheus.
+    #[arg(long, default_value = "queue_depth")]
+    metric_name: String,
+    /// Demand one started Machine serves; judges time under capacity.
+    #[arg(long)]
+    capacity_per_machine: Option<f64>,
+    /// The metric that is the demand (default: the first column).
+    #[arg(long)]
+    demand_metric: Option<String>,
+    /// Seconds from create to running.
+    #[arg(long, default_value_t = 10.0)]
+    create_secs: f64,
+    /// Seconds from start to running.
+    #[arg(long, default_value_t = 1.0)]
+    start_secs: f64,
+    /// Machines created at the beginning (the pool start/stop policies use).
+    #[arg(long, default_value_t = 20)]
+    machines: usize,
+    /// Of those, how many are started at the beginning.
+    #[arg(long, default_value_t = 1)]
+    started: usize,
+    /// A change of direction within this window counts as a flap.
+    #[arg(long, default_value = "5m")]
+    flap_window: String,
+    /// Write the timeline here (.csv or .json).
+    #[arg(long)]
+    out: Option<PathBuf>,
+    /// Write an SVG chart here.
+    #[arg(long)]
+    chart: Option<PathBuf>,
+}
+
+pub fn run(args: SimulateArgs) -> anyhow::Result<()> {
+    let cfg = Config::load(args.config.as_deref(), &process_env)?;
+    let history = load_history(&args)?;
+    let mut policies: Vec<(String, Policy)> = Vec::new();
+    for p in &args.policies {
+        let label = p
+            .file_stem()
+            .map(|s| s.to_string_lossy().into_owned())
+            .unwrap_or_else(|| p.display().to_string());
+        policies.push((
+            label,
+            Policy::from_file(p, &cfg.policy_params, Limits::default())?,
+        ));
+    }
+    for e in &args.exprs {
+        let exprs = CountExprs {
+            min_started: Some(e.clone()),
+            max_started: Some(e.clone()),
+            ..Default::default()
+        };
+        policies.push((
+            e.clone(),
+            Policy::from_exprs(&exprs, &history.names, Limits::default())?,
+        ));
+    }
+    if policies.is_empty() {
+        if cfg.policy.is_none() && !cfg.has_created_count() && !cfg.has_started_count() {
+            bail!("nothing to simulate: give --policy FILE or --expr EXPR (or a --config with a policy or counts)");
+        }
+        policies.push((
+            "config".into(),
+            Policy::from_config(&cfg, &history.names, Limits::default())?,
+        ));
+    }
+    let opts = Options {
+        create_secs: args.create_secs,
+        start_secs: args.start_secs,
+        stop_secs: 2.0,
+        capacity_per_machine: args.capacity_per_machine,
+        demand_metric: args.demand_metric.clone(),
+        flap_window_secs: text::parse_duration(&args.flap_window)
+            .map_err(anyhow::Error::msg)?
+            .as_secs_f64(),
+        plan: crate::reconcile::PlanOptions {
+            process_group: "app".into(),
+            regions: vec![],
+            create_stopped: cfg.initial_machine_state == "stopped",
+        },
+        initial_machines: args.machines,
+        initial_started: args.started,
+    };
+    let tty = std::io::stderr().is_terminal();
+    let total = history.rows.len();
+    let mut runs = Vec::new();
+    for (label, mut policy) in policies {
+        let (timeline, summary) = simulate::run(&mut policy, &history, &opts, |i| {
+            if tty && (i % 5000 == 0 || i + 1 == total) {
+                eprint!("\rsimulating {label}: {:>3}%", (i + 1) * 100 / total);
+                let _ = std::io::stderr().flush();
+            }
+        });
+        if tty {
+            eprintln!();
+        }
+        runs.push(Run {
+            label,
+            timeline,
+            summary,
+        });
+    }
+    print!(
+        "{}",
+        output::summary_table(&runs, args.capacity_per_machine)
+    );
+    if let Some(path) = &args.out {
+        let json = path.extension().is_some_and(|e| e == "json");
+        let text = if json {
+            output::timeline_json(&runs)
+        } else {
+            output::timeline_csv(&runs)
+        };
+        std::fs::write(path, text).with_context(|| format!("cannot write {}", path.display()))?;
+    }
+    if let Some(path) = &args.chart {
+        std::fs::write(path, output::chart_svg(&runs, args.capacity_per_machine))
+            .with_context(|| format!("cannot write {}", path.display()))?;
+    }
+    Ok(())
+}
+
+fn load_history(args: &SimulateArgs) -> anyhow::Result<History> {
+    match (&args.metrics, &args.prometheus) {
+        (Some(path), None) => History::from_csv(path).map_err(anyhow::Error::msg),
+        (None, Some(url)) => {
+            let (Some(query), Some(start), Some(end)) = (&args.query, &args.start, &args.end)
+            else {
+                bail!("--prometheus needs --query, --start and --end (RFC 3339 or unix seconds)");
+            };
+            let time = |s: &str| {
+                simulate::history::parse_time(s)
+                    .with_context(|| format!("bad time {s:?}: use RFC 3339 or unix seconds"))
+            };
+            let step = text::parse_duration(&args.step)
+                .map_err(anyhow::Error::msg)?
+                .as_secs_f64();
+            let rt = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()?;
+            rt.block_on(History::from_prometheus(
+                url,
+                query,
+                &args.metric_name,
+                time(start)?,
+                time(end)?,
+                step,
+            ))
+            .map_err(anyhow::Error::msg)
+        }
+        _ => bail!("give the history with --metrics FILE.csv or --prometheus URL (not both)"),
+    }
+}

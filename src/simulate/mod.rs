@@ -1,0 +1,284 @@
+//! `fas simulate`: replay a metric history through a policy, round by round on a fake
+//! clock, against a fleet model with creation and start latencies, as fast as the CPU
+//! allows; the same planner as `fas serve` decides the actions. Deterministic: the
+//! same inputs give the same outputs.
+
+pub mod history;
+pub mod output;
+
+use serde_json::json;
+
+use crate::fly::Machine;
+use crate::policy::{AppInput, Policy, Targets};
+use crate::reconcile::{counts, plan, Plan, PlanOptions};
+pub use history::History;
+
+/// How the fleet behaves, and how to judge it.
+#[derive(Debug, Clone)]
+pub struct Options {
+    /// Seconds from create to started (or stopped with initial state stopped).
+    pub create_secs: f64,
+    /// Seconds from start to started.
+    pub start_secs: f64,
+    /// Seconds from stop to stopped.
+    pub stop_secs: f64,
+    /// Demand one started Machine serves (judges under-provisioning).
+    pub capacity_per_machine: Option<f64>,
+    /// Which metric is the demand (default: the first).
+    pub demand_metric: Option<String>,
+    /// A change of direction within this many seconds is a flap.
+    pub flap_window_secs: f64,
+    pub plan: PlanOptions,
+    /// Machines created at the start (a pool for start/stop policies) …
+    pub initial_machines: usize,
+    /// … of which this many are started; the rest are stopped.
+    pub initial_started: usize,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Options {
+            create_secs: 10.0,
+            start_secs: 1.0,
+            stop_secs: 2.0,
+            capacity_per_machine: None,
+            demand_metric: None,
+            flap_window_secs: 300.0,
+            plan: PlanOptions {
+                process_group: "app".into(),
+                regions: vec![],
+                create_stopped: false,
+            },
+            initial_machines: 20,
+            initial_started: 1,
+        }
+    }
+}
+
+/// One round of the timeline.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct Round {
+    pub t: f64,
+    pub demand: f64,
+    pub created: u64,
+    pub started: u64,
+    pub target_min: Option<i64>,
+    pub target_max: Option<i64>,
+    pub action: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
+pub struct Summary {
+    pub rounds: usize,
+    /// Seconds of started Machines (what Fly bills for CPU and memory).
+    pub machine_seconds: f64,
+    pub peak_started: u64,
+    pub peak_created: u64,
+    pub creates: u64,
+    pub destroys: u64,
+    pub starts: u64,
+    pub stops: u64,
+    /// Reversals of direction within the flap window.
+    pub flaps: u64,
+    /// Seconds when demand exceeded started Machines x capacity.
+    pub seconds_under_capacity: f64,
+    pub policy_errors: u64,
+}
+
+struct FleetMachine {
+    id: String,
+    state: &'static str,
+    /// A transition in progress: (time, state reached).
+    pending: Option<(f64, &'static str)>,
+}
+
+/// The fleet: Machines and their transitions, on simulated time.
+struct Fleet {
+    machines: Vec<FleetMachine>,
+    next_id: u64,
+}
+
+impl Fleet {
+    fn new(n: usize, started: usize) -> Fleet {
+        let mut f = Fleet {
+            machines: Vec::new(),
+            next_id: 0,
+        };
+        for i in 0..n.max(1) {
+            f.add(if i < started { "started" } else { "stopped" }, None);
+        }
+        f
+    }
+
+    fn add(&mut self, state: &'static str, pending: Option<(f64, &'static str)>) {
+        self.next_id += 1;
+        self.machines.push(FleetMachine {
+            id: format!("{:014x}", self.next_id),
+            state,
+            pending,
+        });
+    }
+
+    fn settle(&mut self, now: f64) {
+        for m in &mut self.machines {
+            if let Some((at, s)) = m.pending {
+                if at <= now {
+                    m.state = s;
+                    m.pending = None;
+                }
+            }
+        }
+        self.machines.retain(|m| m.state != "destroyed");
+    }
+
+    fn listed(&self) -> Vec<Machine> {
+        self.machines
+            .iter()
+            .map(|m| Machine {
+                id: m.id.clone(),
+                state: m.state.to_string(),
+                region: "sim".into(),
+                host_status: "ok".into(),
+                config: Some(json!({"image": "sim", "metadata": {"fly_process_group": "app"}})),
+                ..Machine::default()
+            })
+            .collect()
+    }
+
+    fn set(&mut self, id: &str, via: &'static str, target: &'static str, at: f64) {
+        if let Some(m) = self.machines.iter_mut().find(|m| m.id == id) {
+            m.state = via;
+            m.pending = Some((at, target));
+        }
+    }
+}
+
+/// Replays `history` through `policy`. `on_round` sees each round (for progress).
+pub fn run(
+    policy: &mut Policy,
+    history: &History,
+    opts: &Options,
+    mut on_round: impl FnMut(usize),
+) -> (Vec<Round>, Summary) {
+    let demand_col = opts
+        .demand_metric
+        .as_ref()
+        .and_then(|n| history.names.iter().position(|x| x == n))
+        .unwrap_or(0);
+    let mut fleet = Fleet::new(opts.initial_machines, opts.initial_started);
+    let mut timeline = Vec::with_capacity(history.rows.len());
+    let mut sum = Summary::default();
+    let mut region_seq = 0;
+    let mut last_change: Option<(f64, i64)> = None; // (time, direction)
+    let mut metrics: Vec<(String, f64)> = history.names.iter().map(|n| (n.clone(), 0.0)).collect();
+    for (i, (t, values)) in history.rows.iter().enumerate() {
+        let t = *t;
+        let dt = history
+            .rows
+            .get(i + 1)
+            .map(|(n, _)| n - t)
+            .unwrap_or_else(|| t - history.rows[i - 1].0);
+        fleet.settle(t);
+        let listed = fleet.listed();
+        let eligible: Vec<&Machine> = listed.iter().collect();
+        let c = counts(&eligible);
+        for (slot, v) in metrics.iter_mut().zip(values) {
+            slot.1 = *v;
+        }
+        let input = AppInput {
+            name: "sim",
+            now: t,
+            interval_secs: dt,
+            machines: &c,
+            metrics: &metrics,
+        };
+        let (targets, error) = match policy.decide(&input) {
+            Ok(targets) => (targets, None),
+            Err(e) => {
+                sum.policy_errors += 1;
+                (Targets::default(), Some(e.to_string()))
+            }
+        };
+        let p = plan(&targets, &listed, &opts.plan, &mut region_seq);
+        let before = c.started as i64;
+        apply(&mut fleet, &p, t, opts, &mut sum);
+        let demand = values.get(demand_col).copied().unwrap_or(0.0);
+        let bounds = targets.started.or(targets.created);
+        // Flaps: the started target changing direction within the window.
+        if let Some(want) = targets.started.and_then(|b| {
+            if before < b.min.unwrap_or(before) {
+                b.min
+            } else {
+                b.max
+            }
+        }) {
+            let dir = (want - before).signum();
+            if dir != 0 {
+                if let Some((at, prev)) = last_change {
+                    if prev == -dir && t - at <= opts.flap_window_secs {
+                        sum.flaps += 1;
+                    }
+                }
+                last_change = Some((t, dir));
+            }
+        }
+        sum.machine_seconds += c.started as f64 * dt;
+        if let Some(cap) = opts.capacity_per_machine {
+            if demand > c.started as f64 * cap {
+                sum.seconds_under_capacity += dt;
+            }
+        }
+        sum.peak_started = sum.peak_started.max(c.started);
+        sum.peak_created = sum.peak_created.max(c.created);
+        timeline.push(Round {
+            t,
+            demand,
+            created: c.created,
+            started: c.started,
+            target_min: bounds.and_then(|b| b.min),
+            target_max: bounds.and_then(|b| b.max),
+            action: p.kind().to_string(),
+            error,
+        });
+        on_round(i);
+    }
+    sum.rounds = timeline.len();
+    (timeline, sum)
+}
+
+fn apply(fleet: &mut Fleet, p: &Plan, t: f64, opts: &Options, sum: &mut Summary) {
+    match p {
+        Plan::Create {
+            regions,
+            skip_launch,
+            ..
+        } => {
+            let settled = if *skip_launch { "stopped" } else { "started" };
+            for _ in regions {
+                fleet.add("created", Some((t + opts.create_secs, settled)));
+                sum.creates += 1;
+            }
+        }
+        Plan::Destroy { ids } => {
+            for id in ids {
+                fleet.set(id, "destroying", "destroyed", t);
+                sum.destroys += 1;
+            }
+        }
+        Plan::Start { candidates, count } => {
+            for id in candidates.iter().take(*count) {
+                fleet.set(id, "starting", "started", t + opts.start_secs);
+                sum.starts += 1;
+            }
+        }
+        Plan::Stop { candidates, count } => {
+            for id in candidates.iter().take(*count) {
+                fleet.set(id, "stopping", "stopped", t + opts.stop_secs);
+                sum.stops += 1;
+            }
+        }
+        Plan::NoScale | Plan::NothingToClone => {}
+    }
+}

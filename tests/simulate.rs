@@ -1,0 +1,175 @@
+//! `fas simulate`: backtests on the example history are deterministic, compare
+//! policies, write the timeline and chart, and read history from a real Prometheus
+//! filled by backfill.
+
+mod support;
+
+use std::process::Command;
+
+use support::{fas, repo, servers, stderr, stdout};
+
+fn args<'a>(extra: &[&'a str]) -> Vec<&'a str> {
+    let mut a = vec![
+        "simulate",
+        "--metrics",
+        "examples/history/queue_depth.csv",
+        "--expr",
+        "ceil(queue_depth / 10)",
+        "--policy",
+        "scripts/queue_per_machine.lua",
+        "--capacity-per-machine",
+        "10",
+    ];
+    a.extend_from_slice(extra);
+    a
+}
+
+#[test]
+fn compares_policies_deterministically() {
+    let dir = tempfile::tempdir().unwrap();
+    let (out1, chart1) = (dir.path().join("a.csv"), dir.path().join("a.svg"));
+    let (out2, chart2) = (dir.path().join("b.json"), dir.path().join("b.svg"));
+    let o1 = fas(
+        &args(&[
+            "--out",
+            out1.to_str().unwrap(),
+            "--chart",
+            chart1.to_str().unwrap(),
+        ]),
+        &[],
+        &repo(),
+    );
+    assert!(o1.status.success(), "{}", stderr(&o1));
+    let o2 = fas(
+        &args(&[
+            "--out",
+            out2.to_str().unwrap(),
+            "--chart",
+            chart2.to_str().unwrap(),
+        ]),
+        &[],
+        &repo(),
+    );
+    assert_eq!(stdout(&o1), stdout(&o2), "same inputs, same table");
+    assert_eq!(
+        std::fs::read(&chart1).unwrap(),
+        std::fs::read(&chart2).unwrap(),
+        "byte-identical charts"
+    );
+    let table = stdout(&o1);
+    let lines: Vec<&str> = table.lines().collect();
+    assert!(
+        lines[0].starts_with("policy")
+            && lines[0].contains("machine-hours")
+            && lines[0].contains("flaps"),
+        "{table}"
+    );
+    let flaps = |label: &str| -> u64 {
+        let row = lines.iter().find(|l| l.starts_with(label)).unwrap();
+        row.split_whitespace()
+            .rev()
+            .nth(3)
+            .unwrap()
+            .parse()
+            .unwrap()
+    };
+    assert!(
+        flaps("queue_per_machine") < flaps("ceil(queue_depth"),
+        "the cooldown policy flaps less: {table}"
+    );
+    let csv = std::fs::read_to_string(&out1).unwrap();
+    assert!(
+        csv.starts_with("policy,timestamp,demand,created,started,target_min,target_max,action\n")
+    );
+    assert_eq!(csv.lines().count(), 1 + 2 * 1440);
+    let json: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&out2).unwrap()).unwrap();
+    assert_eq!(json[0]["timeline"].as_array().unwrap().len(), 1440);
+    let svg = std::fs::read_to_string(&chart1).unwrap();
+    assert!(
+        svg.starts_with("<svg")
+            && svg.contains("queue_per_machine: started")
+            && svg.trim_end().ends_with("</svg>")
+    );
+}
+
+#[test]
+fn bad_history_names_the_line() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("h.csv"), "timestamp,q\n10,1\n20,x\n").unwrap();
+    let o = fas(
+        &["simulate", "--metrics", "h.csv", "--expr", "q"],
+        &[],
+        dir.path(),
+    );
+    assert_eq!(o.status.code(), Some(1));
+    assert!(
+        stderr(&o).contains("h.csv: line 3: \"x\" is not a number"),
+        "{}",
+        stderr(&o)
+    );
+}
+
+#[test]
+fn reads_history_from_a_backfilled_prometheus() {
+    let Some(_) = servers::require(
+        "promtool",
+        &["/usr/bin/promtool".into()],
+        "apt-get install -y prometheus",
+    ) else {
+        return;
+    };
+    // Backfill an hour of 1-minute samples (old data: retention is set to 100 years).
+    let dir = tempfile::tempdir().unwrap();
+    let start: u64 = 1_704_067_200; // 2024-01-01T00:00:00Z
+    let end = start + 3600;
+    let mut om = String::from("# TYPE hist_queue gauge\n");
+    for (i, t) in (start..=end).step_by(60).enumerate() {
+        om.push_str(&format!(
+            "hist_queue{{app=\"web\"}} {} {t}\n",
+            (i % 10) * 10
+        ));
+    }
+    om.push_str("# EOF\n");
+    std::fs::write(dir.path().join("hist.om"), om).unwrap();
+    let data = dir.path().join("data");
+    let ok = Command::new("promtool")
+        .args(["tsdb", "create-blocks-from", "openmetrics", "-q"])
+        .arg(dir.path().join("hist.om"))
+        .arg(&data)
+        .status()
+        .unwrap()
+        .success();
+    assert!(ok, "promtool backfill");
+    let Some(prom) = servers::prometheus_with_data(&data) else {
+        return;
+    };
+    let (s, e) = (start.to_string(), end.to_string());
+    let o = fas(
+        &[
+            "simulate",
+            "--prometheus",
+            &prom.url,
+            "--query",
+            "hist_queue{app=\"web\"}",
+            "--start",
+            &s,
+            "--end",
+            &e,
+            "--step",
+            "60s",
+            "--expr",
+            "ceil(queue_depth / 10)",
+        ],
+        &[],
+        &repo(),
+    );
+    assert!(o.status.success(), "{}", stderr(&o));
+    let table = stdout(&o);
+    let row = table
+        .lines()
+        .find(|l| l.starts_with("ceil(queue_depth / 10)"))
+        .unwrap_or_else(|| panic!("{table}"));
+    let peak: u64 = row.split_whitespace().nth(4).unwrap().parse().unwrap(); // after the 3 words of the label
+    assert_eq!(peak, 9, "the backfilled series peaks at 90: {table}");
+}
