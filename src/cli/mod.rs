@@ -5,6 +5,7 @@ mod bench;
 mod bench_reconcile;
 mod bench_sim;
 mod eval;
+mod sandbox;
 mod script_test;
 mod serve;
 mod sim;
@@ -25,6 +26,8 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
+    /// Watch fas scale a simulated app: simulator, workload and the real loop, no Fly account.
+    Sandbox(sandbox::SandboxArgs),
     /// Run the autoscaler: reconcile the configured apps every interval.
     Serve(serve::ServeArgs),
     /// Evaluate the configured counts or policy once and print the targets as JSON.
@@ -44,6 +47,7 @@ enum Command {
 pub fn run() -> i32 {
     let cli = Cli::parse();
     let result = match cli.command {
+        Command::Sandbox(args) => sandbox::run(args),
         Command::Serve(args) => serve::run(args),
         Command::Eval(args) => eval::run(args),
         Command::Bench(args) => bench::run(args),

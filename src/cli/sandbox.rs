@@ -1,0 +1,333 @@
+//! `fas sandbox`: the whole loop on a laptop, no Fly account. The simulator runs
+//! in-process, a synthetic workload (a daily-like wave with bursts, deterministic by
+//! seed) feeds a queue-depth metric, and the real scheduler, reconciler and HTTP client
+//! scale a simulated app with the policy of your choice. Time is compressed by
+//! `--speed`; a live view (or plain lines with `--once` or without a TTY) shows demand,
+//! Machines and actions, and a summary closes the run.
+
+use std::io::{IsTerminal, Write};
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use anyhow::Context;
+
+use crate::clock::Clock;
+use crate::collect::{CollectFuture, Collector};
+use crate::config::{text, Secret};
+use crate::fly::{ClientOptions, FlyClient};
+use crate::policy::expr::CountExprs;
+use crate::policy::{Limits, Policy, PolicyHandle};
+use crate::reconcile::{scheduler::STATE_GRACE, Apps, PlanOptions, Reconciler, Scheduler};
+use crate::sim::{self, Latencies, Seed, SeedApp, SeedMachine, SimOptions};
+use crate::telemetry::Metrics;
+
+/// The policy `fas sandbox` runs when given none: the shipped pool policy.
+const DEFAULT_POLICY: &str = include_str!("../../scripts/pool.lua");
+const APP: &str = "sandbox-app";
+const PER_MACHINE: f64 = 10.0;
+
+#[derive(clap::Args)]
+pub struct SandboxArgs {
+    /// A Lua policy file (default: the shipped scripts/pool.lua).
+    #[arg(long, conflicts_with = "expr")]
+    policy: Option<PathBuf>,
+    /// An Expr for the started count instead, as FAS_STARTED_MACHINE_COUNT.
+    #[arg(long)]
+    expr: Option<String>,
+    /// How long to run, in real time.
+    #[arg(long, default_value = "60s")]
+    duration: String,
+    /// Simulated seconds per real second.
+    #[arg(long, default_value_t = 20.0)]
+    speed: f64,
+    /// Seed of the workload.
+    #[arg(long, default_value_t = 1)]
+    seed: u64,
+    /// Plain lines instead of the live view (also when stdout is not a terminal).
+    #[arg(long)]
+    once: bool,
+}
+
+/// Simulated time running `speed` times faster than the wall clock.
+struct ScaledClock {
+    start: Instant,
+    sim_start: f64,
+    speed: f64,
+}
+
+impl Clock for ScaledClock {
+    fn now(&self) -> f64 {
+        self.sim_start + self.start.elapsed().as_secs_f64() * self.speed
+    }
+}
+
+/// Queue depth over simulated time: a wave with a 10-minute "day" plus bursts.
+struct Workload {
+    clock: Arc<ScaledClock>,
+    bursts: Vec<(f64, f64)>,
+}
+
+impl Workload {
+    fn new(clock: Arc<ScaledClock>, seed: u64) -> Workload {
+        let mut rng = sim::world::Rng::new(seed);
+        let mut bursts = Vec::new();
+        let mut at = 0.0;
+        while at < 86_400.0 {
+            at += 60.0 + rng.unit() * 180.0;
+            if rng.unit() < 0.6 {
+                bursts.push((at, 40.0 + rng.unit() * 110.0));
+            }
+        }
+        Workload { clock, bursts }
+    }
+
+    fn demand_at(&self, t: f64) -> f64 {
+        let wave = 55.0 + 50.0 * (t / 600.0 * std::f64::consts::TAU - 1.6).sin();
+        let burst: f64 = self
+            .bursts
+            .iter()
+            .filter(|(at, _)| t >= *at && t - at < 300.0)
+            .map(|(at, size)| size * (-(t - at) / 40.0).exp())
+            .sum();
+        (wave + burst).max(0.0).round()
+    }
+
+    fn demand(&self) -> f64 {
+        self.demand_at(self.clock.now() - self.clock.sim_start)
+    }
+}
+
+struct WorkloadCollector(Arc<Workload>);
+
+impl Collector for WorkloadCollector {
+    fn name(&self) -> &str {
+        "queue_depth"
+    }
+    fn collect<'a>(&'a self, _app: &'a str) -> CollectFuture<'a> {
+        let v = self.0.demand();
+        Box::pin(async move { Ok(v) })
+    }
+}
+
+fn spark(values: &[f64], max: f64) -> String {
+    const BARS: [char; 8] = ['▁', '▂', '▃', '▄', '▅', '▆', '▇', '█'];
+    values
+        .iter()
+        .map(|v| BARS[((v / max.max(1.0)) * 7.0).round().clamp(0.0, 7.0) as usize])
+        .collect()
+}
+
+pub fn run(args: SandboxArgs) -> anyhow::Result<()> {
+    let duration = text::parse_duration(&args.duration).map_err(anyhow::Error::msg)?;
+    anyhow::ensure!(args.speed > 0.0, "--speed must be greater than 0");
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?;
+    rt.block_on(sandbox(args, duration))
+}
+
+async fn sandbox(args: SandboxArgs, duration: Duration) -> anyhow::Result<()> {
+    let scale = |sim_ms: f64| (sim_ms / args.speed).max(1.0) as u64;
+    let latencies = Latencies {
+        create_ms: scale(8000.0),
+        start_ms: scale(800.0),
+        stop_ms: scale(2000.0),
+        destroy_ms: scale(1000.0),
+    };
+    let server = sim::start(
+        "127.0.0.1:0".parse()?,
+        SimOptions {
+            latencies,
+            rate_limits: false,
+            seed: args.seed,
+            ..SimOptions::default()
+        },
+    )
+    .await?;
+    // A pool for start/stop policies: one started, more stopped for an Expr.
+    let stopped = if args.expr.is_some() { 19 } else { 0 };
+    let machine = |state: &str| SeedMachine {
+        region: "iad".into(),
+        state: state.into(),
+        process_group: "app".into(),
+    };
+    let mut machines = vec![machine("started")];
+    machines.extend((0..stopped).map(|_| machine("stopped")));
+    server
+        .sim
+        .seed(&Seed {
+            apps: vec![SeedApp {
+                org: "sandbox".into(),
+                name: APP.into(),
+                machines,
+            }],
+        })
+        .map_err(anyhow::Error::msg)?;
+
+    let (label, policy) = match (&args.policy, &args.expr) {
+        (Some(p), _) => (
+            p.display().to_string(),
+            PolicyHandle::spawn({
+                let p = p.clone();
+                move || {
+                    Policy::from_file(
+                        &p,
+                        &serde_json::json!({"per_machine": PER_MACHINE}),
+                        Limits::default(),
+                    )
+                }
+            })?,
+        ),
+        (None, Some(e)) => (
+            e.clone(),
+            PolicyHandle::spawn({
+                let exprs = CountExprs {
+                    min_started: Some(e.clone()),
+                    max_started: Some(e.clone()),
+                    ..Default::default()
+                };
+                move || Policy::from_exprs(&exprs, &["queue_depth".to_string()], Limits::default())
+            })?,
+        ),
+        (None, None) => {
+            let dir = std::env::temp_dir().join(format!("fas-sandbox-{}", std::process::id()));
+            std::fs::create_dir_all(&dir)?;
+            let path = dir.join("pool.lua");
+            std::fs::write(&path, DEFAULT_POLICY).context("cannot write the default policy")?;
+            let params = serde_json::json!({"per_machine": PER_MACHINE, "pool": 2, "max": 20});
+            (
+                "pool.lua (shipped)".to_string(),
+                PolicyHandle::spawn(move || Policy::from_file(&path, &params, Limits::default()))?,
+            )
+        }
+    };
+    let fly = Arc::new(FlyClient::new(ClientOptions {
+        machines_url: server.url(),
+        graphql_url: format!("{}/graphql", server.url()),
+        token: Secret::new("sandbox"),
+        request_timeout: Duration::from_secs(5),
+        max_retries: 1,
+        rate_limit: false,
+    })?);
+    let clock = Arc::new(ScaledClock {
+        start: Instant::now(),
+        sim_start: 1_700_000_000.0,
+        speed: args.speed,
+    });
+    let workload = Arc::new(Workload::new(clock.clone(), args.seed));
+    let metrics = Arc::new(Metrics::default());
+    let interval = Duration::from_secs_f64(15.0 / args.speed);
+    let plan = PlanOptions {
+        process_group: "app".into(),
+        regions: vec![],
+        create_stopped: args.policy.is_none() && args.expr.is_none(),
+    };
+    let reconciler = Arc::new(Reconciler::new(
+        fly.clone(),
+        vec![Arc::new(WorkloadCollector(workload.clone()))],
+        policy,
+        plan,
+        Duration::from_secs(5),
+        interval,
+        clock.clone(),
+        metrics.clone(),
+    ));
+    let scheduler = Scheduler {
+        reconciler,
+        fly,
+        apps: Apps::One(APP.into()),
+        interval,
+        refresh_interval: Duration::from_secs(3600),
+        concurrency: 1,
+        grace: STATE_GRACE,
+    };
+    let (stop, rx) = tokio::sync::watch::channel(false);
+    let task = tokio::spawn(scheduler.run(rx));
+
+    let live = !args.once && std::io::stdout().is_terminal();
+    let count = |state: &str| -> u64 {
+        let mut w = server.sim.world.lock().unwrap_or_else(|e| e.into_inner());
+        w.settle(tokio::time::Instant::now());
+        w.apps.get(APP).map_or(0, |a| {
+            a.machines
+                .iter()
+                .filter(|m| m.state != "destroyed" && (state.is_empty() || m.state == state))
+                .count() as u64
+        })
+    };
+    let actions = || {
+        [
+            "fas_machine_create_count",
+            "fas_machine_destroy_count",
+            "fas_machine_start_count",
+            "fas_machine_stop_count",
+        ]
+        .map(|name| metrics.counter(name, &[("status", "ok")]))
+    };
+    let (mut demand_hist, mut started_hist) = (Vec::new(), Vec::new());
+    let (mut machine_secs, mut under_secs, mut peak) = (0.0, 0.0, 0);
+    let (mut rounds_seen, mut last) = (0u64, Instant::now());
+    let started_at = Instant::now();
+    println!("fas sandbox: policy {label}, {} real = {:.0} simulated minutes (speed {}x); Ctrl-C to stop", crate::config::text::format_duration(duration), duration.as_secs_f64() * args.speed / 60.0, args.speed);
+    while started_at.elapsed() < duration {
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        let (demand, created, started) = (workload.demand(), count(""), count("started"));
+        let dt = last.elapsed().as_secs_f64() * args.speed;
+        last = Instant::now();
+        machine_secs += started as f64 * dt;
+        if demand > started as f64 * PER_MACHINE {
+            under_secs += dt;
+        }
+        peak = peak.max(started);
+        let rounds: u64 = ["create", "destroy", "start", "stop", "no_scale"]
+            .iter()
+            .map(|s| metrics.counter("fas_reconcile_count", &[("status", s)]))
+            .sum();
+        if rounds == rounds_seen {
+            continue;
+        }
+        rounds_seen = rounds;
+        demand_hist.push(demand / PER_MACHINE);
+        started_hist.push(started as f64);
+        let [c, d, s, p] = actions();
+        let t = clock.now() - clock.sim_start;
+        let line = format!("t={:>5.0}s demand={demand:>5.0} ({:>4.1} Machines) created={created:>2} started={started:>2} | created {c} destroyed {d} started {s} stopped {p}", t, demand / PER_MACHINE);
+        if live {
+            let width = 60;
+            let from = demand_hist.len().saturating_sub(width);
+            let max = demand_hist[from..]
+                .iter()
+                .chain(&started_hist[from..])
+                .fold(1.0f64, |a, b| a.max(*b));
+            print!("\x1b[2J\x1b[H");
+            println!(
+                "fas sandbox — policy {label} — speed {}x — {:.0}s left\n",
+                args.speed,
+                (duration.saturating_sub(started_at.elapsed())).as_secs_f64()
+            );
+            println!(
+                "demand (Machines' worth) {}",
+                spark(&demand_hist[from..], max)
+            );
+            println!(
+                "started Machines         {}\n",
+                spark(&started_hist[from..], max)
+            );
+            println!("{line}");
+            let _ = std::io::stdout().flush();
+        } else {
+            println!("{line}");
+        }
+    }
+    let _ = stop.send(true);
+    let _ = tokio::time::timeout(Duration::from_secs(10), task).await;
+    let [c, d, s, p] = actions();
+    println!(
+        "\nsummary: {rounds_seen} rounds over {:.0} simulated minutes; {:.2} Machine-hours; peak {peak} started; {c} created, {d} destroyed, {s} started, {p} stopped; {:.0} s under capacity ({PER_MACHINE} items per Machine)",
+        duration.as_secs_f64() * args.speed / 60.0,
+        machine_secs / 3600.0,
+        under_secs
+    );
+    Ok(())
+}
