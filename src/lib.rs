@@ -5,6 +5,7 @@ pub mod cli;
 pub mod clock;
 pub mod collect;
 pub mod config;
+pub mod faults;
 pub mod fly;
 pub mod policy;
 pub mod reconcile;

@@ -369,3 +369,46 @@ async fn apps_that_disappear_keep_their_state_for_the_grace_period() {
     stop.send(true).unwrap();
     task.await.unwrap();
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sigterm_in_the_middle_of_a_round_finishes_it_and_exits_0() {
+    let s = sim_with(vec![app("acme", "web", &["started", "stopped", "stopped"])]).await;
+    // Every list call takes a second: SIGTERM lands while a round is in flight.
+    s.sim.faults.lock().unwrap().rules = vec![fas::sim::FaultRule {
+        action: "list".into(),
+        delay_ms: 1000,
+        ..Default::default()
+    }];
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("policy.lua"),
+        "function scale(metrics, app)\n  app.state.rounds = (app.state.rounds or 0) + 1\n  return { started = 3 }\nend\n",
+    )
+    .unwrap();
+    let child = serve_cmd(&s, dir.path(), free_port()).spawn().unwrap();
+    until("a list call in flight", || {
+        s.sim.faults.lock().unwrap().injected > 0
+    })
+    .await;
+    let sent = std::time::Instant::now();
+    sigterm(child.id());
+    let out = tokio::task::spawn_blocking(move || child.wait_with_output().unwrap())
+        .await
+        .unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        sent.elapsed() < Duration::from_secs(10),
+        "bounded by the timeout"
+    );
+    // The round in flight was finished (its start calls made), and its state saved.
+    until("the round's starts", || started(&s, "web") == 3).await;
+    let saved: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.path().join("state.json")).unwrap())
+            .unwrap();
+    assert_eq!(saved["apps"]["web"]["rounds"], 1.0);
+}

@@ -11,7 +11,7 @@ use crate::policy::{AppInput, Limits, MachineCounts, Policy};
 #[derive(clap::Args)]
 pub struct BenchArgs {
     /// What to measure.
-    #[arg(value_parser = ["policy", "expr", "lua", "sim", "reconcile", "simulate"], default_value = "policy")]
+    #[arg(value_parser = ["policy", "expr", "lua", "sim", "reconcile", "simulate", "faults"], default_value = "policy")]
     what: String,
     /// Decisions to time per policy.
     #[arg(long, default_value_t = 1_000_000)]
@@ -90,6 +90,9 @@ pub fn run(args: BenchArgs) -> anyhow::Result<()> {
         println!(
             "note: debug build; run `cargo run --release -- bench` for the figures that count"
         );
+    }
+    if args.what == "faults" {
+        return bench_faults();
     }
     if args.what == "simulate" {
         return bench_simulate();
@@ -176,5 +179,45 @@ fn bench_simulate() -> anyhow::Result<()> {
         secs * 1e6 / summary.rounds as f64,
         summary.starts + summary.stops
     );
+    Ok(())
+}
+
+/// The fault matrix: a line per row (faults injected, rounds, actions, violations).
+fn bench_faults() -> anyhow::Result<()> {
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?;
+    let (mut faults, mut rounds, mut actions, mut violations) = (0, 0, 0, 0);
+    println!(
+        "{:<36} {:>7} {:>7} {:>8} {:>11}",
+        "fault", "faults", "rounds", "actions", "violations"
+    );
+    for row in crate::faults::rows() {
+        let r = rt.block_on(crate::faults::run_row(
+            &row,
+            6,
+            std::time::Duration::from_millis(100),
+        ));
+        println!(
+            "{:<36} {:>7} {:>7} {:>8} {:>11}",
+            r.name,
+            r.faults_injected,
+            r.rounds,
+            r.actions,
+            r.violations.len()
+        );
+        for v in &r.violations {
+            println!("    violation: {v}");
+        }
+        faults += r.faults_injected;
+        rounds += r.rounds;
+        actions += r.actions;
+        violations += r.violations.len();
+    }
+    println!(
+        "{:<36} {faults:>7} {rounds:>7} {actions:>8} {violations:>11}",
+        "total"
+    );
+    anyhow::ensure!(violations == 0, "{violations} invariant violation(s)");
     Ok(())
 }

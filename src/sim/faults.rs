@@ -59,6 +59,8 @@ pub struct Faults {
     /// "action status" -> count, e.g. "list 200".
     pub requests: BTreeMap<String, u64>,
     pub log: VecDeque<LogEntry>,
+    /// Requests a rule was applied to.
+    pub injected: u64,
 }
 
 const LOG_LIMIT: usize = 100_000;
@@ -77,6 +79,7 @@ impl Faults {
             if let Some(c) = rule.count.as_mut() {
                 *c -= 1;
             }
+            self.injected += 1;
             return Some(Fault {
                 status: rule.status,
                 retry_after: rule.retry_after,
