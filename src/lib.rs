@@ -13,3 +13,15 @@ pub mod scripttest;
 pub mod sim;
 pub mod simulate;
 pub mod telemetry;
+
+/// An error with its causes, `outer: inner: innermost` (HTTP and gRPC libraries keep
+/// the useful part, e.g. "connection refused", in the causes).
+pub fn error_chain(e: &dyn std::error::Error) -> String {
+    let mut msg = e.to_string();
+    let mut src = e.source();
+    while let Some(s) = src {
+        msg = format!("{msg}: {s}");
+        src = s.source();
+    }
+    msg
+}

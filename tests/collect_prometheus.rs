@@ -20,16 +20,8 @@ fn config(address: &str, query: &str) -> CollectorConfig {
         metric_name: "queue_depth".into(),
         query: query.into(),
         address: address.into(),
-        token: Secret::default(),
-        namespace: String::new(),
-        cert_data: Secret::default(),
-        key_data: Secret::default(),
-        on_empty: String::new(),
-        api_key: Secret::default(),
-        server_name: String::new(),
-        ca_data: String::new(),
-        tls: None,
         origin: "test".into(),
+        ..CollectorConfig::default()
     }
 }
 

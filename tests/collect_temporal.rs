@@ -23,16 +23,9 @@ fn config(address: &str, namespace: &str, query: &str) -> CollectorConfig {
         metric_name: "running".into(),
         query: query.into(),
         address: address.into(),
-        token: Secret::default(),
         namespace: namespace.into(),
-        cert_data: Secret::default(),
-        key_data: Secret::default(),
-        on_empty: String::new(),
-        api_key: Secret::default(),
-        server_name: String::new(),
-        ca_data: String::new(),
-        tls: None,
         origin: "test".into(),
+        ..CollectorConfig::default()
     }
 }
 

@@ -34,12 +34,10 @@ fn fast() -> SimOptions {
 
 fn client(server: &SimServer, tweak: impl FnOnce(&mut ClientOptions)) -> FlyClient {
     let mut opts = ClientOptions {
-        machines_url: server.url(),
-        graphql_url: format!("{}/graphql", server.url()),
-        token: Secret::new(TOKEN),
         request_timeout: Duration::from_secs(5),
         max_retries: 3,
         rate_limit: true,
+        ..ClientOptions::for_base(&server.url(), Secret::new(TOKEN))
     };
     tweak(&mut opts);
     FlyClient::new(opts).unwrap()

@@ -78,12 +78,10 @@ async fn rig(
         })
         .unwrap();
     let fly = FlyClient::new(ClientOptions {
-        machines_url: server.url(),
-        graphql_url: format!("{}/graphql", server.url()),
-        token: Secret::new("FlyV1 fm2_t"),
         request_timeout: Duration::from_secs(2),
         max_retries: 1,
         rate_limit: false,
+        ..ClientOptions::for_base(&server.url(), Secret::new("FlyV1 fm2_t"))
     })
     .unwrap();
     let policy = PolicyHandle::spawn(move || {

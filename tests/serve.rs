@@ -226,12 +226,10 @@ async fn the_scheduler_reconciles_every_matching_app_of_the_org() {
     let s = sim_with(apps).await;
     let fly = Arc::new(
         FlyClient::new(ClientOptions {
-            machines_url: s.url(),
-            graphql_url: format!("{}/graphql", s.url()),
-            token: Secret::new(SECRET),
             request_timeout: Duration::from_secs(5),
             max_retries: 1,
             rate_limit: true,
+            ..ClientOptions::for_base(&s.url(), Secret::new(SECRET))
         })
         .unwrap(),
     );
@@ -299,12 +297,10 @@ async fn apps_that_disappear_keep_their_state_for_the_grace_period() {
     .await;
     let fly = Arc::new(
         FlyClient::new(ClientOptions {
-            machines_url: s.url(),
-            graphql_url: format!("{}/graphql", s.url()),
-            token: Secret::new(SECRET),
             request_timeout: Duration::from_secs(5),
             max_retries: 1,
             rate_limit: false,
+            ..ClientOptions::for_base(&s.url(), Secret::new(SECRET))
         })
         .unwrap(),
     );

@@ -106,14 +106,7 @@ fn bench(a: &ReconcileBenchArgs, url: &str) -> anyhow::Result<()> {
             let v: serde_json::Value = http.get(format!("{url}/__sim/stats")).send().await?.json().await?;
             anyhow::Ok(v["total_requests"].as_u64().unwrap_or(0))
         };
-        let fly = Arc::new(FlyClient::new(ClientOptions {
-            machines_url: url.to_string(),
-            graphql_url: format!("{url}/graphql"),
-            token: Secret::new("bench"),
-            request_timeout: Duration::from_secs(30),
-            max_retries: 3,
-            rate_limit: true,
-        })?);
+        let fly = Arc::new(FlyClient::new(ClientOptions::for_base(url, Secret::new("bench")))?);
         let exprs = CountExprs { min_started: Some("3".into()), max_started: Some("3".into()), ..Default::default() };
         let policy = PolicyHandle::spawn(move || Policy::from_exprs(&exprs, &[], Limits::default()))?;
         let metrics = Arc::new(Metrics::default());

@@ -203,12 +203,10 @@ async fn sandbox(args: SandboxArgs, duration: Duration) -> anyhow::Result<()> {
         }
     };
     let fly = Arc::new(FlyClient::new(ClientOptions {
-        machines_url: server.url(),
-        graphql_url: format!("{}/graphql", server.url()),
-        token: Secret::new("sandbox"),
         request_timeout: Duration::from_secs(5),
         max_retries: 1,
         rate_limit: false,
+        ..ClientOptions::for_base(&server.url(), Secret::new("sandbox"))
     })?);
     let clock = Arc::new(ScaledClock {
         start: Instant::now(),

@@ -128,13 +128,7 @@ fn describe(e: &reqwest::Error) -> String {
     if e.is_timeout() {
         return "prometheus did not answer in time".into();
     }
-    let mut msg = e.to_string();
-    let mut src = std::error::Error::source(e);
-    while let Some(s) = src {
-        msg = format!("{msg}: {s}");
-        src = s.source();
-    }
-    msg
+    crate::error_chain(e)
 }
 
 impl Collector for Prometheus {

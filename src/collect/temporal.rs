@@ -82,7 +82,7 @@ impl Temporal {
             }
             endpoint = endpoint
                 .tls_config(cfg)
-                .map_err(|e| err(format!("TLS setup: {}", chain(&e))))?;
+                .map_err(|e| err(format!("TLS setup: {}", crate::error_chain(&e))))?;
         }
         Ok(Temporal {
             name: c.metric_name.clone(),
@@ -135,7 +135,7 @@ impl Temporal {
             .await
             .map_err(|s| {
                 let cause = std::error::Error::source(&s)
-                    .map(|c| format!(" ({})", chain(c)))
+                    .map(|c| format!(" ({})", crate::error_chain(c)))
                     .unwrap_or_default();
                 err(format!(
                     "temporal answered {:?}: {}{cause}",
@@ -145,17 +145,6 @@ impl Temporal {
             })?;
         Ok(resp.into_inner().count as f64)
     }
-}
-
-/// An error with its causes, which tonic keeps out of its Display.
-fn chain(e: &dyn std::error::Error) -> String {
-    let mut msg = e.to_string();
-    let mut src = e.source();
-    while let Some(s) = src {
-        msg = format!("{msg}: {s}");
-        src = s.source();
-    }
-    msg
 }
 
 impl Collector for Temporal {

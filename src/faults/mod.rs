@@ -205,12 +205,10 @@ pub async fn run_row(row: &Row, rounds: u32, interval: Duration) -> RowResult {
         }
     };
     let fly = match FlyClient::new(ClientOptions {
-        machines_url: server.url(),
-        graphql_url: format!("{}/graphql", server.url()),
-        token: Secret::new(SECRET),
         request_timeout: Duration::from_millis(300),
         max_retries: 2,
         rate_limit: false,
+        ..ClientOptions::for_base(&server.url(), Secret::new(SECRET))
     }) {
         Ok(c) => Arc::new(c),
         Err(e) => {

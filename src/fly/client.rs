@@ -30,6 +30,19 @@ pub struct ClientOptions {
 }
 
 impl ClientOptions {
+    /// The Machines API at `base` and GraphQL at `{base}/graphql` (a `fas sim`, say),
+    /// with the default timeout, retries and rate limiting.
+    pub fn for_base(base: &str, token: Secret) -> ClientOptions {
+        ClientOptions {
+            machines_url: base.to_string(),
+            graphql_url: format!("{base}/graphql"),
+            token,
+            request_timeout: Duration::from_secs(30),
+            max_retries: 3,
+            rate_limit: true,
+        }
+    }
+
     /// Base URLs from `FAS_MACHINES_API_URL` (or fly-go's `FLY_FLAPS_BASE_URL`) and
     /// `FAS_GRAPHQL_URL`, else the public endpoints.
     pub fn from_env(env: crate::config::Env, token: Secret) -> ClientOptions {

@@ -142,12 +142,7 @@ fn transport(call: &str, e: &reqwest::Error) -> FlyError {
     }
     // A failed connect never reached Fly; anything later might have.
     let sent = !e.is_connect();
-    let mut msg = e.to_string();
-    let mut src = std::error::Error::source(e);
-    while let Some(s) = src {
-        msg = format!("{msg}: {s}");
-        src = s.source();
-    }
+    let msg = crate::error_chain(e);
     FlyError::Transport {
         call: call.to_string(),
         msg,

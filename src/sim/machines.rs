@@ -13,7 +13,7 @@ use serde_json::{json, Value};
 use tokio::time::Instant;
 
 use super::http::{err, run, Answer, Q};
-use super::world::transition;
+use super::world::{transition, SimMachine, World};
 use super::Sim;
 
 pub fn routes() -> Router<Arc<Sim>> {
@@ -140,11 +140,18 @@ async fn get_machine(
     .await
 }
 
-fn unreachable_host(state: &str) -> Answer {
-    err(
-        StatusCode::SERVICE_UNAVAILABLE,
-        &format!("host unreachable, machine is {state}"),
-    )
+/// The Machine a start or stop is for: it must exist and its host must answer.
+fn live<'a>(w: &'a mut World, app: &str, id: &str) -> Result<&'a mut SimMachine, Answer> {
+    let m = w
+        .machine_mut(app, id)
+        .ok_or_else(|| err(StatusCode::NOT_FOUND, "machine not found"))?;
+    if m.host_status != "ok" {
+        return Err(err(
+            StatusCode::SERVICE_UNAVAILABLE,
+            &format!("host unreachable, machine is {}", m.state),
+        ));
+    }
+    Ok(m)
 }
 
 async fn start_machine(
@@ -159,12 +166,10 @@ async fn start_machine(
         ("start", &app, &id),
         |w, now| {
             let delay = Duration::from_millis(w.latencies.start_ms);
-            let Some(m) = w.machine_mut(&app, &id) else {
-                return err(StatusCode::NOT_FOUND, "machine not found");
+            let m = match live(w, &app, &id) {
+                Ok(m) => m,
+                Err(answer) => return answer,
             };
-            if m.host_status != "ok" {
-                return unreachable_host(&m.state);
-            }
             match m.state.as_str() {
                 "stopped" | "suspended" => {
                     let previous = m.state.clone();
@@ -204,12 +209,10 @@ async fn stop_machine(
         ("stop", &app, &id),
         |w, now| {
             let delay = Duration::from_millis(w.latencies.stop_ms);
-            let Some(m) = w.machine_mut(&app, &id) else {
-                return err(StatusCode::NOT_FOUND, "machine not found");
+            let m = match live(w, &app, &id) {
+                Ok(m) => m,
+                Err(answer) => return answer,
             };
-            if m.host_status != "ok" {
-                return unreachable_host(&m.state);
-            }
             // Stopping a stopped Machine is a no-op (unconfirmed upstream; the safe reading).
             if matches!(m.state.as_str(), "started" | "starting") {
                 transition(m, "stopping", "stopped", delay, now, ("exit", "stopped"));
