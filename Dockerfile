@@ -1,9 +1,12 @@
-# fas: build a static-ish release binary, then run it on a slim base as a non-root user.
+# fas: build the release binary (Lua, stdlib and TLS all inside it), then run it on a
+# slim base with CA certificates, as a non-root user.
 FROM rust:1-bookworm AS build
 WORKDIR /src
 COPY Cargo.toml Cargo.lock ./
 COPY src ./src
 COPY stdlib ./stdlib
+# `fas sandbox` embeds scripts/pool.lua.
+COPY scripts ./scripts
 RUN cargo build --release --locked && strip target/release/fas
 
 FROM debian:bookworm-slim

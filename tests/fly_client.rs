@@ -48,15 +48,7 @@ async fn set_faults(server: &SimServer, rules: Vec<FaultRule>) {
 }
 
 fn count(server: &SimServer, key: &str) -> u64 {
-    server
-        .sim
-        .faults
-        .lock()
-        .unwrap()
-        .requests
-        .get(key)
-        .copied()
-        .unwrap_or(0)
+    server.sim.request_count(key)
 }
 
 fn rule(action: &str, status: u16, count: u32) -> FaultRule {

@@ -151,15 +151,7 @@ impl Rig {
             .count()
     }
     fn requests(&self, key: &str) -> u64 {
-        self.server
-            .sim
-            .faults
-            .lock()
-            .unwrap()
-            .requests
-            .get(key)
-            .copied()
-            .unwrap_or(0)
+        self.server.sim.request_count(key)
     }
 }
 

@@ -113,6 +113,14 @@ impl Sim {
         }
     }
 
+    /// Requests answered so far for "ACTION STATUS", e.g. "list 200" (as /__sim/stats).
+    pub fn request_count(&self, key: &str) -> u64 {
+        self.faults
+            .lock()
+            .map(|f| f.requests.get(key).copied().unwrap_or(0))
+            .unwrap_or(0)
+    }
+
     /// Seeds apps and Machines directly (the same result as the API calls).
     pub fn seed(&self, seed: &Seed) -> Result<(), String> {
         let mut w = self.world.lock().map_err(|e| e.to_string())?;
