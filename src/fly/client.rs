@@ -118,7 +118,7 @@ impl FlyClient {
             flaps_auth: auth_value(&opts.token, false),
             graphql_auth: auth_value(&opts.token, true),
             max_retries: opts.max_retries,
-            limits: opts.rate_limit.then(Buckets::default),
+            limits: opts.rate_limit.then(Buckets::for_client),
         })
     }
 

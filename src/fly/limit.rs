@@ -55,12 +55,24 @@ struct Bucket {
 #[derive(Default)]
 pub struct Buckets {
     map: Mutex<HashMap<(Action, String), Bucket>>,
+    /// Refill slower than the documented rate by this fraction (0 = exact).
+    margin: f64,
 }
 
 impl Buckets {
+    /// Buckets for a client: 10% under Fly's rates, so network jitter between two
+    /// requests can never push one over the server's limit.
+    pub fn for_client() -> Buckets {
+        Buckets {
+            margin: 0.1,
+            ..Buckets::default()
+        }
+    }
+
     /// Takes a token now, or says how long until one is available.
     pub fn try_take(&self, action: Action, scope: &str) -> Result<(), Duration> {
         let (rate, burst) = action.limits();
+        let rate = rate * (1.0 - self.margin);
         let now = Instant::now();
         let mut map = self.map.lock().unwrap_or_else(|e| e.into_inner());
         if map.len() > 50_000 {
