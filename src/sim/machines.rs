@@ -55,7 +55,7 @@ async fn list_machines(
                 .iter()
                 .filter_map(|(k, v)| k.strip_prefix("metadata.").map(|k| (k, v.as_str())))
                 .collect();
-            let machines: Vec<_> = a
+            let machines: Vec<Value> = a
                 .machines
                 .iter()
                 .filter(|m| deleted || m.state != "destroyed")
@@ -69,10 +69,9 @@ async fn list_machines(
                             == Some(*v)
                     })
                 })
-                .cloned()
+                .map(|m| w.machine_json(m))
                 .collect();
-            let list: Vec<Value> = machines.iter().map(|m| w.machine_json(m)).collect();
-            (StatusCode::OK, Value::Array(list))
+            (StatusCode::OK, Value::Array(machines))
         },
     )
     .await

@@ -263,7 +263,7 @@ impl World {
     }
 
     /// JSON of a Machine as the API shows it (no `config` when the host is unreachable).
-    pub fn machine_json(&mut self, m: &SimMachine) -> Value {
+    pub fn machine_json(&self, m: &SimMachine) -> Value {
         let image = m
             .config
             .get("image")

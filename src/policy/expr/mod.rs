@@ -119,19 +119,11 @@ impl CountExprs {
     }
 }
 
-/// Parses and type-checks one expression, returning the Lua it becomes (for tests and
-/// `--show-lua`): statements, then the value expression.
-pub fn compile_one(src: &str, metrics: &[String]) -> Result<(Vec<String>, String), ExprError> {
-    let ast = parser::parse(lexer::lex(src)?)?;
-    let mut tr = translate::Translator::new(metrics);
-    let out = finish(&mut tr, &ast, &ast)?;
-    Ok((out.0, out.1))
-}
-
+/// One expression's Lua: statements (hoisted `let`s), then the value, converted to a
+/// number; a bool or string result is Expr's compile error.
 fn finish(
     tr: &mut translate::Translator,
     ast: &parser::Spanned,
-    at: &parser::Spanned,
 ) -> Result<(Vec<String>, String), ExprError> {
     let out = tr.translate(ast)?;
     let expr = match out.ty {
@@ -140,8 +132,8 @@ fn finish(
         t => {
             return Err(ExprError::Type {
                 msg: format!("expected float64, but got {t}"),
-                line: at.line,
-                col: at.col,
+                line: ast.line,
+                col: ast.col,
             })
         }
     };
@@ -167,7 +159,7 @@ pub fn translate_policy(exprs: &CountExprs, metrics: &[String]) -> Result<String
         }
         let err = |error| SlotError { slot, error };
         let ast = parser::parse(lexer::lex(src).map_err(err)?).map_err(err)?;
-        let (prelude, expr) = finish(&mut tr, &ast, &ast).map_err(err)?;
+        let (prelude, expr) = finish(&mut tr, &ast).map_err(err)?;
         let var = format!("e{i}");
         body.push(format!("  stage = {i}"));
         if prelude.is_empty() {
