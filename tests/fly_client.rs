@@ -26,6 +26,7 @@ fn fast() -> SimOptions {
             start_ms: 30,
             stop_ms: 30,
             destroy_ms: 30,
+            ..Latencies::instant(30)
         },
         rate_limits: false,
         ..SimOptions::default()
@@ -85,21 +86,41 @@ async fn every_call_works_end_to_end() {
         created.config.as_ref().unwrap()["image"],
         source.clone_config().unwrap()["image"]
     );
-    c.wait_for_state("web", &created.id, "stopped", Duration::from_secs(5))
+    // skip_launch: it stays `created` until someone starts it.
+    assert_eq!(created.state, "created");
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    assert_eq!(
+        c.get_machine("web", &created.id).await.unwrap().state,
+        "created"
+    );
+    let wait =
+        |state: &'static str| c.wait_for_state("web", &created, state, Duration::from_secs(5));
+    let nonce = c
+        .acquire_lease("web", &created.id, Duration::from_secs(10))
         .await
         .unwrap();
-    c.start_machine("web", &created.id).await.unwrap();
-    c.wait_for_state("web", &created.id, "started", Duration::from_secs(5))
+    c.start_machine("web", &created.id, Some(&nonce))
         .await
         .unwrap();
-    c.stop_machine("web", &created.id).await.unwrap();
-    c.wait_for_state("web", &created.id, "stopped", Duration::from_secs(5))
+    wait("started").await.unwrap();
+    c.suspend_machine("web", &created.id, Some(&nonce))
         .await
         .unwrap();
-    c.destroy_machine("web", &created.id, true).await.unwrap();
-    c.wait_for_state("web", &created.id, "destroyed", Duration::from_secs(5))
+    wait("suspended").await.unwrap();
+    c.start_machine("web", &created.id, Some(&nonce))
         .await
         .unwrap();
+    wait("started").await.unwrap();
+    c.stop_machine("web", &created.id, Some(&nonce))
+        .await
+        .unwrap();
+    // The wait for `stopped` carries instance_id, which the strict reading requires.
+    wait("stopped").await.unwrap();
+    c.release_lease("web", &created.id, &nonce).await.unwrap();
+    c.destroy_machine("web", &created.id, true, None)
+        .await
+        .unwrap();
+    wait("destroyed").await.unwrap();
     assert_eq!(c.list_machines("web").await.unwrap().len(), 2);
 
     let mut apps: Vec<String> = c
@@ -153,11 +174,11 @@ async fn errors_are_typed_by_what_the_caller_must_do() {
         Err(FlyError::NotFound { .. })
     ));
     assert!(matches!(
-        c.start_machine("web", &m.id).await,
+        c.start_machine("web", &m.id, None).await,
         Err(FlyError::Conflict { status: 412, .. })
     ));
     assert!(matches!(
-        c.destroy_machine("web", &m.id, false).await,
+        c.destroy_machine("web", &m.id, false, None).await,
         Err(FlyError::Conflict { status: 412, .. })
     ));
     let bad = CreateMachine {

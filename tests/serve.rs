@@ -24,6 +24,7 @@ async fn sim_with(apps: Vec<SeedApp>) -> SimServer {
             start_ms: 20,
             stop_ms: 20,
             destroy_ms: 20,
+            ..Latencies::instant(20)
         },
         rate_limits: false,
         ..SimOptions::default()
@@ -244,6 +245,7 @@ async fn the_scheduler_reconciles_every_matching_app_of_the_org() {
         process_group: "app".into(),
         regions: vec![],
         create_stopped: false,
+        suspend: false,
     };
     let reconciler = Arc::new(Reconciler::new(
         fly.clone(),
@@ -319,6 +321,7 @@ async fn apps_that_disappear_keep_their_state_for_the_grace_period() {
         process_group: "app".into(),
         regions: vec![],
         create_stopped: false,
+        suspend: false,
     };
     let reconciler = Arc::new(Reconciler::new(
         fly.clone(),

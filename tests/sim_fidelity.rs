@@ -22,6 +22,7 @@ impl Api {
                 start_ms: 40,
                 stop_ms: 40,
                 destroy_ms: 40,
+                ..Latencies::instant(40)
             },
             rate_limits,
             ..SimOptions::default()
@@ -135,7 +136,7 @@ async fn create_answers_200_with_a_created_machine() {
 }
 
 #[tokio::test]
-async fn skip_launch_settles_stopped_and_start_stop_destroy_follow_the_reference() {
+async fn skip_launch_stays_created_and_start_stop_destroy_follow_the_reference() {
     let api = Api::new(false).await;
     let src = api.app_with_machine("web").await;
     let body = json!({"config": src["config"], "skip_launch": true});
@@ -159,7 +160,8 @@ async fn skip_launch_settles_stopped_and_start_stop_destroy_follow_the_reference
     let got = api
         .ok(Method::GET, &format!("/v1/apps/web/machines/{id}"), None)
         .await;
-    assert_eq!(got["state"], "stopped");
+    assert_eq!(got["state"], "created", "skip_launch stays created");
+    let instance = got["instance_id"].as_str().unwrap().to_string();
 
     let started = api
         .ok(
@@ -168,7 +170,7 @@ async fn skip_launch_settles_stopped_and_start_stop_destroy_follow_the_reference
             None,
         )
         .await;
-    assert_eq!(started["previous_state"], "stopped");
+    assert_eq!(started["previous_state"], "created");
     let (s, _, v) = api
         .call(
             Method::POST,
@@ -198,10 +200,20 @@ async fn skip_launch_settles_stopped_and_start_stop_destroy_follow_the_reference
         .ok(Method::GET, &format!("/v1/apps/web/machines/{id}"), None)
         .await;
     assert_eq!(now["state"], "stopping");
+    let (s, _, _) = api
+        .call(
+            Method::GET,
+            &format!("/v1/apps/web/machines/{id}/wait?state=stopped&timeout=5"),
+            None,
+        )
+        .await;
+    assert_eq!(s, StatusCode::BAD_REQUEST, "stopped needs instance_id");
     let waited = api
         .ok(
             Method::GET,
-            &format!("/v1/apps/web/machines/{id}/wait?state=stopped&timeout=5"),
+            &format!(
+                "/v1/apps/web/machines/{id}/wait?state=stopped&timeout=5&instance_id={instance}"
+            ),
             None,
         )
         .await;
@@ -262,7 +274,7 @@ async fn list_filters_wait_timeouts_and_unreachable_hosts() {
     let (s, _, _) = api
         .call(
             Method::GET,
-            &format!("/v1/apps/web/machines/{id}/wait?state=stopped&timeout=1"),
+            &format!("/v1/apps/web/machines/{id}/wait?state=stopped&timeout=1&instance_id=x"),
             None,
         )
         .await;

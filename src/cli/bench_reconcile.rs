@@ -110,7 +110,7 @@ fn bench(a: &ReconcileBenchArgs, url: &str) -> anyhow::Result<()> {
         let exprs = CountExprs { min_started: Some("3".into()), max_started: Some("3".into()), ..Default::default() };
         let policy = PolicyHandle::spawn(move || Policy::from_exprs(&exprs, &[], Limits::default()))?;
         let metrics = Arc::new(Metrics::default());
-        let plan = PlanOptions { process_group: "app".into(), regions: vec![], create_stopped: false };
+        let plan = PlanOptions { process_group: "app".into(), regions: vec![], create_stopped: false, suspend: false };
         let reconciler = Arc::new(Reconciler::new(fly.clone(), vec![], policy, plan, Duration::from_secs(30), interval, Arc::new(SystemClock), metrics.clone()));
         let scheduler = Scheduler {
             reconciler,

@@ -128,13 +128,8 @@ pub fn run(args: SandboxArgs) -> anyhow::Result<()> {
 }
 
 async fn sandbox(args: SandboxArgs, duration: Duration) -> anyhow::Result<()> {
-    let scale = |sim_ms: f64| (sim_ms / args.speed).max(1.0) as u64;
-    let latencies = Latencies {
-        create_ms: scale(8000.0),
-        start_ms: scale(800.0),
-        stop_ms: scale(2000.0),
-        destroy_ms: scale(1000.0),
-    };
+    // Fly's realistic latencies (seconds, jittered), on the sandbox's time scale.
+    let latencies = Latencies::default().scaled(args.speed);
     let server = sim::start(
         "127.0.0.1:0".parse()?,
         SimOptions {
@@ -220,6 +215,7 @@ async fn sandbox(args: SandboxArgs, duration: Duration) -> anyhow::Result<()> {
         process_group: "app".into(),
         regions: vec![],
         create_stopped: args.policy.is_none() && args.expr.is_none(),
+        suspend: false,
     };
     let reconciler = Arc::new(Reconciler::new(
         fly.clone(),

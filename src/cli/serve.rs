@@ -67,7 +67,7 @@ async fn serve(cfg: Config) -> anyhow::Result<()> {
     tracing::info!(
         app = %cfg.app_name, org = %cfg.org, interval = ?cfg.interval, timeout = ?cfg.timeout,
         concurrency = cfg.concurrency, process_group = %cfg.process_group, regions = ?cfg.regions,
-        initial_machine_state = %cfg.initial_machine_state,
+        initial_machine_state = %cfg.initial_machine_state, stop_mode = %cfg.stop_mode,
         policy = %cfg.policy.as_ref().map(|p| p.display().to_string()).unwrap_or_else(|| "count expressions".into()),
         machines_api = %machines_url, metrics = %metrics_addr, "fas serving"
     );
@@ -76,6 +76,7 @@ async fn serve(cfg: Config) -> anyhow::Result<()> {
         process_group: cfg.process_group.clone(),
         regions: cfg.regions.clone(),
         create_stopped: cfg.initial_machine_state == "stopped",
+        suspend: cfg.stop_mode == "suspend",
     };
     let collectors = crate::collect::build(&cfg.metric_collectors, cfg.timeout)?;
     let reconciler = Arc::new(Reconciler::new(

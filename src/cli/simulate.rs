@@ -119,6 +119,7 @@ pub fn run(args: SimulateArgs) -> anyhow::Result<()> {
             process_group: "app".into(),
             regions: vec![],
             create_stopped: cfg.initial_machine_state == "stopped",
+            suspend: cfg.stop_mode == "suspend",
         },
         initial_machines: args.machines,
         initial_started: args.started,

@@ -39,6 +39,7 @@ pub struct FileConfig {
     pub min_created_machine_count: Option<Scalar>,
     pub max_created_machine_count: Option<Scalar>,
     pub initial_machine_state: Option<Scalar>,
+    pub stop_mode: Option<Scalar>,
     pub started_machine_count: Option<Scalar>,
     pub min_started_machine_count: Option<Scalar>,
     pub max_started_machine_count: Option<Scalar>,

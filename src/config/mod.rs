@@ -64,6 +64,8 @@ pub struct Config {
     pub min_started_machine_count: String,
     pub max_started_machine_count: String,
     pub initial_machine_state: String,
+    /// How scale-down stops a Machine: `stop` (upstream) or `suspend`.
+    pub stop_mode: String,
     pub concurrency: usize,
     pub interval: Duration,
     pub timeout: Duration,
@@ -93,6 +95,7 @@ impl Default for Config {
             min_started_machine_count: String::new(),
             max_started_machine_count: String::new(),
             initial_machine_state: "started".into(),
+            stop_mode: "stop".into(),
             concurrency: 1,
             interval: Duration::from_secs(15),
             timeout: Duration::from_secs(30),
@@ -141,6 +144,9 @@ impl Config {
         };
         if let Some(s) = env("FAS_INITIAL_MACHINE_STATE").filter(|s| !s.is_empty()) {
             c.initial_machine_state = s;
+        }
+        if let Some(s) = env("FAS_STOP_MODE").filter(|s| !s.is_empty()) {
+            c.stop_mode = s;
         }
         if let Some(s) = env("FAS_PROCESS_GROUP").filter(|s| !s.is_empty()) {
             c.process_group = s;
@@ -255,6 +261,7 @@ impl Config {
             f.max_started_machine_count,
         );
         set(&mut self.initial_machine_state, f.initial_machine_state);
+        set(&mut self.stop_mode, f.stop_mode);
         if let Some(r) = f.regions {
             self.regions = r
                 .iter()

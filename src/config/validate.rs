@@ -104,6 +104,12 @@ impl Config {
                 self.initial_machine_state
             )));
         }
+        if !matches!(self.stop_mode.as_str(), "stop" | "suspend") {
+            return Err(invalid(format!(
+                "stop mode must be either 'stop' or 'suspend' (FAS_STOP_MODE / stop-mode), got {:?}",
+                self.stop_mode
+            )));
+        }
         if self.concurrency == 0 {
             return Err(invalid(
                 "concurrency must be at least 1 (FAS_CONCURRENCY / concurrency)",

@@ -106,12 +106,7 @@ pub async fn run_row(row: &Row, rounds: u32, interval: Duration) -> RowResult {
     };
     let mut v = |msg: String| result.violations.push(msg);
     let opts = SimOptions {
-        latencies: Latencies {
-            create_ms: 20,
-            start_ms: 20,
-            stop_ms: 20,
-            destroy_ms: 20,
-        },
+        latencies: Latencies::instant(20),
         rate_limits: false,
         token: Some("fm2_FAULTMATRIXSECRET".into()),
         faults: row.faults.clone(),
@@ -222,6 +217,7 @@ pub async fn run_row(row: &Row, rounds: u32, interval: Duration) -> RowResult {
         process_group: "app".into(),
         regions: vec![],
         create_stopped: false,
+        suspend: false,
     };
     let reconciler = Arc::new(Reconciler::new(
         fly.clone(),

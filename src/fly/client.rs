@@ -68,6 +68,7 @@ pub struct FlyClient {
     pub(super) graphql_auth: Option<HeaderValue>,
     pub(super) max_retries: u32,
     pub(super) limits: Option<Buckets>,
+    request_timeout: Duration,
 }
 
 impl std::fmt::Debug for FlyClient {
@@ -119,7 +120,13 @@ impl FlyClient {
             graphql_auth: auth_value(&opts.token, true),
             max_retries: opts.max_retries,
             limits: opts.rate_limit.then(Buckets::for_client),
+            request_timeout: opts.request_timeout,
         })
+    }
+
+    /// The limit of one HTTP request.
+    pub fn request_timeout(&self) -> Duration {
+        self.request_timeout
     }
 
     pub async fn list_machines(&self, app: &str) -> Result<Vec<Machine>, FlyError> {
@@ -167,14 +174,21 @@ impl FlyClient {
         .await
     }
 
-    pub async fn start_machine(&self, app: &str, id: &str) -> Result<(), FlyError> {
+    /// Starts a `stopped`, `suspended` (resume) or never-launched `created` Machine.
+    pub async fn start_machine(
+        &self,
+        app: &str,
+        id: &str,
+        nonce: Option<&str>,
+    ) -> Result<(), FlyError> {
         let v: Value = self
-            .machines(
+            .machines_leased(
                 Method::POST,
                 Action::Start,
                 id,
                 &format!("/apps/{app}/machines/{id}/start"),
                 None,
+                nonce,
             )
             .await?;
         // Older answers report failure inside a 200 (flyctl checks this too).
@@ -193,40 +207,71 @@ impl FlyClient {
         Ok(())
     }
 
-    pub async fn stop_machine(&self, app: &str, id: &str) -> Result<(), FlyError> {
+    pub async fn stop_machine(
+        &self,
+        app: &str,
+        id: &str,
+        nonce: Option<&str>,
+    ) -> Result<(), FlyError> {
         // fly-go always sends the id and a zero timeout ("use the Machine's default").
         let body = json!({"id": id, "timeout": "0s"});
         let _: Value = self
-            .machines(
+            .machines_leased(
                 Method::POST,
                 Action::Stop,
                 id,
                 &format!("/apps/{app}/machines/{id}/stop"),
                 Some(body),
+                nonce,
             )
             .await?;
         Ok(())
     }
 
-    /// Destroys a Machine; `force` kills a running one first (sent as `kill`, as fly-go does).
-    pub async fn destroy_machine(&self, app: &str, id: &str, force: bool) -> Result<(), FlyError> {
-        let path = format!("/apps/{app}/machines/{id}?kill={force}");
+    /// Suspends a started Machine (the next start resumes it from a snapshot).
+    pub async fn suspend_machine(
+        &self,
+        app: &str,
+        id: &str,
+        nonce: Option<&str>,
+    ) -> Result<(), FlyError> {
+        let path = format!("/apps/{app}/machines/{id}/suspend");
         let _: Value = self
-            .machines(Method::DELETE, Action::Destroy, id, &path, None)
+            .machines_leased(Method::POST, Action::Suspend, id, &path, None, nonce)
             .await?;
         Ok(())
     }
 
-    /// Waits (server side, at most 60 s) for a Machine to reach `state`.
-    pub async fn wait_for_state(
+    /// Destroys a Machine; `force` kills a running one first (sent as `kill`, as fly-go does).
+    pub async fn destroy_machine(
         &self,
         app: &str,
         id: &str,
+        force: bool,
+        nonce: Option<&str>,
+    ) -> Result<(), FlyError> {
+        let path = format!("/apps/{app}/machines/{id}?kill={force}");
+        let _: Value = self
+            .machines_leased(Method::DELETE, Action::Destroy, id, &path, None, nonce)
+            .await?;
+        Ok(())
+    }
+
+    /// Waits (server side, at most 60 s) for a Machine to reach `state`. Sends the
+    /// Machine's `instance_id`, which older docs require for `stopped`.
+    pub async fn wait_for_state(
+        &self,
+        app: &str,
+        machine: &Machine,
         state: &str,
         timeout: Duration,
     ) -> Result<(), FlyError> {
         let secs = timeout.as_secs().clamp(1, 60);
-        let path = format!("/apps/{app}/machines/{id}/wait?state={state}&timeout={secs}");
+        let id = &machine.id;
+        let mut path = format!("/apps/{app}/machines/{id}/wait?state={state}&timeout={secs}");
+        if let Some(instance) = machine.extra.get("instance_id").and_then(Value::as_str) {
+            path.push_str(&format!("&instance_id={instance}"));
+        }
         let _: Value = self
             .machines(Method::GET, Action::Wait, id, &path, None)
             .await?;
@@ -263,7 +308,7 @@ impl FlyClient {
                 Method::POST,
                 &self.graphql_url,
                 Some(body),
-                true,
+                (true, None),
                 Action::Apps,
                 app,
                 Retry::Idempotent,

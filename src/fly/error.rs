@@ -15,6 +15,9 @@ pub enum FlyError {
         status: u16,
         msg: String,
     },
+    /// 409 naming a lease: someone else (a deploy, another tool) holds the Machine.
+    #[error("{call}: the Machine is leased by someone else: {msg}")]
+    Leased { call: String, msg: String },
     /// 429: over Fly's rate limit.
     #[error("{call}: rate limited{}", retry_after.map(|d| format!(", retry after {}s", d.as_secs_f64())).unwrap_or_default())]
     RateLimited {
@@ -77,6 +80,18 @@ impl FlyError {
         )
     }
 
+    /// Failures after which the call may have taken effect anyway (a 5xx from a
+    /// proxy after the host acted, a timeout, a connection dropped mid-answer): read
+    /// the Machine back before deciding it failed.
+    pub fn is_ambiguous(&self) -> bool {
+        matches!(
+            self,
+            FlyError::Server { .. }
+                | FlyError::Timeout { .. }
+                | FlyError::Transport { sent: true, .. }
+        )
+    }
+
     pub fn retry_after(&self) -> Option<Duration> {
         match self {
             FlyError::RateLimited { retry_after, .. } => *retry_after,
@@ -96,6 +111,7 @@ impl FlyError {
         let call = call.to_string();
         match status {
             404 => FlyError::NotFound { call, msg },
+            409 if msg.contains("lease") => FlyError::Leased { call, msg },
             409 | 412 => FlyError::Conflict { call, status, msg },
             429 => FlyError::RateLimited { call, retry_after },
             408 => FlyError::Timeout { call },

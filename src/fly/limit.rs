@@ -18,6 +18,9 @@ pub enum Action {
     Stop,
     Destroy,
     Wait,
+    Suspend,
+    /// Acquire, read or release a lease.
+    Lease,
     /// App listing and release status (GraphQL and `/v1/apps`).
     Apps,
 }
@@ -32,6 +35,8 @@ impl Action {
             Action::Stop => "stop",
             Action::Destroy => "destroy",
             Action::Wait => "wait",
+            Action::Suspend => "suspend",
+            Action::Lease => "lease",
             Action::Apps => "apps",
         }
     }

@@ -1,11 +1,12 @@
 //! The Fly.io APIs fas uses: the Machines API (list, get, create, start, stop,
-//! destroy, wait, org apps) and GraphQL (an app's current release). Typed client,
+//! suspend, destroy, wait, leases, org apps) and GraphQL (an app's current release). Typed client,
 //! auth header as fly-go builds it, retries that never double-create, and a client
 //! side rate limiter. Knows nothing about policies.
 
 mod auth;
 mod client;
 mod error;
+mod lease;
 pub mod limit;
 mod machine;
 mod request;

@@ -13,6 +13,9 @@ use super::client::{FlyClient, Retry};
 use super::limit::Action;
 use super::FlyError;
 
+/// The header that proves a call comes from the lease holder.
+pub(super) const LEASE_NONCE: &str = "fly-machine-lease-nonce";
+
 impl FlyClient {
     pub(super) async fn machines<T: DeserializeOwned>(
         &self,
@@ -22,19 +25,45 @@ impl FlyClient {
         path: &str,
         body: Option<Value>,
     ) -> Result<T, FlyError> {
+        self.machines_leased(method, action, scope, path, body, None)
+            .await
+    }
+
+    /// A Machines API call, with the lease nonce when the caller holds a lease.
+    /// Only reads are resent after an ambiguous failure: a start, stop, suspend or
+    /// destroy that may have taken effect is left to the caller to read back, and a
+    /// create is never resent unless the failure proves nothing was created.
+    pub(super) async fn machines_leased<T: DeserializeOwned>(
+        &self,
+        method: Method,
+        action: Action,
+        scope: &str,
+        path: &str,
+        body: Option<Value>,
+        nonce: Option<&str>,
+    ) -> Result<T, FlyError> {
         let call = format!(
             "{} {}",
             action.name(),
             path.split('?').next().unwrap_or(path)
         );
-        let retry = if action == Action::Create {
-            Retry::OnlyIfNotApplied
-        } else {
+        let retry = if method == Method::GET {
             Retry::Idempotent
+        } else {
+            Retry::OnlyIfNotApplied
         };
         let url = format!("{}/v1{path}", self.machines_url);
-        self.send(&call, method, &url, body, false, action, scope, retry)
-            .await
+        self.send(
+            &call,
+            method,
+            &url,
+            body,
+            (false, nonce),
+            action,
+            scope,
+            retry,
+        )
+        .await
     }
 
     #[allow(clippy::too_many_arguments)]
@@ -44,7 +73,7 @@ impl FlyClient {
         method: Method,
         url: &str,
         body: Option<Value>,
-        graphql: bool,
+        (graphql, nonce): (bool, Option<&str>),
         action: Action,
         scope: &str,
         retry: Retry,
@@ -55,7 +84,7 @@ impl FlyClient {
                 l.take(action, scope).await;
             }
             let result = self
-                .attempt(call, method.clone(), url, body.as_ref(), graphql)
+                .attempt(call, method.clone(), url, body.as_ref(), (graphql, nonce))
                 .await;
             let err = match result {
                 Ok(text) => {
@@ -94,7 +123,7 @@ impl FlyClient {
         method: Method,
         url: &str,
         body: Option<&Value>,
-        graphql: bool,
+        (graphql, nonce): (bool, Option<&str>),
     ) -> Result<String, FlyError> {
         let mut req = self.http.request(method, url);
         if let Some(a) = if graphql {
@@ -103,6 +132,9 @@ impl FlyClient {
             &self.flaps_auth
         } {
             req = req.header(AUTHORIZATION, a.clone());
+        }
+        if let Some(n) = nonce {
+            req = req.header(LEASE_NONCE, n);
         }
         if let Some(b) = body {
             req = req.json(b);

@@ -1,7 +1,7 @@
 //! One app's reconcile: collect -> list -> decide -> plan -> (release check) -> act,
 //! all inside the per-app timeout. It knows nothing of timers: the scheduler calls it.
-//! Any error before acting changes nothing; during acting, each Machine's failure is
-//! counted and logged, and a failed create counts as an attempt (no retry loop).
+//! Any error before acting changes nothing; acting (act.rs) counts and logs each
+//! Machine's failure, and a failed create counts as an attempt (no retry loop).
 
 use std::collections::HashSet;
 use std::sync::{Arc, Mutex};
@@ -9,11 +9,12 @@ use std::time::{Duration, Instant};
 
 use crate::clock::Clock;
 use crate::collect::{CollectError, Collector};
-use crate::fly::{CreateMachine, FlyClient, FlyError};
+use crate::fly::{FlyClient, FlyError};
 use crate::policy::{Decision, PolicyError, PolicyHandle, Targets};
 use crate::telemetry::Metrics;
 
 use super::plan::{counts, eligible, plan, Plan, PlanOptions};
+use super::recent::Recent;
 
 #[derive(Debug, thiserror::Error)]
 pub enum ReconcileError {
@@ -53,12 +54,6 @@ pub struct Outcome {
     pub skipped: Option<&'static str>,
 }
 
-#[derive(Default)]
-struct Tally {
-    ok: usize,
-    failed: usize,
-}
-
 pub struct Reconciler {
     pub fly: Arc<FlyClient>,
     pub collectors: Vec<Arc<dyn Collector>>,
@@ -70,6 +65,9 @@ pub struct Reconciler {
     pub metrics: Arc<Metrics>,
     region_seq: Mutex<usize>,
     warned_ungrouped: Mutex<HashSet<String>>,
+    pub(super) warned_leased: Mutex<HashSet<String>>,
+    /// fas's own recent creates and destroys, laid over each listing.
+    pub(super) recent: Recent,
 }
 
 impl Reconciler {
@@ -95,6 +93,8 @@ impl Reconciler {
             metrics,
             region_seq: Mutex::new(0),
             warned_ungrouped: Mutex::new(HashSet::new()),
+            warned_leased: Mutex::new(HashSet::new()),
+            recent: Recent::default(),
         }
     }
 
@@ -146,11 +146,13 @@ impl Reconciler {
                 .set("fas_metric_value", &[("app", app), ("metric", c.name())], v);
             values.push((c.name().to_string(), v));
         }
-        let machines = self
+        let listed = self
             .fly
             .list_machines(app)
             .await
             .inspect_err(|_| self.api_error("list"))?;
+        // The list may lag fas's own fresh creates and destroys: say what fas knows.
+        let machines = self.recent.overlay(app, listed, self.clock.now());
         let group = eligible(&machines, &self.plan.process_group);
         self.warn_ungrouped(app, &machines);
         let machine_counts = counts(&group);
@@ -208,89 +210,7 @@ impl Reconciler {
         Ok(outcome)
     }
 
-    async fn act(&self, app: &str, plan: Plan) -> (usize, usize) {
-        let kind = plan.kind();
-        let mut t = Tally::default();
-        match plan {
-            Plan::Create {
-                config,
-                regions,
-                skip_launch,
-            } => {
-                for region in regions {
-                    let input = CreateMachine {
-                        config: config.clone(),
-                        region,
-                        skip_launch,
-                        ..Default::default()
-                    };
-                    let r = self.fly.create_machine(app, &input).await;
-                    let refused = matches!(r, Err(FlyError::BadToken { .. }));
-                    let r = r.map(
-                        |m| tracing::info!(app, id = %m.id, region = %m.region, "machine created"),
-                    );
-                    self.tally(&mut t, app, r, "create", "fas_machine_create_count");
-                    if refused {
-                        break;
-                    }
-                }
-            }
-            Plan::Destroy { ids } => {
-                for id in ids {
-                    let r = self.fly.destroy_machine(app, &id, true).await;
-                    self.tally(&mut t, app, r, "destroy", "fas_machine_destroy_count");
-                }
-            }
-            Plan::Start { candidates, count } | Plan::Stop { candidates, count } => {
-                if candidates.len() < count {
-                    tracing::warn!(
-                        app,
-                        wanted = count,
-                        available = candidates.len(),
-                        "not enough machines to reach the target; create more"
-                    );
-                }
-                for id in candidates {
-                    if t.ok >= count {
-                        break;
-                    }
-                    if kind == "start" {
-                        let r = self.fly.start_machine(app, &id).await;
-                        self.tally(&mut t, app, r, "start", "fas_machine_start_count");
-                    } else {
-                        let r = self.fly.stop_machine(app, &id).await;
-                        self.tally(&mut t, app, r, "stop", "fas_machine_stop_count");
-                    }
-                }
-            }
-            Plan::NoScale | Plan::NothingToClone => {}
-        }
-        (t.ok, t.failed)
-    }
-
-    fn tally(
-        &self,
-        t: &mut Tally,
-        app: &str,
-        r: Result<(), FlyError>,
-        call: &'static str,
-        counter: &'static str,
-    ) {
-        match r {
-            Ok(()) => {
-                t.ok += 1;
-                self.metrics.inc(counter, &[("status", "ok")]);
-            }
-            Err(e) => {
-                t.failed += 1;
-                self.metrics.inc(counter, &[("status", "failed")]);
-                self.api_error(call);
-                tracing::warn!(app, call, error = %e, "machine action failed");
-            }
-        }
-    }
-
-    fn api_error(&self, call: &str) {
+    pub(super) fn api_error(&self, call: &str) {
         self.metrics.inc("fas_api_errors_total", &[("call", call)]);
     }
 

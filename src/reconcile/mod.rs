@@ -5,7 +5,9 @@ pub mod plan;
 
 pub use plan::{counts, eligible, plan, Plan, PlanOptions};
 
+mod act;
 pub mod app;
+pub mod recent;
 
 pub use app::{Outcome, ReconcileError, Reconciler};
 

@@ -26,6 +26,10 @@ pub fn routes() -> Router<Arc<Sim>> {
         .route("/__sim/log", get(log))
         .route("/__sim/apps/{app}/release", post(set_release))
         .route("/__sim/apps/{app}/machines/{id}", post(patch_machine))
+        .route(
+            "/__sim/apps/{app}/machines/{id}/lease",
+            post(hold_lease).delete(drop_lease),
+        )
 }
 
 async fn get_faults(State(sim): State<Arc<Sim>>) -> Json<Value> {
@@ -108,14 +112,53 @@ async fn set_release(
     }
 }
 
-/// Sets what a test needs: `state` (e.g. a Machine that stopped itself),
-/// `host_status` (`unreachable`), `stuck` (never leaves its transient state).
+/// Sets what a test needs: `state` (any documented state, e.g. a Machine that
+/// stopped itself, or `updating`), then optionally `then` after `after_ms` (a
+/// transient state that ends), `host_status` (`unreachable`), `stuck` (never leaves
+/// its transient state).
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct MachinePatch {
     state: Option<String>,
+    then: Option<String>,
+    #[serde(default)]
+    after_ms: u64,
     host_status: Option<String>,
     stuck: Option<bool>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct HoldLease {
+    owner: String,
+    ttl_ms: u64,
+}
+
+/// Someone else (a deploy) takes a lease on a Machine; answers its nonce.
+async fn hold_lease(
+    State(sim): State<Arc<Sim>>,
+    Path((app, id)): Path<(String, String)>,
+    Json(h): Json<HoldLease>,
+) -> Result<Json<Value>, StatusCode> {
+    let ttl = std::time::Duration::from_millis(h.ttl_ms);
+    match sim.hold_lease(&app, &id, &h.owner, ttl) {
+        Some(nonce) => Ok(Json(json!({"nonce": nonce}))),
+        None => Err(StatusCode::CONFLICT),
+    }
+}
+
+async fn drop_lease(
+    State(sim): State<Arc<Sim>>,
+    Path((app, id)): Path<(String, String)>,
+) -> StatusCode {
+    let mut w = sim.world.lock().unwrap_or_else(|e| e.into_inner());
+    match w.machine_mut(&app, &id) {
+        Some(m) => {
+            m.lease = None;
+            StatusCode::NO_CONTENT
+        }
+        None => StatusCode::NOT_FOUND,
+    }
 }
 
 async fn patch_machine(
@@ -129,7 +172,11 @@ async fn patch_machine(
     };
     if let Some(s) = p.state {
         m.state = s;
-        m.pending = None;
+        m.pending.clear();
+    }
+    if let Some(t) = p.then {
+        let at = tokio::time::Instant::now() + std::time::Duration::from_millis(p.after_ms);
+        m.pending = vec![(at, t)];
     }
     if let Some(h) = p.host_status {
         m.host_status = h;

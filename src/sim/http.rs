@@ -82,6 +82,8 @@ async fn answer(
             "stop" => Action::Stop,
             "destroy" => Action::Destroy,
             "wait" => Action::Wait,
+            "suspend" => Action::Suspend,
+            "lease" => Action::Lease,
             _ => Action::Apps,
         };
         if let Err(wait) = sim.buckets.try_take(limit_action, scope) {

@@ -1,5 +1,6 @@
-//! The simulator's Machine endpoints: list (with its filters), create, get, start,
-//! stop, destroy and wait, with the status codes and error texts of the reference.
+//! The simulator's Machine endpoints: list (with its filters and optional lag),
+//! create, get, start, stop, suspend, destroy and wait, with the status codes and
+//! error texts of the reference, and the lease check on every mutating call.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -13,6 +14,7 @@ use serde_json::{json, Value};
 use tokio::time::Instant;
 
 use super::http::{err, run, Answer, Q};
+use super::lease;
 use super::world::{transition, SimMachine, World};
 use super::Sim;
 
@@ -28,7 +30,12 @@ pub fn routes() -> Router<Arc<Sim>> {
         )
         .route("/v1/apps/{app}/machines/{id}/start", post(start_machine))
         .route("/v1/apps/{app}/machines/{id}/stop", post(stop_machine))
+        .route(
+            "/v1/apps/{app}/machines/{id}/suspend",
+            post(suspend_machine),
+        )
         .route("/v1/apps/{app}/machines/{id}/wait", get(wait_machine))
+        .merge(lease::routes())
 }
 
 async fn list_machines(
@@ -42,7 +49,7 @@ async fn list_machines(
         &headers,
         (Method::GET, format!("/v1/apps/{app}/machines")),
         ("list", &app, &app),
-        |w, _| {
+        |w, now| {
             let Some(a) = w.apps.get(&app) else {
                 return err(StatusCode::NOT_FOUND, "app not found");
             };
@@ -55,13 +62,16 @@ async fn list_machines(
                 .iter()
                 .filter_map(|(k, v)| k.strip_prefix("metadata.").map(|k| (k, v.as_str())))
                 .collect();
-            let machines: Vec<Value> = a
-                .machines
-                .iter()
-                .filter(|m| deleted || m.state != "destroyed")
-                .filter(|m| q.get("region").is_none_or(|r| *r == m.region))
-                .filter(|m| states.is_empty() || states.contains(&m.state.as_str()))
-                .filter(|m| {
+            // With list lag, a Machine is shown as it was (or not at all) for a while.
+            let listed = a.machines.iter().filter_map(|m| {
+                let state = m.listed_state(now)?;
+                Some((m, state))
+            });
+            let machines: Vec<Value> = listed
+                .filter(|(_, s)| deleted || *s != "destroyed")
+                .filter(|(m, _)| q.get("region").is_none_or(|r| *r == m.region))
+                .filter(|(_, s)| states.is_empty() || states.contains(s))
+                .filter(|(m, _)| {
                     meta.iter().all(|(k, v)| {
                         m.config
                             .pointer(&format!("/metadata/{k}"))
@@ -69,7 +79,11 @@ async fn list_machines(
                             == Some(*v)
                     })
                 })
-                .map(|m| w.machine_json(m))
+                .map(|(m, s)| {
+                    let mut v = w.machine_json(m);
+                    v["state"] = json!(s);
+                    v
+                })
                 .collect();
             (StatusCode::OK, Value::Array(machines))
         },
@@ -139,11 +153,20 @@ async fn get_machine(
     .await
 }
 
-/// The Machine a start or stop is for: it must exist and its host must answer.
-fn live<'a>(w: &'a mut World, app: &str, id: &str) -> Result<&'a mut SimMachine, Answer> {
+/// The Machine a mutating call is for: it must exist, its host must answer, and a
+/// lease on it must be opened by the caller's nonce.
+fn live<'a>(
+    w: &'a mut World,
+    (app, id): (&str, &str),
+    nonce: Option<&str>,
+    now: Instant,
+) -> Result<&'a mut SimMachine, Answer> {
     let m = w
         .machine_mut(app, id)
         .ok_or_else(|| err(StatusCode::NOT_FOUND, "machine not found"))?;
+    if let Some(answer) = lease::blocked(m, nonce, now) {
+        return Err(answer);
+    }
     if m.host_status != "ok" {
         return Err(err(
             StatusCode::SERVICE_UNAVAILABLE,
@@ -158,30 +181,40 @@ async fn start_machine(
     headers: HeaderMap,
     Path((app, id)): Path<(String, String)>,
 ) -> Response {
+    let nonce = lease::nonce(&headers);
     run(
         &sim,
         &headers,
         (Method::POST, format!("/v1/apps/{app}/machines/{id}/start")),
         ("start", &app, &id),
         |w, now| {
-            let delay = Duration::from_millis(w.latencies.start_ms);
-            let m = match live(w, &app, &id) {
+            let l = w.latencies.clone();
+            let (start, resume) = (
+                l.jittered(l.start_ms, &mut w.rng),
+                l.jittered(l.resume_ms, &mut w.rng),
+            );
+            let m = match live(w, (&app, &id), nonce.as_deref(), now) {
                 Ok(m) => m,
                 Err(answer) => return answer,
             };
-            match m.state.as_str() {
-                "stopped" | "suspended" => {
-                    let previous = m.state.clone();
+            let previous = m.state.clone();
+            match previous.as_str() {
+                "created" if m.ready_at > now || !m.pending.is_empty() => err(
+                    StatusCode::PRECONDITION_FAILED,
+                    "failed_precondition: unable to start machine from current state: 'created'",
+                ),
+                "stopped" | "created" | "suspended" => {
+                    let delay = if previous == "suspended" {
+                        resume
+                    } else {
+                        start
+                    };
                     transition(m, "starting", "started", delay, now, ("start", "started"));
                     (
                         StatusCode::OK,
                         json!({"previous_state": previous, "migrated": false, "new_host": ""}),
                     )
                 }
-                "created" => err(
-                    StatusCode::PRECONDITION_FAILED,
-                    "failed_precondition: unable to start machine from current state: 'created'",
-                ),
                 "replacing" => err(
                     StatusCode::PRECONDITION_FAILED,
                     "failed_precondition: machine getting replaced, refusing to start",
@@ -201,22 +234,70 @@ async fn stop_machine(
     headers: HeaderMap,
     Path((app, id)): Path<(String, String)>,
 ) -> Response {
+    let nonce = lease::nonce(&headers);
     run(
         &sim,
         &headers,
         (Method::POST, format!("/v1/apps/{app}/machines/{id}/stop")),
         ("stop", &app, &id),
         |w, now| {
-            let delay = Duration::from_millis(w.latencies.stop_ms);
-            let m = match live(w, &app, &id) {
+            let l = w.latencies.clone();
+            let delay = l.jittered(l.stop_ms, &mut w.rng);
+            let m = match live(w, (&app, &id), nonce.as_deref(), now) {
                 Ok(m) => m,
                 Err(answer) => return answer,
             };
-            // Stopping a stopped Machine is a no-op (unconfirmed upstream; the safe reading).
-            if matches!(m.state.as_str(), "started" | "starting") {
-                transition(m, "stopping", "stopped", delay, now, ("exit", "stopped"));
+            match m.state.as_str() {
+                "started" | "starting" | "restarting" => {
+                    transition(m, "stopping", "stopped", delay, now, ("exit", "stopped"))
+                }
+                // Stopping a suspended Machine discards its snapshot (docs).
+                "suspended" => transition(
+                    m,
+                    "stopped",
+                    "stopped",
+                    Duration::ZERO,
+                    now,
+                    ("exit", "stopped"),
+                ),
+                // Stopping a stopped Machine is a no-op (unconfirmed upstream; the safe reading).
+                _ => {}
             }
             (StatusCode::OK, json!({"ok": true}))
+        },
+    )
+    .await
+}
+
+async fn suspend_machine(
+    State(sim): State<Arc<Sim>>,
+    headers: HeaderMap,
+    Path((app, id)): Path<(String, String)>,
+) -> Response {
+    let nonce = lease::nonce(&headers);
+    run(
+        &sim,
+        &headers,
+        (Method::POST, format!("/v1/apps/{app}/machines/{id}/suspend")),
+        ("suspend", &app, &id),
+        |w, now| {
+            let l = w.latencies.clone();
+            let delay = l.jittered(l.suspend_ms, &mut w.rng);
+            let m = match live(w, (&app, &id), nonce.as_deref(), now) {
+                Ok(m) => m,
+                Err(answer) => return answer,
+            };
+            match m.state.as_str() {
+                "started" => {
+                    transition(m, "suspending", "suspended", delay, now, ("suspend", "suspended"));
+                    (StatusCode::OK, json!({"ok": true}))
+                }
+                "suspending" | "suspended" => (StatusCode::OK, json!({"ok": true})),
+                other => err(
+                    StatusCode::PRECONDITION_FAILED,
+                    &format!("failed_precondition: unable to suspend machine from current state: '{other}'"),
+                ),
+            }
         },
     )
     .await
@@ -231,17 +312,26 @@ async fn destroy_machine(
     let force = ["force", "kill"]
         .iter()
         .any(|k| q.get(*k).is_some_and(|v| v == "true"));
+    let nonce = lease::nonce(&headers);
     run(&sim, &headers, (Method::DELETE, format!("/v1/apps/{app}/machines/{id}")), ("destroy", &app, &id), |w, now| {
-        let delay = Duration::from_millis(w.latencies.destroy_ms);
+        let l = w.latencies.clone();
+        let delay = l.jittered(l.destroy_ms, &mut w.rng);
+        let lag = Duration::from_millis(l.list_lag_ms);
         let Some(m) = w.machine_mut(&app, &id) else { return err(StatusCode::NOT_FOUND, "machine not found") };
+        if let Some(answer) = lease::blocked(m, nonce.as_deref(), now) {
+            return answer;
+        }
         let quiet = matches!(m.state.as_str(), "stopped" | "suspended" | "created" | "failed");
-        if !quiet && !force {
+        if !quiet && !force && m.state != "destroying" {
             return err(
                 StatusCode::PRECONDITION_FAILED,
                 "failed_precondition: unable to destroy machine, not currently stopped, suspended, failed or created",
             );
         }
         if m.state != "destroying" {
+            if !lag.is_zero() {
+                m.stale = Some((now + lag, m.state.clone()));
+            }
             transition(m, "destroying", "destroyed", delay, now, ("destroy", "destroyed"));
         }
         (StatusCode::OK, json!({"ok": true}))
@@ -256,6 +346,24 @@ async fn wait_machine(
     q: Q,
 ) -> Response {
     let want = q.get("state").cloned().unwrap_or_else(|| "started".into());
+    // Older docs (what fly-go v0.1.36 follows) require the version to wait on for
+    // `stopped`; the strict reading is the one fas must survive.
+    if want == "stopped" && q.get("instance_id").is_none_or(|v| v.is_empty()) {
+        let path = format!("/v1/apps/{app}/machines/{id}/wait");
+        return run(
+            &sim,
+            &headers,
+            (Method::GET, path),
+            ("wait", &app, &id),
+            |_, _| {
+                err(
+                    StatusCode::BAD_REQUEST,
+                    "instance_id is required when waiting for state stopped",
+                )
+            },
+        )
+        .await;
+    }
     let secs = q
         .get("timeout")
         .and_then(|t| t.parse::<u64>().ok())

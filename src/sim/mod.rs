@@ -7,7 +7,9 @@ mod admin;
 pub mod faults;
 mod graphql;
 mod http;
+mod lease;
 mod machines;
+mod timing;
 pub mod world;
 
 use std::net::SocketAddr;
@@ -21,7 +23,8 @@ use tokio::time::Instant;
 
 use crate::fly::limit::Buckets;
 pub use faults::{Fault, FaultRule, Faults, LogEntry};
-pub use world::{Latencies, World};
+pub use timing::Latencies;
+pub use world::World;
 
 #[derive(Debug, Clone)]
 pub struct SimOptions {
@@ -121,6 +124,19 @@ impl Sim {
             .unwrap_or(0)
     }
 
+    /// Makes `owner` hold a lease on a Machine for `ttl`, as `fly deploy` does while it
+    /// updates it; returns the nonce. Calls without that nonce then answer 409.
+    pub fn hold_lease(
+        &self,
+        app: &str,
+        id: &str,
+        owner: &str,
+        ttl: std::time::Duration,
+    ) -> Option<String> {
+        let mut w = self.world.lock().unwrap_or_else(|e| e.into_inner());
+        lease::grant(&mut w, app, id, owner, "deploy", ttl, Instant::now())
+    }
+
     /// Seeds apps and Machines directly (the same result as the API calls).
     pub fn seed(&self, seed: &Seed) -> Result<(), String> {
         let mut w = self.world.lock().map_err(|e| e.to_string())?;
@@ -137,7 +153,9 @@ impl Sim {
                 // Seeded Machines are settled from the start.
                 if let Some(sm) = w.machine_mut(&app.name, &created.id) {
                     sm.state = m.state.clone();
-                    sm.pending = None;
+                    sm.pending.clear();
+                    sm.ready_at = now;
+                    sm.listed_from = now;
                 }
             }
         }

@@ -1,34 +1,15 @@
-//! The simulator's in-memory fleet: orgs, apps, Machines and releases, with state
-//! transitions that take time (created -> started, stopping -> stopped, destroying ->
-//! destroyed). Time is tokio's clock, so tests can pause and advance it.
+//! The simulator's in-memory fleet: orgs, apps, Machines and releases, with Fly's
+//! state machine (reference §3.4, §5): transitions take time and pass through
+//! transient states that list and get show (created -> starting -> started,
+//! stopping, suspending, destroying). Time is tokio's clock, so tests can pause it.
 
 use std::collections::BTreeMap;
 use std::time::Duration;
 
-use serde::Deserialize;
 use serde_json::{json, Value};
 use tokio::time::Instant;
 
-/// How long transitions take (defaults from the reference's typical values).
-#[derive(Debug, Clone, Deserialize)]
-#[serde(default)]
-pub struct Latencies {
-    pub create_ms: u64,
-    pub start_ms: u64,
-    pub stop_ms: u64,
-    pub destroy_ms: u64,
-}
-
-impl Default for Latencies {
-    fn default() -> Self {
-        Latencies {
-            create_ms: 1000,
-            start_ms: 300,
-            stop_ms: 500,
-            destroy_ms: 300,
-        }
-    }
-}
+use super::timing::Latencies;
 
 /// A deterministic xorshift generator: the same seed gives the same IDs and faults.
 #[derive(Debug, Clone)]
@@ -75,10 +56,46 @@ pub struct SimMachine {
     pub created_at: String,
     pub updated_at: String,
     pub events: Vec<Value>,
-    /// A transition in progress: the state reached at the instant.
-    pub pending: Option<(Instant, String)>,
+    /// A transition in progress: the states reached at each instant, in order.
+    pub pending: Vec<(Instant, String)>,
     /// Fault injection: the Machine never leaves its current (transient) state.
     pub stuck: bool,
+    /// Until then a `created` Machine is still being prepared and a start answers 412.
+    pub ready_at: Instant,
+    /// The lease someone holds on it (expired leases are ignored).
+    pub lease: Option<Lease>,
+    /// List lag: not listed before this instant (a fresh create).
+    pub listed_from: Instant,
+    /// List lag: listed in this old state until the instant (a fresh destroy).
+    pub stale: Option<(Instant, String)>,
+}
+
+#[derive(Debug, Clone)]
+pub struct Lease {
+    pub nonce: String,
+    pub owner: String,
+    pub description: String,
+    pub expires_at: Instant,
+    /// Unix seconds of `expires_at`, as the API reports it.
+    pub expires_unix: u64,
+}
+
+impl SimMachine {
+    /// The lease in force at `now`, if any.
+    pub fn lease_at(&self, now: Instant) -> Option<&Lease> {
+        self.lease.as_ref().filter(|l| l.expires_at > now)
+    }
+
+    /// The state list shows at `now`: None while a fresh create is not yet listed.
+    pub fn listed_state(&self, now: Instant) -> Option<&str> {
+        if self.listed_from > now {
+            return None;
+        }
+        match &self.stale {
+            Some((until, old)) if *until > now => Some(old),
+            _ => Some(&self.state),
+        }
+    }
 }
 
 #[derive(Debug, Clone)]
@@ -162,12 +179,9 @@ impl World {
                 if m.stuck {
                     continue;
                 }
-                if let Some((at, target)) = m.pending.clone() {
-                    if at <= now {
-                        m.state = target;
-                        m.pending = None;
-                        m.updated_at = wall_now().0;
-                    }
+                while m.pending.first().is_some_and(|(at, _)| *at <= now) {
+                    m.state = m.pending.remove(0).1;
+                    m.updated_at = wall_now().0;
                 }
             }
         }
@@ -191,8 +205,8 @@ impl World {
         Ok(&self.apps[name])
     }
 
-    /// Creates a Machine: `created`, then `started` (or `stopped` with skip_launch)
-    /// once the create latency has passed.
+    /// Creates a Machine in `created`. Without `skip_launch` it boots by itself
+    /// (`starting`, then `started`); with it, it stays `created` until started.
     pub fn create_machine(
         &mut self,
         app: &str,
@@ -202,7 +216,19 @@ impl World {
         skip_launch: bool,
         now: Instant,
     ) -> Option<SimMachine> {
-        let delay = Duration::from_millis(self.latencies.create_ms);
+        let total = self
+            .latencies
+            .jittered(self.latencies.create_ms, &mut self.rng);
+        let ready_at = now + total / 2;
+        let pending = if skip_launch {
+            vec![]
+        } else {
+            vec![
+                (ready_at, "starting".into()),
+                (now + total, "started".into()),
+            ]
+        };
+        let listed_from = now + Duration::from_millis(self.latencies.list_lag_ms);
         let id = self.rng.hex(14);
         let name = if name.is_empty() {
             let (a, n) = (
@@ -227,7 +253,6 @@ impl World {
             self.rng.next_u64() % 0xffff
         );
         let (ts, ms) = wall_now();
-        let target = if skip_launch { "stopped" } else { "started" };
         let m = SimMachine {
             id,
             name,
@@ -246,8 +271,12 @@ impl World {
             events: vec![
                 json!({"type": "launch", "status": "created", "source": "user", "timestamp": ms}),
             ],
-            pending: Some((now + delay, target.into())),
+            pending,
             stuck: false,
+            ready_at,
+            lease: None,
+            listed_from,
+            stale: None,
         };
         let a = self.apps.get_mut(app)?;
         a.machines.push(m.clone());
@@ -298,7 +327,7 @@ pub fn transition(
 ) {
     let (ts, ms) = wall_now();
     m.state = via.into();
-    m.pending = Some((now + delay, target.into()));
+    m.pending = vec![(now + delay, target.into())];
     m.updated_at = ts;
     m.events.insert(
         0,

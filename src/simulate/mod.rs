@@ -48,6 +48,7 @@ impl Default for Options {
                 process_group: "app".into(),
                 regions: vec![],
                 create_stopped: false,
+                suspend: false,
             },
             initial_machines: 20,
             initial_started: 1,
@@ -255,14 +256,19 @@ fn apply(fleet: &mut Fleet, p: &Plan, t: f64, opts: &Options, sum: &mut Summary)
             skip_launch,
             ..
         } => {
-            let settled = if *skip_launch { "stopped" } else { "started" };
+            // As fas's reconciler sees it (its memory of its own creates): a launching
+            // Machine is booting; a skip_launch one stays `created`, ready to start.
             for _ in regions {
-                fleet.add("created", Some((t + opts.create_secs, settled)));
+                if *skip_launch {
+                    fleet.add("created", None);
+                } else {
+                    fleet.add("starting", Some((t + opts.create_secs, "started")));
+                }
                 sum.creates += 1;
             }
         }
-        Plan::Destroy { ids } => {
-            for id in ids {
+        Plan::Destroy { candidates, count } => {
+            for id in candidates.iter().take(*count) {
                 fleet.set(id, "destroying", "destroyed", t);
                 sum.destroys += 1;
             }
@@ -273,9 +279,18 @@ fn apply(fleet: &mut Fleet, p: &Plan, t: f64, opts: &Options, sum: &mut Summary)
                 sum.starts += 1;
             }
         }
-        Plan::Stop { candidates, count } => {
+        Plan::Stop {
+            candidates,
+            count,
+            suspend,
+        } => {
+            let (via, to) = if *suspend {
+                ("suspending", "suspended")
+            } else {
+                ("stopping", "stopped")
+            };
             for id in candidates.iter().take(*count) {
-                fleet.set(id, "stopping", "stopped", t + opts.stop_secs);
+                fleet.set(id, via, to, t + opts.stop_secs);
                 sum.stops += 1;
             }
         }

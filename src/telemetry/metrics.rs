@@ -10,7 +10,7 @@ const FAMILIES: &[(&str, &str, &str)] = &[
     (
         "fas_reconcile_count",
         "counter",
-        "Reconciles by outcome: create, destroy, start, stop, no_scale.",
+        "Reconciles by outcome: create, destroy, start, stop, suspend, no_scale.",
     ),
     (
         "fas_machine_create_count",
@@ -31,6 +31,21 @@ const FAMILIES: &[(&str, &str, &str)] = &[
         "fas_machine_stop_count",
         "counter",
         "Machines stopped, by status.",
+    ),
+    (
+        "fas_machine_suspend_count",
+        "counter",
+        "Machines suspended (stop-mode suspend), by status.",
+    ),
+    (
+        "fas_machine_leased_skips_total",
+        "counter",
+        "Machines left alone for a round because someone else (a deploy) held their lease, by app.",
+    ),
+    (
+        "fas_machine_readbacks_total",
+        "counter",
+        "Machines read back after an ambiguous answer, by call and what the read showed (applied, not_applied, unknown).",
     ),
     (
         "fas_reconcile_errors_total",

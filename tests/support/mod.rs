@@ -1,6 +1,7 @@
 //! Helpers shared by the integration tests that run the `fas` binary.
 #![allow(dead_code)]
 
+pub mod rig;
 pub mod servers;
 
 use std::path::{Path, PathBuf};

@@ -1,0 +1,248 @@
+//! The planner's rules, one test each (the counting table row by row).
+
+use super::*;
+use crate::policy::Bounds;
+use serde_json::json;
+
+fn m(id: &str, state: &str, group: Option<&str>, host: &str, region: &str) -> Machine {
+    let meta = group
+        .map(|g| json!({"fly_process_group": g}))
+        .unwrap_or(json!({}));
+    serde_json::from_value(
+        json!({"id": id, "state": state, "host_status": host, "region": region,
+        "config": {"image": "img:1", "metadata": meta},
+        "image_ref": {"registry": "r", "repository": "img", "tag": "1", "digest": "sha256:d"}}),
+    )
+    .unwrap()
+}
+fn app(id: &str, state: &str) -> Machine {
+    m(id, state, Some("app"), "ok", "iad")
+}
+fn opts() -> PlanOptions {
+    PlanOptions {
+        process_group: "app".into(),
+        regions: vec![],
+        create_stopped: false,
+        suspend: false,
+    }
+}
+fn t(created: Option<(i64, i64)>, started: Option<(i64, i64)>) -> Targets {
+    let b = |(min, max): (i64, i64)| Bounds {
+        min: Some(min),
+        max: Some(max),
+    };
+    Targets {
+        created: created.map(b),
+        started: started.map(b),
+    }
+}
+fn run(targets: Targets, machines: &[Machine]) -> Plan {
+    plan(&targets, machines, &opts(), &mut 0)
+}
+
+#[test]
+fn no_scale_when_within_bounds() {
+    assert_eq!(
+        run(
+            t(Some((2, 2)), Some((1, 1))),
+            &[app("a", "started"), app("b", "stopped")]
+        ),
+        Plan::NoScale
+    );
+    assert_eq!(
+        run(Targets::default(), &[app("a", "started")]),
+        Plan::NoScale
+    );
+}
+
+#[test]
+fn create_clones_the_first_machine_with_its_full_image() {
+    let p = run(t(Some((3, 3)), None), &[app("a", "started")]);
+    let Plan::Create {
+        config,
+        regions,
+        skip_launch,
+    } = p
+    else {
+        panic!("{p:?}")
+    };
+    assert_eq!(config["image"], "r/img:1@sha256:d");
+    assert_eq!(regions, ["iad", "iad"]);
+    assert!(!skip_launch);
+}
+
+#[test]
+fn regions_round_robin_across_rounds_and_initial_state_stopped() {
+    let o = PlanOptions {
+        regions: vec!["ams".into(), "ord".into()],
+        create_stopped: true,
+        ..opts()
+    };
+    let mut seq = 0;
+    let Plan::Create {
+        regions,
+        skip_launch,
+        ..
+    } = plan(&t(Some((4, 4)), None), &[app("a", "started")], &o, &mut seq)
+    else {
+        panic!()
+    };
+    assert_eq!(regions, ["ams", "ord", "ams"]);
+    assert!(skip_launch);
+    let Plan::Create { regions, .. } =
+        plan(&t(Some((2, 2)), None), &[app("a", "started")], &o, &mut seq)
+    else {
+        panic!()
+    };
+    assert_eq!(regions, ["ord"], "the sequence continues");
+}
+
+#[test]
+fn nothing_to_clone_is_its_own_outcome() {
+    assert_eq!(run(t(Some((1, 1)), None), &[]), Plan::NothingToClone);
+}
+
+#[test]
+fn destroy_order_is_stopped_then_created_then_started() {
+    let ms = [
+        app("s1", "started"),
+        app("c1", "created"),
+        app("x1", "stopped"),
+        app("s2", "started"),
+        app("x2", "stopped"),
+    ];
+    assert_eq!(
+        run(t(Some((1, 1)), None), &ms),
+        Plan::Destroy {
+            candidates: vec![
+                "x1".into(),
+                "x2".into(),
+                "c1".into(),
+                "s1".into(),
+                "s2".into()
+            ],
+            count: 4
+        }
+    );
+    assert_eq!(
+        run(t(Some((4, 4)), None), &ms),
+        Plan::Destroy {
+            candidates: vec![
+                "x1".into(),
+                "x2".into(),
+                "c1".into(),
+                "s1".into(),
+                "s2".into()
+            ],
+            count: 1
+        }
+    );
+}
+
+#[test]
+fn create_wins_over_start_one_kind_per_round() {
+    let p = run(t(Some((2, 5)), Some((3, 3))), &[app("a", "stopped")]);
+    assert!(matches!(p, Plan::Create { .. }), "{p:?}");
+}
+
+#[test]
+fn start_and_stop_sorted_by_id() {
+    let ms = [
+        app("c", "stopped"),
+        app("a", "stopped"),
+        app("b", "started"),
+        app("d", "started"),
+    ];
+    assert_eq!(
+        run(t(None, Some((3, 3))), &ms),
+        Plan::Start {
+            candidates: vec!["a".into(), "c".into()],
+            count: 1
+        }
+    );
+    assert_eq!(
+        run(t(None, Some((0, 0))), &ms),
+        Plan::Stop {
+            candidates: vec!["b".into(), "d".into()],
+            count: 2,
+            suspend: false
+        }
+    );
+    // Never more than exist: asking for 10 leaves the executor 2 candidates.
+    assert_eq!(
+        run(t(None, Some((10, 10))), &ms),
+        Plan::Start {
+            candidates: vec!["a".into(), "c".into()],
+            count: 8
+        }
+    );
+}
+
+#[test]
+fn min_max_pairs_leave_the_band_alone() {
+    let ms = [
+        app("a", "started"),
+        app("b", "started"),
+        app("c", "stopped"),
+    ];
+    assert_eq!(run(t(Some((1, 5)), Some((1, 3))), &ms), Plan::NoScale);
+    assert_eq!(
+        run(t(None, Some((3, 5))), &ms),
+        Plan::Start {
+            candidates: vec!["c".into()],
+            count: 1
+        }
+    );
+    assert_eq!(
+        run(t(None, Some((0, 1))), &ms),
+        Plan::Stop {
+            candidates: vec!["a".into(), "b".into()],
+            count: 1,
+            suspend: false
+        }
+    );
+}
+
+#[test]
+fn only_reachable_machines_of_the_group_count() {
+    let ms = [
+        app("a", "started"),
+        m("u", "stopped", Some("app"), "unreachable", "iad"),
+        m("w", "stopped", Some("worker"), "ok", "iad"),
+        m("n", "stopped", None, "ok", "iad"),
+    ];
+    assert_eq!(
+        run(t(None, Some((2, 2))), &ms),
+        Plan::Start {
+            candidates: vec![],
+            count: 1
+        }
+    );
+    let c = counts(&eligible(&ms, "app"));
+    assert_eq!((c.created, c.started, c.stopped), (1, 1, 0));
+    let worker = PlanOptions {
+        process_group: "worker".into(),
+        ..opts()
+    };
+    assert_eq!(
+        plan(&t(None, Some((1, 1))), &ms, &worker, &mut 0),
+        Plan::Start {
+            candidates: vec!["w".into()],
+            count: 1
+        }
+    );
+}
+
+#[test]
+fn counts_by_region() {
+    let ms = [
+        app("a", "started"),
+        m("b", "stopped", Some("app"), "ok", "ams"),
+        app("c", "stopped"),
+    ];
+    let c = counts(&eligible(&ms, "app"));
+    assert_eq!(
+        c.by_region,
+        vec![("ams".into(), 0, 1), ("iad".into(), 1, 1)]
+    );
+}

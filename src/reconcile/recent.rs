@@ -1,0 +1,178 @@
+//! What fas itself did to each app lately, laid over the next listings. Fly's list
+//! can lag behind a create or a destroy (reference §4.5), and a Machine created
+//! without `skip_launch` shows `created` for seconds before it boots by itself. Read
+//! naively, the next round would create again (over-create), destroy again (down to
+//! zero) or start a second Machine for one already booting. The overlay makes the
+//! list say what fas knows: its fresh creates exist and are booting, its fresh
+//! destroys are going away.
+
+use std::collections::HashMap;
+use std::sync::Mutex;
+
+use serde_json::Value;
+
+use crate::fly::Machine;
+
+/// How long fas trusts its own memory over the list (Fly's slowest create, with room).
+pub const MEMORY_SECS: f64 = 120.0;
+
+#[derive(Debug, Clone)]
+enum Intent {
+    /// Created by fas; `launches` = without `skip_launch`, so it boots by itself.
+    Created {
+        machine: Box<Machine>,
+        launches: bool,
+    },
+    Destroyed {
+        id: String,
+    },
+}
+
+#[derive(Default)]
+pub struct Recent {
+    by_app: Mutex<HashMap<String, Vec<(f64, Intent)>>>,
+}
+
+impl Recent {
+    /// fas created `machine` (as the create answered, with the `config` it sent).
+    pub fn created(
+        &self,
+        app: &str,
+        mut machine: Machine,
+        config: &Value,
+        launches: bool,
+        now: f64,
+    ) {
+        if machine.config.is_none() {
+            machine.config = Some(config.clone());
+        }
+        if machine.host_status.is_empty() {
+            machine.host_status = "ok".into();
+        }
+        let machine = Box::new(machine);
+        self.push(app, now, Intent::Created { machine, launches });
+    }
+
+    /// fas destroyed (or may have destroyed) Machine `id`.
+    pub fn destroyed(&self, app: &str, id: &str, now: f64) {
+        self.push(app, now, Intent::Destroyed { id: id.into() });
+    }
+
+    fn push(&self, app: &str, now: f64, intent: Intent) {
+        let mut map = self.by_app.lock().unwrap_or_else(|e| e.into_inner());
+        map.entry(app.to_string()).or_default().push((now, intent));
+    }
+
+    /// The listing as fas should read it; memories the list has caught up with, or
+    /// older than `MEMORY_SECS`, are forgotten.
+    pub fn overlay(&self, app: &str, mut listed: Vec<Machine>, now: f64) -> Vec<Machine> {
+        let mut map = self.by_app.lock().unwrap_or_else(|e| e.into_inner());
+        let Some(intents) = map.get_mut(app) else {
+            return listed;
+        };
+        intents.retain(|(at, intent)| {
+            if now - at > MEMORY_SECS {
+                return false;
+            }
+            match intent {
+                Intent::Created { machine, launches } => {
+                    match listed.iter_mut().find(|m| m.id == machine.id) {
+                        // Listed but not booted yet: it is on its way to started.
+                        Some(m) if *launches && m.state == "created" => {
+                            m.state = "starting".into();
+                            true
+                        }
+                        Some(_) => false,
+                        None => {
+                            let mut m = (**machine).clone();
+                            m.state = if *launches { "starting" } else { "created" }.into();
+                            listed.push(m);
+                            true
+                        }
+                    }
+                }
+                Intent::Destroyed { id } => match listed.iter_mut().find(|m| m.id == *id) {
+                    Some(m) if !matches!(m.state.as_str(), "destroying" | "destroyed") => {
+                        m.state = "destroying".into();
+                        true
+                    }
+                    Some(_) => true,
+                    None => false,
+                },
+            }
+        });
+        if intents.is_empty() {
+            map.remove(app);
+        }
+        listed
+    }
+
+    /// Forgets apps no longer scaled.
+    pub fn forget(&self, app: &str) {
+        let mut map = self.by_app.lock().unwrap_or_else(|e| e.into_inner());
+        map.remove(app);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn m(id: &str, state: &str) -> Machine {
+        serde_json::from_value(json!({"id": id, "state": state, "host_status": "ok",
+            "config": {"image": "i", "metadata": {"fly_process_group": "app"}}}))
+        .unwrap()
+    }
+    fn states(v: &[Machine]) -> Vec<(String, String)> {
+        let mut s: Vec<_> = v.iter().map(|m| (m.id.clone(), m.state.clone())).collect();
+        s.sort();
+        s
+    }
+
+    #[test]
+    fn a_create_the_list_has_not_caught_up_with_counts_as_booting() {
+        let r = Recent::default();
+        r.created("web", m("new", "created"), &json!({}), true, 0.0);
+        let seen = r.overlay("web", vec![m("a", "started")], 1.0);
+        assert_eq!(
+            states(&seen),
+            [
+                ("a".into(), "started".into()),
+                ("new".into(), "starting".into())
+            ]
+        );
+        // Listed, still `created`: booting by itself, not a start candidate.
+        let seen = r.overlay("web", vec![m("a", "started"), m("new", "created")], 2.0);
+        assert_eq!(seen[1].state, "starting");
+        // Started: the memory is dropped.
+        let seen = r.overlay("web", vec![m("a", "started"), m("new", "started")], 3.0);
+        assert_eq!(seen[1].state, "started");
+        let seen = r.overlay("web", vec![m("a", "started"), m("new", "created")], 4.0);
+        assert_eq!(seen[1].state, "created", "forgotten once seen");
+    }
+
+    #[test]
+    fn a_skip_launch_create_stays_created_and_a_destroy_is_going_away() {
+        let r = Recent::default();
+        r.created("web", m("pool", "created"), &json!({}), false, 0.0);
+        r.destroyed("web", "old", 0.0);
+        let seen = r.overlay("web", vec![m("a", "started"), m("old", "stopped")], 1.0);
+        assert_eq!(
+            states(&seen),
+            [
+                ("a".into(), "started".into()),
+                ("old".into(), "destroying".into()),
+                ("pool".into(), "created".into())
+            ]
+        );
+        // Gone from the list: forgotten; and everything is forgotten after MEMORY_SECS.
+        r.destroyed("web", "x", 10.0);
+        let seen = r.overlay(
+            "web",
+            vec![m("a", "started"), m("x", "stopped")],
+            10.0 + MEMORY_SECS + 1.0,
+        );
+        assert_eq!(seen[1].state, "stopped");
+    }
+}
