@@ -3,6 +3,7 @@
 
 pub mod rig;
 pub mod servers;
+pub mod simapi;
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
