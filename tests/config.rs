@@ -30,6 +30,7 @@ fn defaults_match_fly_autoscaler() {
     let c = from_env(&[]).unwrap();
     assert_eq!(c.process_group, "app");
     assert_eq!(c.initial_machine_state, "started");
+    assert_eq!(c.stop_mode, "stop", "upstream's behaviour by default");
     assert_eq!(c.concurrency, 1);
     assert_eq!(c.interval, Duration::from_secs(15));
     assert_eq!(c.timeout, Duration::from_secs(30));
@@ -48,6 +49,7 @@ fn every_environment_variable_is_read() {
         ("FAS_MAX_CREATED_MACHINE_COUNT", "q / 2"),
         ("FAS_STARTED_MACHINE_COUNT", "q"),
         ("FAS_INITIAL_MACHINE_STATE", "stopped"),
+        ("FAS_STOP_MODE", "suspend"),
         ("FAS_CONCURRENCY", "8"),
         ("FAS_INTERVAL", "1m30s"),
         ("FAS_TIMEOUT", "500ms"),
@@ -74,6 +76,7 @@ fn every_environment_variable_is_read() {
     assert_eq!(c.regions, ["iad", "ord", "ams"]);
     assert_eq!(c.process_group, "worker");
     assert_eq!(c.initial_machine_state, "stopped");
+    assert_eq!(c.stop_mode, "suspend");
     assert_eq!(c.concurrency, 8);
     assert_eq!(c.interval, Duration::from_secs(90));
     assert_eq!(c.timeout, Duration::from_millis(500));
@@ -143,6 +146,10 @@ fn upstream_validation_rules_with_keys_named() {
             "initial machine state must be either 'started' or 'stopped'",
         ),
         (
+            &[app, ("FAS_STARTED_MACHINE_COUNT", "1"), ("FAS_STOP_MODE", "hibernate")],
+            "stop mode must be either 'stop' or 'suspend' (FAS_STOP_MODE / stop-mode)",
+        ),
+        (
             &[app, ("FAS_STARTED_MACHINE_COUNT", "1"), ("FAS_POLICY", "p.lua")],
             "policy p.lua and machine count expressions are exclusive",
         ),
@@ -185,6 +192,7 @@ org: $MY_ORG
 regions: [iad, ord]
 created-machine-count: 2
 interval: 30s
+stop-mode: suspend
 policy-params: {per_machine: 10}
 metric-collectors:
   - type: prometheus
@@ -210,6 +218,7 @@ metric-collectors:
     assert_eq!(c.regions, ["iad", "ord"]);
     assert_eq!(c.interval, Duration::from_secs(30));
     assert_eq!(c.created_machine_count, "2");
+    assert_eq!(c.stop_mode, "suspend");
     assert_eq!(c.policy_params, serde_json::json!({"per_machine": 10}));
     let q = &c.metric_collectors[0];
     assert_eq!(

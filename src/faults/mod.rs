@@ -49,8 +49,14 @@ pub struct Row {
     pub max_created: usize,
     /// Whether no mutating call may reach the faulty app at all.
     pub expect_no_action: bool,
-    /// The counter that must show the fault: (name, labels).
+    /// The counter that must show the fault: (name, label, value), summed over its
+    /// other labels.
     pub counter: Option<(&'static str, &'static str, &'static str)>,
+    /// The simulator's latencies (default: 20 ms, exact).
+    pub latencies: Option<Latencies>,
+    /// A deploy holds a lease on the faulty app's first Machine all along: no call
+    /// of fas may touch it.
+    pub deploy_lease: bool,
 }
 
 #[derive(Debug, Clone, Default)]
@@ -106,7 +112,7 @@ pub async fn run_row(row: &Row, rounds: u32, interval: Duration) -> RowResult {
     };
     let mut v = |msg: String| result.violations.push(msg);
     let opts = SimOptions {
-        latencies: Latencies::instant(20),
+        latencies: row.latencies.clone().unwrap_or(Latencies::instant(20)),
         rate_limits: false,
         token: Some("fm2_FAULTMATRIXSECRET".into()),
         faults: row.faults.clone(),
@@ -146,7 +152,7 @@ pub async fn run_row(row: &Row, rounds: u32, interval: Duration) -> RowResult {
         v(format!("cannot seed: {e}"));
         return result;
     }
-    {
+    let leased = {
         let mut w = server.sim.world.lock().unwrap_or_else(|e| e.into_inner());
         let ids: Vec<String> = w.apps["faulty"]
             .machines
@@ -169,6 +175,13 @@ pub async fn run_row(row: &Row, rounds: u32, interval: Duration) -> RowResult {
                 a.release_status = Some("running".into());
             }
         }
+        ids.first().cloned()
+    };
+    if row.deploy_lease {
+        let id = leased.as_deref().unwrap_or_default();
+        server
+            .sim
+            .hold_lease("faulty", id, "deploy@acme.test", Duration::from_secs(3600));
     }
     let dir = std::env::temp_dir().join(format!(
         "fas-faults-{}-{}",
@@ -272,6 +285,8 @@ pub async fn run_row(row: &Row, rounds: u32, interval: Duration) -> RowResult {
     result.faults_injected = injected
         + row.machines.len() as u64
         + u64::from(row.release_running)
+        + u64::from(row.deploy_lease)
+        + u64::from(row.latencies.is_some())
         + if row.metric != Metric::Fine || row.policy.is_some() {
             result.rounds
         } else {
@@ -280,7 +295,11 @@ pub async fn run_row(row: &Row, rounds: u32, interval: Duration) -> RowResult {
     let mutating = |app: &str| {
         log.iter()
             .filter(|e| {
-                e.app == app && matches!(e.action.as_str(), "create" | "destroy" | "start" | "stop")
+                e.app == app
+                    && matches!(
+                        e.action.as_str(),
+                        "create" | "destroy" | "start" | "stop" | "suspend"
+                    )
             })
             .count() as u64
     };
@@ -332,8 +351,18 @@ pub async fn run_row(row: &Row, rounds: u32, interval: Duration) -> RowResult {
             created.0, row.max_created
         ));
     }
+    if let (true, Some(id)) = (row.deploy_lease, leased.as_deref()) {
+        let touched = log.iter().any(|e| {
+            e.path.contains(id) && e.action != "lease" && e.action != "get" && e.status < 300
+        });
+        if touched {
+            v(format!(
+                "a call of fas reached Machine {id} while a deploy held its lease"
+            ));
+        }
+    }
     if let Some((name, key, value)) = row.counter {
-        if metrics.counter(name, &[(key, value)]) == 0 {
+        if metrics.counter_sum(name, key, value) == 0 {
             v(format!(
                 "no {name}{{{key}=\"{value}\"}} in /metrics for this fault"
             ));

@@ -1,7 +1,7 @@
 //! The rows of the fault matrix: one fault each, for the app named `faulty`.
 
 use super::{Metric, Row};
-use crate::sim::FaultRule;
+use crate::sim::{FaultRule, Latencies};
 
 fn fault(action: &str) -> FaultRule {
     FaultRule {
@@ -22,6 +22,18 @@ fn row(name: &'static str) -> Row {
         max_created: 2,
         expect_no_action: false,
         counter: None,
+        latencies: None,
+        deploy_lease: false,
+    }
+}
+
+/// A start, stop or destroy of the faulty app that takes effect but answers 500.
+fn applied_but_500(action: &str) -> FaultRule {
+    FaultRule {
+        status: Some(500),
+        apply_first: true,
+        probability: Some(0.5),
+        ..fault(action)
     }
 }
 
@@ -68,6 +80,30 @@ pub fn rows() -> Vec<Row> {
         Row {
             policy: Some("function scale(m, app) app.state.f = function() end return { created = { min = 2, max = 5 }, started = 3 } end"),
             ..row("policy stores a function in state")
+        },
+        Row { latencies: Some(Latencies::default()), ..row("Fly's slow transitions (seconds)") },
+        Row {
+            latencies: Some(Latencies { list_lag_ms: 1500, ..Latencies::instant(20) }),
+            max_created: 2,
+            ..row("list lags creates and destroys 1.5 s")
+        },
+        Row {
+            deploy_lease: true,
+            policy: Some("function scale(m, app) return { created = { min = 2, max = 5 }, started = 0 } end"),
+            counter: Some(("fas_machine_leased_skips_total", "app", "faulty")),
+            ..row("a deploy holds a Machine's lease")
+        },
+        Row {
+            faults: vec![applied_but_500("start"), applied_but_500("stop"), applied_but_500("destroy")],
+            policy: Some(
+                "function scale(m, app) app.state.n = (app.state.n or 0) + 1 \
+                 if app.state.n % 4 < 2 then return { created = { min = 4, max = 5 }, started = 3 } end \
+                 return { created = 1, started = 1 } end",
+            ),
+            max_created: 4,
+            latencies: Some(Latencies { jitter: 0.5, ..Latencies::instant(60) }),
+            counter: Some(("fas_machine_readbacks_total", "result", "applied")),
+            ..row("start/stop/destroy applied but 500")
         },
     ]
 }

@@ -246,3 +246,130 @@ fn counts_by_region() {
         vec![("ams".into(), 0, 1), ("iad".into(), 1, 1)]
     );
 }
+
+/// Each row of the counting table in the module doc: (state, started, in the
+/// startable pool, in `created`).
+#[test]
+fn the_counting_table_row_by_row() {
+    let rows = [
+        ("started", 1, 0, 1),
+        ("starting", 1, 0, 1),
+        ("restarting", 1, 0, 1),
+        ("updating", 1, 0, 1),
+        ("replacing", 1, 0, 1),
+        ("stopped", 0, 1, 1),
+        ("stopping", 0, 1, 1),
+        ("suspended", 0, 1, 1),
+        ("suspending", 0, 1, 1),
+        ("created", 0, 1, 1),
+        ("failed", 0, 0, 1),
+        ("creating", 0, 0, 1),
+        ("some_future_state", 0, 0, 1),
+        ("destroying", 0, 0, 0),
+        ("destroyed", 0, 0, 0),
+        ("launch_failed", 0, 0, 0),
+    ];
+    for (state, started, pool, created) in rows {
+        let ms = [app("m", state)];
+        let c = counts(&eligible(&ms, "app"));
+        assert_eq!(
+            (c.started, c.stopped, c.created),
+            (started, pool, created),
+            "{state}"
+        );
+        let (_, settled) = phase(state);
+        let persistent = ["started", "stopped", "suspended", "created", "failed"];
+        assert_eq!(settled, persistent.contains(&state), "{state}");
+    }
+}
+
+#[test]
+fn start_prefers_suspended_then_stopped_then_created_and_skips_moving_ones() {
+    let ms = [
+        app("a", "created"),
+        app("b", "stopped"),
+        app("c", "suspended"),
+        app("d", "stopping"),
+        app("e", "suspending"),
+        app("f", "started"),
+        app("g", "failed"),
+    ];
+    assert_eq!(
+        run(t(None, Some((5, 5))), &ms),
+        Plan::Start {
+            candidates: vec!["c".into(), "b".into(), "a".into()],
+            count: 4
+        }
+    );
+}
+
+#[test]
+fn stop_and_destroy_never_pick_a_moving_machine() {
+    let ms = [
+        app("a", "starting"),
+        app("b", "started"),
+        app("c", "stopping"),
+        app("d", "destroying"),
+    ];
+    assert_eq!(
+        run(t(None, Some((0, 0))), &ms),
+        Plan::Stop {
+            candidates: vec!["b".into()],
+            count: 2,
+            suspend: false
+        }
+    );
+    let moving = [app("a", "starting"), app("b", "starting")];
+    assert_eq!(run(t(None, Some((0, 0))), &moving), Plan::NoScale);
+    // Three count as created (d is going away); one must stay, none of the moving.
+    assert_eq!(
+        run(t(Some((1, 1)), None), &ms),
+        Plan::Destroy {
+            candidates: vec!["b".into()],
+            count: 2
+        }
+    );
+}
+
+#[test]
+fn destroy_never_leaves_fewer_than_one_machine_that_stays() {
+    let ms = [
+        app("a", "stopped"),
+        app("b", "started"),
+        app("c", "destroying"),
+        app("d", "destroying"),
+    ];
+    // A max of 0 (a policy that forgot the clamp) still keeps one.
+    let Plan::Destroy { count, .. } = run(t(Some((0, 0)), None), &ms) else {
+        panic!()
+    };
+    assert_eq!(count, 1);
+    // The Machines going away count for nothing: 2 stay, target 2, nothing to do.
+    assert_eq!(run(t(Some((2, 2)), None), &ms), Plan::NoScale);
+    // Only going-away Machines left: nothing is destroyed, and a create clones one.
+    let gone = [app("c", "destroying")];
+    assert_eq!(run(t(Some((0, 0)), None), &gone), Plan::NoScale);
+    assert!(matches!(
+        run(t(Some((1, 1)), None), &gone),
+        Plan::Create { .. }
+    ));
+}
+
+#[test]
+fn destroy_takes_failed_first_and_stop_mode_suspend_suspends() {
+    let ms = [
+        app("a", "started"),
+        app("b", "failed"),
+        app("c", "suspended"),
+    ];
+    let Plan::Destroy { candidates, .. } = run(t(Some((1, 1)), None), &ms) else {
+        panic!()
+    };
+    assert_eq!(candidates, ["b", "c", "a"]);
+    let o = PlanOptions {
+        suspend: true,
+        ..opts()
+    };
+    let p = plan(&t(None, Some((0, 0))), &ms, &o, &mut 0);
+    assert_eq!(p.kind(), "suspend");
+}

@@ -183,6 +183,17 @@ impl Metrics {
             .unwrap_or(0)
     }
 
+    /// The sum of a counter's series whose labels include `key="value"`.
+    pub fn counter_sum(&self, name: &'static str, key: &str, value: &str) -> u64 {
+        let pair = labels(&[(key, value)]);
+        self.lock()
+            .counters
+            .iter()
+            .filter(|((n, l), _)| *n == name && l.split(',').any(|p| p == pair))
+            .map(|(_, v)| *v)
+            .sum()
+    }
+
     pub fn render(&self) -> String {
         let reg = self.lock();
         let mut out = String::new();
