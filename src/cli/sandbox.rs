@@ -246,7 +246,11 @@ async fn sandbox(args: SandboxArgs, duration: Duration) -> anyhow::Result<()> {
         w.apps.get(APP).map_or(0, |a| {
             a.machines
                 .iter()
-                .filter(|m| m.state != "destroyed" && (state.is_empty() || m.state == state))
+                .filter(|m| match state {
+                    // Machines that stay: not destroyed nor on their way out.
+                    "" => !matches!(m.state.as_str(), "destroyed" | "destroying"),
+                    s => m.state == s,
+                })
                 .count() as u64
         })
     };
@@ -262,6 +266,7 @@ async fn sandbox(args: SandboxArgs, duration: Duration) -> anyhow::Result<()> {
     let (mut demand_hist, mut started_hist) = (Vec::new(), Vec::new());
     let (mut machine_secs, mut under_secs, mut peak) = (0.0, 0.0, 0);
     let (mut rounds_seen, mut last) = (0u64, Instant::now());
+    let mut fewest = u64::MAX;
     let started_at = Instant::now();
     println!("fas sandbox: policy {label}, {} real = {:.0} simulated minutes (speed {}x); Ctrl-C to stop", crate::config::text::format_duration(duration), duration.as_secs_f64() * args.speed / 60.0, args.speed);
     while started_at.elapsed() < duration {
@@ -274,7 +279,8 @@ async fn sandbox(args: SandboxArgs, duration: Duration) -> anyhow::Result<()> {
             under_secs += dt;
         }
         peak = peak.max(started);
-        let rounds: u64 = ["create", "destroy", "start", "stop", "no_scale"]
+        fewest = fewest.min(created);
+        let rounds: u64 = ["create", "destroy", "start", "stop", "suspend", "no_scale"]
             .iter()
             .map(|s| metrics.counter("fas_reconcile_count", &[("status", s)]))
             .sum();
@@ -317,11 +323,14 @@ async fn sandbox(args: SandboxArgs, duration: Duration) -> anyhow::Result<()> {
     let _ = stop.send(true);
     let _ = tokio::time::timeout(Duration::from_secs(10), task).await;
     let [c, d, s, p] = actions();
+    let fewest = fewest.min(count(""));
     println!(
-        "\nsummary: {rounds_seen} rounds over {:.0} simulated minutes; {:.2} Machine-hours; peak {peak} started; {c} created, {d} destroyed, {s} started, {p} stopped; {:.0} s under capacity ({PER_MACHINE} items per Machine)",
+        "\nsummary: {rounds_seen} rounds over {:.0} simulated minutes; {:.2} Machine-hours; peak {peak} started; {c} created, {d} destroyed, {s} started, {p} stopped; {:.0} s under capacity ({PER_MACHINE} items per Machine); fewest Machines {fewest}, at the end {} ({} started)",
         duration.as_secs_f64() * args.speed / 60.0,
         machine_secs / 3600.0,
-        under_secs
+        under_secs,
+        count(""),
+        count("started")
     );
     Ok(())
 }
