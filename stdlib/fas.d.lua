@@ -7,9 +7,9 @@
 ---@field stopped integer
 
 ---@class fas.Machines
----@field created integer Machines of the process group, any state
----@field started integer
----@field stopped integer
+---@field created integer Machines of the process group not going away (destroying ones count for nothing)
+---@field started integer started, or on their way (starting, restarting, updating, replacing)
+---@field stopped integer the startable pool: stopped, suspended, never-launched created (and those stopping or suspending)
 ---@field by_region table<string, fas.RegionCounts>
 
 ---@class fas.App

@@ -432,6 +432,8 @@ fn fas_sim_serves_a_seeded_fleet() {
             "--apps",
             "acme/web=3",
             "--no-rate-limits",
+            "--latencies",
+            r#"{"create_ms": 4000, "list_lag_ms": 10}"#,
         ])
         .stdout(std::process::Stdio::piped())
         .spawn()
@@ -449,6 +451,15 @@ fn fas_sim_serves_a_seeded_fleet() {
     let _ = child.wait();
     drop(out);
     assert_eq!(list.as_array().map(Vec::len), Some(3), "{list}");
+    let bad = std::process::Command::new(env!("CARGO_BIN_EXE_fas"))
+        .args(["sim", "--latencies", r#"{"create":1}"#])
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&bad.stderr);
+    assert!(
+        !bad.status.success() && err.contains("list_lag_ms"),
+        "{err}"
+    );
 }
 
 mod reqwest {

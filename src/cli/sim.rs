@@ -23,7 +23,8 @@ pub struct SimArgs {
     /// Fault rules to start with (JSON array; see POST /__sim/faults).
     #[arg(long)]
     faults: Option<PathBuf>,
-    /// Transition latencies as JSON, e.g. {"create_ms":1000,"start_ms":300}.
+    /// Transition latencies as JSON over Fly's realistic defaults, e.g.
+    /// {"create_ms":5000,"start_ms":800,"jitter":0.5,"list_lag_ms":0} (see the README).
     #[arg(long)]
     latencies: Option<String>,
     /// Do not enforce Fly's documented rate limits.
@@ -34,7 +35,7 @@ pub struct SimArgs {
 pub fn run(args: SimArgs) -> anyhow::Result<()> {
     let latencies: Latencies = match &args.latencies {
         Some(s) => serde_json::from_str(s)
-            .context("--latencies: expected JSON such as {\"start_ms\": 300}")?,
+            .context("--latencies: expected JSON such as {\"start_ms\": 800, \"jitter\": 0.5} (keys: create_ms, start_ms, resume_ms, stop_ms, suspend_ms, destroy_ms, jitter, list_lag_ms)")?,
         None => Latencies::default(),
     };
     let faults = match &args.faults {
