@@ -243,3 +243,25 @@ async fn a_lagging_list_never_over_creates_or_over_destroys() {
     assert_eq!(calls(&rig, "destroy"), 2);
     assert_eq!(rig.states().await.len(), 1);
 }
+
+#[tokio::test]
+async fn a_machine_fly_cannot_suspend_is_stopped_instead() {
+    let rig = rig(vec![machine("started", "app"); 2], started("q"), |p| {
+        p.suspend = true
+    })
+    .await;
+    {
+        let mut w = rig.server.sim.world.lock().unwrap();
+        for m in &mut w.apps.get_mut("web").unwrap().machines {
+            m.config["guest"]["memory_mb"] = serde_json::json!(4096);
+        }
+    }
+    rig.set(1.0);
+    rig.rounds(4, INTERVAL).await;
+    assert_eq!(rig.requests("suspend 400"), 1);
+    assert_eq!(calls(&rig, "stop"), 1);
+    assert_eq!(
+        (rig.count("stopped").await, rig.count("started").await),
+        (1, 1)
+    );
+}

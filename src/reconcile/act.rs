@@ -149,12 +149,23 @@ impl Reconciler {
             }
         };
         let n = nonce.as_deref();
-        let result = match verb {
+        let mut result = match verb {
             Verb::Start => self.fly.start_machine(app, id, n).await,
             Verb::Stop => self.fly.stop_machine(app, id, n).await,
             Verb::Suspend => self.fly.suspend_machine(app, id, n).await,
             Verb::Destroy => self.fly.destroy_machine(app, id, true, n).await,
         };
+        // A Machine Fly cannot suspend (too much memory, swap, a schedule) is stopped
+        // instead, so stop-mode suspend never stalls a scale-down.
+        if let (Verb::Suspend, Err(e @ FlyError::Rejected { .. })) = (verb, &result) {
+            self.warn_once(&self.warned_unsuspendable, app, || {
+                tracing::warn!(app, machine = id, error = %e, "cannot suspend; stopping instead");
+            });
+            result = self.fly.stop_machine(app, id, n).await;
+            if result.is_ok() {
+                return self.release(app, id, n, Done::Applied).await;
+            }
+        }
         let done = match result {
             Ok(()) => Done::Applied,
             Err(FlyError::Leased { msg, .. }) => {
@@ -174,7 +185,11 @@ impl Reconciler {
                 done
             }
         };
-        if let Some(n) = n {
+        self.release(app, id, n, done).await
+    }
+
+    async fn release(&self, app: &str, id: &str, nonce: Option<&str>, done: Done) -> Done {
+        if let Some(n) = nonce {
             if let Err(e) = self.fly.release_lease(app, id, n).await {
                 // A destroyed Machine takes its lease with it; others expire by TTL.
                 tracing::debug!(app, machine = id, error = %e, "lease not released");

@@ -66,6 +66,7 @@ pub struct Reconciler {
     region_seq: Mutex<usize>,
     warned_ungrouped: Mutex<HashSet<String>>,
     pub(super) warned_leased: Mutex<HashSet<String>>,
+    pub(super) warned_unsuspendable: Mutex<HashSet<String>>,
     /// fas's own recent creates and destroys, laid over each listing.
     pub(super) recent: Recent,
 }
@@ -94,6 +95,7 @@ impl Reconciler {
             region_seq: Mutex::new(0),
             warned_ungrouped: Mutex::new(HashSet::new()),
             warned_leased: Mutex::new(HashSet::new()),
+            warned_unsuspendable: Mutex::new(HashSet::new()),
             recent: Recent::default(),
         }
     }
@@ -238,14 +240,18 @@ impl Reconciler {
             .filter(|m| m.is_reachable() && m.process_group().is_empty())
             .count();
         if n > 0 && !self.plan.process_group.is_empty() {
-            let mut warned = self
-                .warned_ungrouped
-                .lock()
-                .unwrap_or_else(|e| e.into_inner());
-            if warned.insert(app.to_string()) {
+            self.warn_once(&self.warned_ungrouped, app, || {
                 tracing::warn!(app, machines = n, "machines without fly_process_group metadata are in no process group and are left alone; \
                     give them the metadata (fly deploy does) or set FAS_PROCESS_GROUP to match");
-            }
+            });
+        }
+    }
+
+    /// Runs `log` the first time `app` is seen in `set`: one line per app, not per round.
+    pub(super) fn warn_once(&self, set: &Mutex<HashSet<String>>, app: &str, log: impl FnOnce()) {
+        let mut warned = set.lock().unwrap_or_else(|e| e.into_inner());
+        if warned.insert(app.to_string()) {
+            log();
         }
     }
 }

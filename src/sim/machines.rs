@@ -269,6 +269,27 @@ async fn stop_machine(
     .await
 }
 
+/// Why Fly would refuse to suspend a Machine of this config (its docs: at most 2 GB
+/// of memory, no swap, no schedule). The status and text of Fly's refusal are
+/// unconfirmed; a 400 is the simulator's reading.
+fn unsuspendable(config: &Value) -> Option<&'static str> {
+    let num = |p: &str| config.pointer(p).and_then(Value::as_u64).unwrap_or(0);
+    if num("/guest/memory_mb") > 2048 {
+        return Some("more than 2 GB of memory");
+    }
+    if num("/init/swap_size_mb") > 0 {
+        return Some("swap is configured");
+    }
+    if config
+        .get("schedule")
+        .and_then(Value::as_str)
+        .is_some_and(|s| !s.is_empty())
+    {
+        return Some("the machine has a schedule");
+    }
+    None
+}
+
 async fn suspend_machine(
     State(sim): State<Arc<Sim>>,
     headers: HeaderMap,
@@ -287,6 +308,9 @@ async fn suspend_machine(
                 Ok(m) => m,
                 Err(answer) => return answer,
             };
+            if let Some(why) = unsuspendable(&m.config) {
+                return err(StatusCode::BAD_REQUEST, &format!("unable to suspend machine: {why}"));
+            }
             match m.state.as_str() {
                 "started" => {
                     transition(m, "suspending", "suspended", delay, now, ("suspend", "suspended"));
