@@ -1,6 +1,7 @@
 //! The simulator's Machine endpoints: list (with its filters and optional lag),
-//! create, get, start, stop, suspend, destroy and wait, with the status codes and
-//! error texts of the reference, and the lease check on every mutating call.
+//! create, get, destroy and wait (start, stop and suspend are in lifecycle.rs), with
+//! the status codes and error texts of the reference, and the lease check on every
+//! mutating call.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -13,9 +14,10 @@ use axum::{Json, Router};
 use serde_json::{json, Value};
 use tokio::time::Instant;
 
-use super::http::{err, run, Answer, Q};
+use super::http::{err, run, Q};
 use super::lease;
-use super::world::{transition, SimMachine, World};
+use super::lifecycle;
+use super::world::transition;
 use super::Sim;
 
 pub fn routes() -> Router<Arc<Sim>> {
@@ -28,11 +30,11 @@ pub fn routes() -> Router<Arc<Sim>> {
             "/v1/apps/{app}/machines/{id}",
             get(get_machine).delete(destroy_machine),
         )
-        .route("/v1/apps/{app}/machines/{id}/start", post(start_machine))
-        .route("/v1/apps/{app}/machines/{id}/stop", post(stop_machine))
+        .route("/v1/apps/{app}/machines/{id}/start", post(lifecycle::start))
+        .route("/v1/apps/{app}/machines/{id}/stop", post(lifecycle::stop))
         .route(
             "/v1/apps/{app}/machines/{id}/suspend",
-            post(suspend_machine),
+            post(lifecycle::suspend),
         )
         .route("/v1/apps/{app}/machines/{id}/wait", get(wait_machine))
         .merge(lease::routes())
@@ -148,180 +150,6 @@ async fn get_machine(
         |w, _| match w.machine_mut(&app, &id).cloned() {
             Some(m) => (StatusCode::OK, w.machine_json(&m)),
             None => err(StatusCode::NOT_FOUND, "machine not found"),
-        },
-    )
-    .await
-}
-
-/// The Machine a mutating call is for: it must exist, its host must answer, and a
-/// lease on it must be opened by the caller's nonce.
-fn live<'a>(
-    w: &'a mut World,
-    (app, id): (&str, &str),
-    nonce: Option<&str>,
-    now: Instant,
-) -> Result<&'a mut SimMachine, Answer> {
-    let m = w
-        .machine_mut(app, id)
-        .ok_or_else(|| err(StatusCode::NOT_FOUND, "machine not found"))?;
-    if let Some(answer) = lease::blocked(m, nonce, now) {
-        return Err(answer);
-    }
-    if m.host_status != "ok" {
-        return Err(err(
-            StatusCode::SERVICE_UNAVAILABLE,
-            &format!("host unreachable, machine is {}", m.state),
-        ));
-    }
-    Ok(m)
-}
-
-async fn start_machine(
-    State(sim): State<Arc<Sim>>,
-    headers: HeaderMap,
-    Path((app, id)): Path<(String, String)>,
-) -> Response {
-    let nonce = lease::nonce(&headers);
-    run(
-        &sim,
-        &headers,
-        (Method::POST, format!("/v1/apps/{app}/machines/{id}/start")),
-        ("start", &app, &id),
-        |w, now| {
-            let l = w.latencies.clone();
-            let (start, resume) = (
-                l.jittered(l.start_ms, &mut w.rng),
-                l.jittered(l.resume_ms, &mut w.rng),
-            );
-            let m = match live(w, (&app, &id), nonce.as_deref(), now) {
-                Ok(m) => m,
-                Err(answer) => return answer,
-            };
-            let previous = m.state.clone();
-            match previous.as_str() {
-                "created" if m.ready_at > now || !m.pending.is_empty() => err(
-                    StatusCode::PRECONDITION_FAILED,
-                    "failed_precondition: unable to start machine from current state: 'created'",
-                ),
-                "stopped" | "created" | "suspended" => {
-                    let delay = if previous == "suspended" {
-                        resume
-                    } else {
-                        start
-                    };
-                    transition(m, "starting", "started", delay, now, ("start", "started"));
-                    (
-                        StatusCode::OK,
-                        json!({"previous_state": previous, "migrated": false, "new_host": ""}),
-                    )
-                }
-                "replacing" => err(
-                    StatusCode::PRECONDITION_FAILED,
-                    "failed_precondition: machine getting replaced, refusing to start",
-                ),
-                _ => err(
-                    StatusCode::PRECONDITION_FAILED,
-                    "failed_precondition: machine still active, refusing to start",
-                ),
-            }
-        },
-    )
-    .await
-}
-
-async fn stop_machine(
-    State(sim): State<Arc<Sim>>,
-    headers: HeaderMap,
-    Path((app, id)): Path<(String, String)>,
-) -> Response {
-    let nonce = lease::nonce(&headers);
-    run(
-        &sim,
-        &headers,
-        (Method::POST, format!("/v1/apps/{app}/machines/{id}/stop")),
-        ("stop", &app, &id),
-        |w, now| {
-            let l = w.latencies.clone();
-            let delay = l.jittered(l.stop_ms, &mut w.rng);
-            let m = match live(w, (&app, &id), nonce.as_deref(), now) {
-                Ok(m) => m,
-                Err(answer) => return answer,
-            };
-            match m.state.as_str() {
-                "started" | "starting" | "restarting" => {
-                    transition(m, "stopping", "stopped", delay, now, ("exit", "stopped"))
-                }
-                // Stopping a suspended Machine discards its snapshot (docs).
-                "suspended" => transition(
-                    m,
-                    "stopped",
-                    "stopped",
-                    Duration::ZERO,
-                    now,
-                    ("exit", "stopped"),
-                ),
-                // Stopping a stopped Machine is a no-op (unconfirmed upstream; the safe reading).
-                _ => {}
-            }
-            (StatusCode::OK, json!({"ok": true}))
-        },
-    )
-    .await
-}
-
-/// Why Fly would refuse to suspend a Machine of this config (its docs: at most 2 GB
-/// of memory, no swap, no schedule). The status and text of Fly's refusal are
-/// unconfirmed; a 400 is the simulator's reading.
-fn unsuspendable(config: &Value) -> Option<&'static str> {
-    let num = |p: &str| config.pointer(p).and_then(Value::as_u64).unwrap_or(0);
-    if num("/guest/memory_mb") > 2048 {
-        return Some("more than 2 GB of memory");
-    }
-    if num("/init/swap_size_mb") > 0 {
-        return Some("swap is configured");
-    }
-    if config
-        .get("schedule")
-        .and_then(Value::as_str)
-        .is_some_and(|s| !s.is_empty())
-    {
-        return Some("the machine has a schedule");
-    }
-    None
-}
-
-async fn suspend_machine(
-    State(sim): State<Arc<Sim>>,
-    headers: HeaderMap,
-    Path((app, id)): Path<(String, String)>,
-) -> Response {
-    let nonce = lease::nonce(&headers);
-    run(
-        &sim,
-        &headers,
-        (Method::POST, format!("/v1/apps/{app}/machines/{id}/suspend")),
-        ("suspend", &app, &id),
-        |w, now| {
-            let l = w.latencies.clone();
-            let delay = l.jittered(l.suspend_ms, &mut w.rng);
-            let m = match live(w, (&app, &id), nonce.as_deref(), now) {
-                Ok(m) => m,
-                Err(answer) => return answer,
-            };
-            if let Some(why) = unsuspendable(&m.config) {
-                return err(StatusCode::BAD_REQUEST, &format!("unable to suspend machine: {why}"));
-            }
-            match m.state.as_str() {
-                "started" => {
-                    transition(m, "suspending", "suspended", delay, now, ("suspend", "suspended"));
-                    (StatusCode::OK, json!({"ok": true}))
-                }
-                "suspending" | "suspended" => (StatusCode::OK, json!({"ok": true})),
-                other => err(
-                    StatusCode::PRECONDITION_FAILED,
-                    &format!("failed_precondition: unable to suspend machine from current state: '{other}'"),
-                ),
-            }
         },
     )
     .await

@@ -8,6 +8,7 @@ pub mod faults;
 mod graphql;
 mod http;
 mod lease;
+mod lifecycle;
 mod machines;
 mod timing;
 pub mod world;
