@@ -23,6 +23,17 @@ async fn sleep(ms: u64) {
     tokio::time::sleep(Duration::from_millis(ms)).await;
 }
 
+/// A simulator with app `web` and one Machine, `settle_ms` after its create.
+async fn booted(latencies: Latencies, settle_ms: u64) -> (Api, String) {
+    let api = Api::with(false, latencies).await;
+    let id = api.app_with_machine("web").await["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    sleep(settle_ms).await;
+    (api, id)
+}
+
 async fn state(api: &Api, id: &str) -> String {
     let m = api
         .ok(Method::GET, &format!("/v1/apps/web/machines/{id}"), None)
@@ -76,12 +87,7 @@ async fn a_create_boots_through_starting_and_cannot_be_started_while_prepared() 
 
 #[tokio::test]
 async fn suspend_resume_and_the_stop_of_a_suspended_machine() {
-    let api = Api::with(false, exact(20, 150)).await;
-    let id = api.app_with_machine("web").await["id"]
-        .as_str()
-        .unwrap()
-        .to_string();
-    sleep(100).await;
+    let (api, id) = booted(exact(20, 150), 100).await;
     let (s, _) = post(&api, &id, "suspend", None).await;
     assert_eq!(s, StatusCode::OK);
     assert_eq!(state(&api, &id).await, "suspending");
@@ -109,12 +115,7 @@ async fn suspend_resume_and_the_stop_of_a_suspended_machine() {
 
 #[tokio::test]
 async fn a_lease_held_by_someone_else_answers_409_until_released() {
-    let api = Api::with(false, exact(20, 20)).await;
-    let id = api.app_with_machine("web").await["id"]
-        .as_str()
-        .unwrap()
-        .to_string();
-    sleep(60).await;
+    let (api, id) = booted(exact(20, 20), 60).await;
     let lease_path = format!("/v1/apps/web/machines/{id}/lease");
     let (s, _, v) = api
         .call(
@@ -216,12 +217,7 @@ async fn list_lag_hides_fresh_creates_and_keeps_fresh_destroys() {
 
 #[tokio::test]
 async fn applied_but_5xx_takes_effect_and_answers_an_error() {
-    let api = Api::with(false, exact(20, 300)).await;
-    let id = api.app_with_machine("web").await["id"]
-        .as_str()
-        .unwrap()
-        .to_string();
-    sleep(60).await;
+    let (api, id) = booted(exact(20, 300), 60).await;
     for (verb, then) in [("stop", "stopping"), ("start", "starting")] {
         sleep(350).await;
         api.server.sim.faults.lock().unwrap().rules = vec![FaultRule {
@@ -239,12 +235,7 @@ async fn applied_but_5xx_takes_effect_and_answers_an_error() {
 
 #[tokio::test]
 async fn every_documented_state_is_shown_and_transient_ones_end() {
-    let api = Api::with(false, exact(20, 20)).await;
-    let id = api.app_with_machine("web").await["id"]
-        .as_str()
-        .unwrap()
-        .to_string();
-    sleep(60).await;
+    let (api, id) = booted(exact(20, 20), 60).await;
     let admin = format!("{}/__sim/apps/web/machines/{id}", api.server.url());
     for s in [
         "created",
