@@ -50,7 +50,7 @@ pub struct Row {
     /// Whether no mutating call may reach the faulty app at all.
     pub expect_no_action: bool,
     /// The counter that must show the fault: (name, label, value), summed over its
-    /// other labels.
+    /// other labels; label `*` for every series; `a|b` for the sum of two counters.
     pub counter: Option<(&'static str, &'static str, &'static str)>,
     /// The simulator's latencies (default: 20 ms, exact).
     pub latencies: Option<Latencies>,
@@ -362,7 +362,11 @@ pub async fn run_row(row: &Row, rounds: u32, interval: Duration) -> RowResult {
         }
     }
     if let Some((name, key, value)) = row.counter {
-        if metrics.counter_sum(name, key, value) == 0 {
+        let sum: u64 = name
+            .split('|')
+            .map(|n| metrics.counter_sum(n, key, value))
+            .sum();
+        if sum == 0 {
             v(format!(
                 "no {name}{{{key}=\"{value}\"}} in /metrics for this fault"
             ));

@@ -40,7 +40,8 @@ fn applied_but_500(action: &str) -> FaultRule {
 const USES_METRIC: &str = "function scale(m, app) return { started = m.q / 10 } end";
 
 pub fn rows() -> Vec<Row> {
-    let api = Some(("fas_reconcile_errors_total", "kind", "api"));
+    // A call was resent, or failed for good: which, depends on the coin tosses.
+    let api = Some(("fas_api_retries_total|fas_api_errors_total", "*", "*"));
     let policy_errors = Some(("fas_policy_errors_total", "app", "faulty"));
     vec![
         Row { faults: vec![FaultRule { status: Some(500), probability: Some(0.5), ..fault("*") }], counter: api, ..row("API 500s (half the calls)") },

@@ -69,6 +69,9 @@ pub struct FlyClient {
     pub(super) max_retries: u32,
     pub(super) limits: Option<Buckets>,
     request_timeout: Duration,
+    /// Requests resent after a transient failure, by action: Fly's flakiness that
+    /// the retries absorbed, for `/metrics`.
+    pub(super) retried: std::sync::Mutex<std::collections::BTreeMap<&'static str, u64>>,
 }
 
 impl std::fmt::Debug for FlyClient {
@@ -121,7 +124,14 @@ impl FlyClient {
             max_retries: opts.max_retries,
             limits: opts.rate_limit.then(Buckets::for_client),
             request_timeout: opts.request_timeout,
+            retried: Default::default(),
         })
+    }
+
+    /// Requests resent so far, by action.
+    pub fn retries(&self) -> Vec<(&'static str, u64)> {
+        let r = self.retried.lock().unwrap_or_else(|e| e.into_inner());
+        r.iter().map(|(k, v)| (*k, *v)).collect()
     }
 
     /// The limit of one HTTP request.

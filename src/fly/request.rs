@@ -114,6 +114,12 @@ impl FlyClient {
             )
             .await;
             attempt += 1;
+            *self
+                .retried
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .entry(action.name())
+                .or_default() += 1;
         }
     }
 

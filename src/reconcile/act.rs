@@ -144,6 +144,7 @@ impl Reconciler {
             // The call itself still meets a lease someone holds (409), so going on
             // without one of ours is safe; it only loses the deploy's courtesy.
             Err(e) => {
+                self.api_error("lease");
                 tracing::debug!(app, machine = id, error = %e, "no lease taken");
                 None
             }

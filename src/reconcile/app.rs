@@ -110,6 +110,10 @@ impl Reconciler {
         };
         self.metrics
             .observe_duration(started.elapsed().as_secs_f64());
+        for (call, n) in self.fly.retries() {
+            self.metrics
+                .set_counter("fas_api_retries_total", &[("call", call)], n);
+        }
         match &result {
             Ok(o) => {
                 if let Some(reason) = o.skipped {

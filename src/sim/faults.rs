@@ -53,9 +53,12 @@ pub struct LogEntry {
     pub status: u16,
 }
 
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub struct Faults {
     pub rules: Vec<FaultRule>,
+    /// The coin for `probability`, apart from the fleet's generator, so the same seed
+    /// tosses the same coins whatever jitter the latencies drew.
+    pub coin: Rng,
     /// "action status" -> count, e.g. "list 200".
     pub requests: BTreeMap<String, u64>,
     pub log: VecDeque<LogEntry>,
@@ -65,15 +68,27 @@ pub struct Faults {
 
 const LOG_LIMIT: usize = 100_000;
 
+impl Default for Faults {
+    fn default() -> Self {
+        Faults {
+            rules: Vec::new(),
+            coin: Rng::new(1),
+            requests: BTreeMap::new(),
+            log: VecDeque::new(),
+            injected: 0,
+        }
+    }
+}
+
 impl Faults {
-    pub fn pick(&mut self, action: &str, app: &str, rng: &mut Rng) -> Option<Fault> {
+    pub fn pick(&mut self, action: &str, app: &str) -> Option<Fault> {
         for rule in &mut self.rules {
             let action_ok = rule.action == "*" || rule.action == action;
             let app_ok = rule.app.is_empty() || rule.app == app;
             if !action_ok || !app_ok || rule.count == Some(0) {
                 continue;
             }
-            if rng.unit() >= rule.probability.unwrap_or(1.0) {
+            if self.coin.unit() >= rule.probability.unwrap_or(1.0) {
                 continue;
             }
             if let Some(c) = rule.count.as_mut() {

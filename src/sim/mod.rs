@@ -65,6 +65,7 @@ impl Sim {
             world: Mutex::new(World::new(opts.seed, opts.latencies)),
             faults: Mutex::new(Faults {
                 rules: opts.faults,
+                coin: world::Rng::new(opts.seed ^ 0xFA_0175),
                 ..Faults::default()
             }),
             buckets: Buckets::default(),
@@ -100,8 +101,7 @@ impl Sim {
 
     fn pick_fault(&self, action: &str, app: &str) -> Option<Fault> {
         let mut f = self.faults.lock().ok()?;
-        let mut w = self.world.lock().ok()?;
-        f.pick(action, app, &mut w.rng)
+        f.pick(action, app)
     }
 
     fn record(&self, method: &Method, path: &str, action: &str, app: &str, status: u16) {

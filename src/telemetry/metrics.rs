@@ -48,6 +48,11 @@ const FAMILIES: &[(&str, &str, &str)] = &[
         "Machines read back after an ambiguous answer, by call and what the read showed (applied, not_applied, unknown).",
     ),
     (
+        "fas_api_retries_total",
+        "counter",
+        "Fly API requests resent after a transient failure (5xx, 429, timeout, connection), by call.",
+    ),
+    (
         "fas_reconcile_errors_total",
         "counter",
         "Reconciles that changed nothing because of an error, by kind.",
@@ -149,6 +154,11 @@ impl Metrics {
             .or_default() += 1;
     }
 
+    /// Sets a counter kept elsewhere (it only grows there).
+    pub fn set_counter(&self, name: &'static str, pairs: &[(&str, &str)], value: u64) {
+        self.lock().counters.insert((name, labels(pairs)), value);
+    }
+
     pub fn set(&self, name: &'static str, pairs: &[(&str, &str)], value: f64) {
         self.lock().gauges.insert((name, labels(pairs)), value);
     }
@@ -183,13 +193,15 @@ impl Metrics {
             .unwrap_or(0)
     }
 
-    /// The sum of a counter's series whose labels include `key="value"`.
-    pub fn counter_sum(&self, name: &'static str, key: &str, value: &str) -> u64 {
+    /// The sum of a counter's series whose labels include `key="value"` (every
+    /// series when `key` is `*`).
+    pub fn counter_sum(&self, name: &str, key: &str, value: &str) -> u64 {
         let pair = labels(&[(key, value)]);
+        let any = key == "*";
         self.lock()
             .counters
             .iter()
-            .filter(|((n, l), _)| *n == name && l.split(',').any(|p| p == pair))
+            .filter(|((n, l), _)| *n == name && (any || l.split(',').any(|p| p == pair)))
             .map(|(_, v)| *v)
             .sum()
     }
