@@ -6,6 +6,7 @@
 mod auth;
 mod client;
 mod error;
+mod guarded;
 mod lease;
 pub mod limit;
 mod machine;
@@ -14,4 +15,5 @@ mod request;
 pub use auth::header as auth_header;
 pub use client::{ClientOptions, FlyClient, DEFAULT_GRAPHQL_URL, DEFAULT_MACHINES_URL};
 pub use error::FlyError;
+pub use guarded::{Done, Guarded, Verb, LEASE_MARGIN};
 pub use machine::{AppInfo, CreateMachine, ImageRef, Machine};

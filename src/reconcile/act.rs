@@ -1,73 +1,23 @@
-//! Carrying out a plan on Fly, safely while Machines move and others act on them:
-//! each start, stop, suspend or destroy runs under a short lease of fas's own; a
-//! Machine leased by someone else (a deploy) is skipped, not failed; an ambiguous
-//! answer (5xx, timeout, dropped connection) is settled by reading the Machine back
-//! before anything else is tried; and a round never acts on more Machines than the
-//! plan asked for.
+//! Carrying out a plan on Fly: creates one by one (never resent), and each start,
+//! stop, suspend or destroy through the client's guarded call (a lease of fas's own,
+//! a read-back after an ambiguous answer). A Machine leased by someone else (a
+//! deploy) is skipped, not failed, and the next candidate tried; a call that may have
+//! taken effect counts toward the plan's number, so a round never acts on more
+//! Machines than the plan asked for.
 
-use std::time::Duration;
-
-use crate::fly::{CreateMachine, FlyError};
+use crate::fly::{CreateMachine, Done, FlyError, Verb};
 
 use super::app::Reconciler;
 use super::plan::Plan;
 
-/// The per-Machine calls.
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub(super) enum Verb {
-    Start,
-    Stop,
-    Suspend,
-    Destroy,
-}
-
-impl Verb {
-    fn name(self) -> &'static str {
-        match self {
-            Verb::Start => "start",
-            Verb::Stop => "stop",
-            Verb::Suspend => "suspend",
-            Verb::Destroy => "destroy",
-        }
-    }
-
-    fn counter(self) -> &'static str {
-        match self {
-            Verb::Start => "fas_machine_start_count",
-            Verb::Stop => "fas_machine_stop_count",
-            Verb::Suspend => "fas_machine_suspend_count",
-            Verb::Destroy => "fas_machine_destroy_count",
-        }
-    }
-
-    /// Whether a Machine read back in `state` shows this call took effect.
-    fn applied(self, state: &str) -> bool {
-        match self {
-            Verb::Start => matches!(state, "starting" | "started"),
-            Verb::Stop => matches!(state, "stopping" | "stopped"),
-            Verb::Suspend => matches!(state, "suspending" | "suspended"),
-            Verb::Destroy => matches!(state, "destroying" | "destroyed"),
-        }
+fn counter(verb: Verb) -> &'static str {
+    match verb {
+        Verb::Start => "fas_machine_start_count",
+        Verb::Stop => "fas_machine_stop_count",
+        Verb::Suspend => "fas_machine_suspend_count",
+        Verb::Destroy => "fas_machine_destroy_count",
     }
 }
-
-/// What one call on one Machine came to.
-#[derive(Debug, PartialEq)]
-enum Done {
-    /// It took effect (perhaps despite an error answer).
-    Applied,
-    /// It surely did not take effect: the next candidate may be tried.
-    NotApplied,
-    /// Someone else holds the Machine's lease: skipped, not a failure.
-    Leased,
-    /// It may have taken effect and the read-back could not tell: it counts toward
-    /// the plan's number, so the round never does one too many.
-    Unknown,
-}
-
-/// A lease lasts a few seconds longer than the call it covers may take, so a crash
-/// of fas never holds a Machine for long.
-pub const LEASE_MARGIN: Duration = Duration::from_secs(5);
 
 impl Reconciler {
     /// Returns (succeeded, failed) Machine actions.
@@ -110,8 +60,8 @@ impl Reconciler {
             } else {
                 "failed"
             };
-            if done != Done::Leased {
-                self.metrics.inc(verb.counter(), &[("status", status)]);
+            if !matches!(done, Done::Leased(_)) {
+                self.metrics.inc(counter(verb), &[("status", status)]);
             }
             match done {
                 Done::Applied => {
@@ -123,7 +73,7 @@ impl Reconciler {
                     acted += 1;
                 }
                 Done::NotApplied => failed += 1,
-                Done::Leased => {}
+                Done::Leased(_) => {}
             }
             if verb == Verb::Destroy && matches!(done, Done::Applied | Done::Unknown) {
                 self.recent.destroyed(app, &id, self.clock.now());
@@ -132,99 +82,38 @@ impl Reconciler {
         (ok, failed)
     }
 
-    /// One call on one Machine, under a lease of fas's own.
+    /// One guarded call on one Machine; its report goes to metrics and the log.
     async fn one(&self, app: &str, id: &str, verb: Verb) -> Done {
-        let ttl = self.fly.request_timeout() + LEASE_MARGIN;
-        let nonce = match self.fly.acquire_lease(app, id, ttl).await {
-            Ok(n) => Some(n),
-            Err(FlyError::Leased { msg, .. }) => {
-                self.leased(app, id, &msg);
-                return Done::Leased;
-            }
-            // The call itself still meets a lease someone holds (409), so going on
-            // without one of ours is safe; it only loses the deploy's courtesy.
-            Err(e) => {
-                self.api_error("lease");
-                tracing::debug!(app, machine = id, error = %e, "no lease taken");
-                None
-            }
-        };
-        let n = nonce.as_deref();
-        let mut result = match verb {
-            Verb::Start => self.fly.start_machine(app, id, n).await,
-            Verb::Stop => self.fly.stop_machine(app, id, n).await,
-            Verb::Suspend => self.fly.suspend_machine(app, id, n).await,
-            Verb::Destroy => self.fly.destroy_machine(app, id, true, n).await,
-        };
-        // A Machine Fly cannot suspend (too much memory, swap, a schedule) is stopped
-        // instead, so stop-mode suspend never stalls a scale-down.
-        if let (Verb::Suspend, Err(e @ FlyError::Rejected { .. })) = (verb, &result) {
+        let g = self.fly.guarded(app, id, verb).await;
+        if g.stopped_instead {
             self.warn_once(&self.warned_unsuspendable, app, || {
-                tracing::warn!(app, machine = id, error = %e, "cannot suspend; stopping instead");
+                tracing::warn!(app, machine = id, "Fly cannot suspend this Machine (memory over 2 GB, swap or a schedule?); stopping instead");
             });
-            result = self.fly.stop_machine(app, id, n).await;
-            if result.is_ok() {
-                return self.release(app, id, n, Done::Applied).await;
+        }
+        for (call, e) in &g.errors {
+            self.api_error(call);
+            if g.done != Done::Applied {
+                tracing::warn!(app, machine = id, call, error = %e, "machine action failed");
             }
         }
-        let done = match result {
-            Ok(()) => Done::Applied,
-            Err(FlyError::Leased { msg, .. }) => {
-                self.leased(app, id, &msg);
-                Done::Leased
-            }
-            Err(e) => {
-                self.api_error(verb.name());
-                let done = if e.is_ambiguous() {
-                    self.read_back(app, id, verb).await
-                } else {
-                    Done::NotApplied
-                };
-                if done != Done::Applied {
-                    tracing::warn!(app, machine = id, call = verb.name(), error = %e, "machine action failed");
-                }
-                done
-            }
-        };
-        self.release(app, id, n, done).await
-    }
-
-    async fn release(&self, app: &str, id: &str, nonce: Option<&str>, done: Done) -> Done {
-        if let Some(n) = nonce {
-            if let Err(e) = self.fly.release_lease(app, id, n).await {
-                // A destroyed Machine takes its lease with it; others expire by TTL.
-                tracing::debug!(app, machine = id, error = %e, "lease not released");
-            }
-        }
-        done
-    }
-
-    /// After an ambiguous answer: one GET says whether the call took effect.
-    async fn read_back(&self, app: &str, id: &str, verb: Verb) -> Done {
-        let done = match self.fly.get_machine(app, id).await {
-            Ok(m) if verb.applied(&m.state) => Done::Applied,
-            Ok(_) => Done::NotApplied,
-            Err(FlyError::NotFound { .. }) if verb == Verb::Destroy => Done::Applied,
-            Err(_) => Done::Unknown,
-        };
-        let seen = match done {
-            Done::Applied => "applied",
-            Done::NotApplied => "not_applied",
-            _ => "unknown",
-        };
-        self.metrics.inc(
-            "fas_machine_readbacks_total",
-            &[("call", verb.name()), ("result", seen)],
-        );
-        if done == Done::Applied {
-            tracing::info!(
-                app,
-                machine = id,
-                call = verb.name(),
-                "the call answered an error but took effect"
+        if let Some(seen) = g.read_back {
+            self.metrics.inc(
+                "fas_machine_readbacks_total",
+                &[("call", verb.name()), ("result", seen)],
             );
+            if g.done == Done::Applied {
+                tracing::info!(
+                    app,
+                    machine = id,
+                    call = verb.name(),
+                    "the call answered an error but took effect"
+                );
+            }
         }
-        done
+        if let Done::Leased(msg) = &g.done {
+            self.leased(app, id, msg);
+        }
+        g.done
     }
 
     fn leased(&self, app: &str, id: &str, msg: &str) {

@@ -1,0 +1,148 @@
+//! A start, stop, suspend or destroy done safely while others act on the Machine and
+//! answers can lie: under a short lease of fas's own (a Machine leased by someone
+//! else, a deploy say, is left alone), with the lease nonce on the call, and after an
+//! ambiguous answer (5xx, timeout, dropped connection) one GET to learn whether the
+//! call took effect, never a blind resend. The caller gets a report to count and log.
+
+use std::time::Duration;
+
+use super::{FlyClient, FlyError};
+
+/// A lease lasts a few seconds longer than the call it covers may take, so a crash
+/// of fas never holds a Machine for long.
+pub const LEASE_MARGIN: Duration = Duration::from_secs(5);
+
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Verb {
+    Start,
+    Stop,
+    Suspend,
+    Destroy,
+}
+
+impl Verb {
+    pub fn name(self) -> &'static str {
+        match self {
+            Verb::Start => "start",
+            Verb::Stop => "stop",
+            Verb::Suspend => "suspend",
+            Verb::Destroy => "destroy",
+        }
+    }
+
+    /// Whether a Machine read back in `state` shows this call took effect.
+    fn applied(self, state: &str) -> bool {
+        match self {
+            Verb::Start => matches!(state, "starting" | "started"),
+            Verb::Stop => matches!(state, "stopping" | "stopped"),
+            Verb::Suspend => matches!(state, "suspending" | "suspended"),
+            Verb::Destroy => matches!(state, "destroying" | "destroyed"),
+        }
+    }
+}
+
+/// What the call came to.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Done {
+    /// It took effect (perhaps despite an error answer).
+    Applied,
+    /// It surely did not take effect: the caller may try another Machine.
+    NotApplied,
+    /// Someone else holds the Machine's lease (the holder's message): left alone.
+    Leased(String),
+    /// It may have taken effect and the read-back could not tell: the caller must
+    /// count it as done, so it never acts on one Machine too many.
+    Unknown,
+}
+
+/// The outcome, and what happened on the way.
+#[derive(Debug)]
+pub struct Guarded {
+    pub done: Done,
+    /// Calls that failed on the way, by call name (`lease`, `start`, …).
+    pub errors: Vec<(&'static str, FlyError)>,
+    /// What the read-back after an ambiguous answer showed: `applied`,
+    /// `not_applied` or `unknown`.
+    pub read_back: Option<&'static str>,
+    /// Fly refused to suspend the Machine (too much memory, swap, a schedule), so it
+    /// was stopped instead: stop-mode suspend never stalls a scale-down.
+    pub stopped_instead: bool,
+}
+
+impl FlyClient {
+    /// `verb` on Machine `id` of `app`, under a lease, read back when ambiguous.
+    pub async fn guarded(&self, app: &str, id: &str, verb: Verb) -> Guarded {
+        let mut g = Guarded {
+            done: Done::NotApplied,
+            errors: Vec::new(),
+            read_back: None,
+            stopped_instead: false,
+        };
+        let ttl = self.request_timeout() + LEASE_MARGIN;
+        let nonce = match self.acquire_lease(app, id, ttl).await {
+            Ok(n) => Some(n),
+            Err(FlyError::Leased { msg, .. }) => {
+                g.done = Done::Leased(msg);
+                return g;
+            }
+            // The call itself still meets a lease someone holds (409), so going on
+            // without one of ours is safe; it only loses the deploy's courtesy.
+            Err(e) => {
+                g.errors.push(("lease", e));
+                None
+            }
+        };
+        let n = nonce.as_deref();
+        let mut result = self.call(app, id, verb, n).await;
+        if let (Verb::Suspend, Err(e @ FlyError::Rejected { .. })) = (verb, &result) {
+            g.errors.push(("suspend", e.clone()));
+            g.stopped_instead = true;
+            result = self.call(app, id, Verb::Stop, n).await;
+        }
+        g.done = match result {
+            Ok(()) => Done::Applied,
+            Err(FlyError::Leased { msg, .. }) => Done::Leased(msg),
+            Err(e) => {
+                let ambiguous = e.is_ambiguous();
+                g.errors.push((verb.name(), e));
+                if ambiguous {
+                    let (done, seen) = self.read_back(app, id, verb).await;
+                    g.read_back = Some(seen);
+                    done
+                } else {
+                    Done::NotApplied
+                }
+            }
+        };
+        if let Some(n) = n {
+            // A destroyed Machine takes its lease with it; others expire by TTL.
+            let _ = self.release_lease(app, id, n).await;
+        }
+        g
+    }
+
+    async fn call(
+        &self,
+        app: &str,
+        id: &str,
+        verb: Verb,
+        nonce: Option<&str>,
+    ) -> Result<(), FlyError> {
+        match verb {
+            Verb::Start => self.start_machine(app, id, nonce).await,
+            Verb::Stop => self.stop_machine(app, id, nonce).await,
+            Verb::Suspend => self.suspend_machine(app, id, nonce).await,
+            Verb::Destroy => self.destroy_machine(app, id, true, nonce).await,
+        }
+    }
+
+    /// After an ambiguous answer: one GET says whether the call took effect.
+    async fn read_back(&self, app: &str, id: &str, verb: Verb) -> (Done, &'static str) {
+        match self.get_machine(app, id).await {
+            Ok(m) if verb.applied(&m.state) => (Done::Applied, "applied"),
+            Ok(_) => (Done::NotApplied, "not_applied"),
+            Err(FlyError::NotFound { .. }) if verb == Verb::Destroy => (Done::Applied, "applied"),
+            Err(_) => (Done::Unknown, "unknown"),
+        }
+    }
+}
