@@ -1,6 +1,7 @@
 //! fas: a metrics-based autoscaler for Fly.io Machines with Lua policies.
 //! The binary (`src/main.rs`) is a thin CLI over these modules.
 
+pub mod body;
 pub mod cli;
 pub mod clock;
 pub mod collect;

@@ -71,7 +71,12 @@ impl Prometheus {
         let send = |req: reqwest::RequestBuilder| async move {
             let resp = req.send().await.map_err(|e| self.err(describe(&e)))?;
             let status = resp.status();
-            let body = resp.text().await.map_err(|e| self.err(describe(&e)))?;
+            let body = crate::body::read_capped(resp, crate::body::MAX_BODY)
+                .await
+                .map_err(|e| match e {
+                    crate::body::BodyError::Read(e) => self.err(describe(&e)),
+                    too_large => self.err(too_large.to_string()),
+                })?;
             Ok::<_, CollectError>((status, body))
         };
         let (mut status, mut body) = send(self.auth(self.http.post(&self.url).form(&form))).await?;

@@ -152,13 +152,23 @@ impl FlyClient {
             .get(RETRY_AFTER)
             .and_then(|v| v.to_str().ok())
             .and_then(|s| s.trim().parse::<f64>().ok());
-        let text = resp.text().await.map_err(|e| transport(call, &e))?;
+        let text = crate::body::read_capped(resp, crate::body::MAX_BODY)
+            .await
+            .map_err(|e| match e {
+                crate::body::BodyError::Read(e) => transport(call, &e),
+                too_large => FlyError::Invalid {
+                    call: call.to_string(),
+                    msg: too_large.to_string(),
+                },
+            })?;
         if status.is_success() {
             return Ok(text);
         }
+        // Whatever the server says, wait at most an hour (the retry loop caps it
+        // further): a huge value must not overflow a Duration.
         let retry_after = retry_after
             .filter(|s| s.is_finite() && *s >= 0.0)
-            .map(Duration::from_secs_f64);
+            .map(|s| Duration::from_secs_f64(s.min(3600.0)));
         Err(FlyError::from_status(
             call,
             status_code(status),

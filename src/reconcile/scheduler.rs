@@ -199,7 +199,24 @@ async fn app_loop(
             return;
         }
         let started = Instant::now();
-        let _ = reconciler.reconcile(&app).await;
+        // A round runs as its own task, so a panic in it (a bug, a library's assert)
+        // ends that round, not the app's loop: logged, counted, and the next round
+        // runs as usual.
+        let round = {
+            let (r, a) = (reconciler.clone(), app.clone());
+            tokio::spawn(async move {
+                let _ = r.reconcile(&a).await;
+            })
+        };
+        if let Err(e) = round.await {
+            if e.is_panic() {
+                let why = panic_text(e.into_panic());
+                reconciler
+                    .metrics
+                    .inc("fas_reconcile_panics_total", &[("app", &app)]);
+                tracing::error!(app = %app, panic = %why, "a reconcile panicked; nothing more was done this round, the next runs as usual");
+            }
+        }
         if started.elapsed() > interval {
             reconciler
                 .metrics
@@ -207,6 +224,16 @@ async fn app_loop(
             tracing::warn!(app = %app, took = ?started.elapsed(), "reconcile overran the interval; skipping the missed rounds");
         }
     }
+}
+
+/// A panic's message, cut short (it may quote anything).
+fn panic_text(p: Box<dyn std::any::Any + Send>) -> String {
+    let text = p
+        .downcast_ref::<&str>()
+        .map(|s| s.to_string())
+        .or_else(|| p.downcast_ref::<String>().cloned())
+        .unwrap_or_else(|| "(no message)".into());
+    text.chars().take(300).collect()
 }
 
 #[cfg(test)]

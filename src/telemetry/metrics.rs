@@ -73,6 +73,11 @@ const FAMILIES: &[(&str, &str, &str)] = &[
         "Failed Fly API calls, by call.",
     ),
     (
+        "fas_reconcile_panics_total",
+        "counter",
+        "Reconciles that panicked (a bug): the round ended, the app's loop went on, by app.",
+    ),
+    (
         "fas_reconcile_skipped_total",
         "counter",
         "Reconciles skipped, by reason (release, overrun).",
