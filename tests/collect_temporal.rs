@@ -235,3 +235,33 @@ async fn mutual_tls_through_a_proxy_in_front_of_the_real_server() {
         "no client certificate, no answer"
     );
 }
+
+/// `fas eval` with a Temporal collector, through the real binary (it once panicked:
+/// the gRPC channel was built outside the runtime).
+#[test]
+fn fas_eval_queries_a_real_temporal_server() {
+    let Some(bin) = servers::temporal_bin() else {
+        return;
+    };
+    let server = servers::temporal(&bin);
+    for i in 0..2 {
+        servers::start_workflow(&bin, &server.url, &format!("eval-{i}"), "q-web");
+    }
+    let env: Vec<(String, String)> = [
+        ("FAS_APP_NAME", "web"),
+        ("FAS_STARTED_MACHINE_COUNT", "wf + 1"),
+        ("FAS_TEMPORAL_ADDRESS", server.url.as_str()),
+        ("FAS_TEMPORAL_NAMESPACE", "default"),
+        ("FAS_TEMPORAL_METRIC_NAME", "wf"),
+        ("FAS_TEMPORAL_QUERY", "TaskQueue = 'q-$APP_NAME'"),
+    ]
+    .iter()
+    .map(|(k, v)| (k.to_string(), v.to_string()))
+    .collect();
+    let o = support::fas(&["eval"], &env, &support::repo());
+    let out = support::stdout(&o);
+    assert!(o.status.success(), "{out}{}", support::stderr(&o));
+    let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(v["metrics"]["wf"], 2.0, "{v}");
+    assert_eq!(v["started"], serde_json::json!({"min": 3, "max": 3}), "{v}");
+}

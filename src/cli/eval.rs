@@ -50,10 +50,12 @@ fn parse_sets(sets: &[String]) -> anyhow::Result<Vec<(String, f64)>> {
 
 /// Queries every configured collector once for `app`, within the timeout.
 fn collect_once(cfg: &Config, app: &str) -> anyhow::Result<Vec<(String, f64)>> {
-    let collectors = crate::collect::build(&cfg.metric_collectors, cfg.timeout)?;
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()?;
+    // Collectors are built inside the runtime: a gRPC channel needs its reactor.
+    let _inside = rt.enter();
+    let collectors = crate::collect::build(&cfg.metric_collectors, cfg.timeout)?;
     rt.block_on(async {
         match tokio::time::timeout(cfg.timeout, crate::collect::collect_all(&collectors, app)).await
         {
