@@ -196,3 +196,20 @@ fn show_lua_prints_the_translation() {
         stdout(&o)
     );
 }
+
+#[test]
+fn a_min_above_its_max_is_an_error_not_a_flap() {
+    let o = fas(
+        &["eval", "--set", "q=10"],
+        &env(&[
+            ("FAS_MIN_STARTED_MACHINE_COUNT", "q"),
+            ("FAS_MAX_STARTED_MACHINE_COUNT", "q / 2"),
+        ]),
+        &repo(),
+    );
+    assert_fails_with(
+        &o,
+        "ERROR: cannot calculate started machine count: min started machine count (10) is above max started machine count (5)",
+    );
+    assert!(stderr(&o).contains("FAS_MIN_STARTED_MACHINE_COUNT / FAS_MAX_STARTED_MACHINE_COUNT"));
+}

@@ -168,3 +168,36 @@ fn state_that_json_cannot_hold_is_reported_with_the_app() {
     let e = p.state_json("web").unwrap_err().to_string();
     assert!(e.contains("app web"), "{e}");
 }
+
+/// What a policy returns with a typo or a contradiction would be ignored or flap
+/// forever: each is an error naming the problem, and nothing is scaled.
+#[test]
+fn unknown_keys_and_min_above_max_are_errors() {
+    let dir = tempfile::tempdir().unwrap();
+    let cases = [
+        (
+            "return { startd = 3 }",
+            "the table scale() returned has an unknown key `startd`; use created and started",
+        ),
+        (
+            "return { started = { mn = 2, max = 4 } }",
+            "`started` has an unknown key `mn`; use min and max",
+        ),
+        (
+            "return { created = { min = 5, max = 3 } }",
+            "min created machine count (5) is above max created machine count (3)",
+        ),
+        (
+            "return { started = { min = 2.6, max = 2.4 } }",
+            "min started machine count (3) is above max started machine count (2)",
+        ),
+    ];
+    for (body, want) in cases {
+        let path = dir.path().join("p.lua");
+        std::fs::write(&path, format!("function scale(m, app)\n  {body}\nend\n")).unwrap();
+        let mut p = Policy::from_file(&path, &json!({}), Limits::default()).unwrap();
+        let e = decide(&mut p, "a", &[]).unwrap_err().to_string();
+        assert!(e.contains(want), "{body}: {e}");
+        assert!(e.contains("p.lua"), "names the file: {e}");
+    }
+}

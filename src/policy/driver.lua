@@ -4,7 +4,7 @@
 -- translated Expr policies their generated `fas_pack`, which knows the shape `scale`
 -- returns (those policies get no `app` and need no checks).
 local scale, params, pack = ...
-local type, error, select = type, error, select
+local type, error, select, next, tostring = type, error, select, next, tostring
 local metrics, names, nnames = {}, {}, 0
 local apps, app_regions = {}, {}
 
@@ -31,6 +31,17 @@ local function bad_bound(v, key, side)
   error(("`%s.%s` is a %s; return a number"):format(key, side, type(v)), 0)
 end
 
+-- A key the answer does not know (`startd`, `mn`) would be ignored in silence:
+-- an error names it instead. Checked only when one of the two known keys is missing
+-- (a typo always leaves one missing), so the full answer costs nothing more.
+local function only_keys(t, a, b, what, use)
+  for k in next, t do
+    if k ~= a and k ~= b then
+      error(("%s has an unknown key `%s`; use %s"):format(what, tostring(k), use), 0)
+    end
+  end
+end
+
 -- A dimension as (min, max); a plain number is both.
 local function bounds(v, key)
   local t = type(v)
@@ -38,6 +49,7 @@ local function bounds(v, key)
   if t == "nil" then return nil, nil end
   if t ~= "table" then error(("`%s` is a %s; return a number or {min=, max=}"):format(key, t), 0) end
   local min, max = v.min, v.max
+  if min == nil or max == nil then only_keys(v, "min", "max", "`" .. key .. "`", "min and max") end
   if min ~= nil and type(min) ~= "number" then bad_bound(min, key, "min") end
   if max ~= nil and type(max) ~= "number" then bad_bound(max, key, "max") end
   return min, max
@@ -68,8 +80,12 @@ local function drive(app_name, now, interval, created, started, stopped, regions
   if type(r) ~= "table" then
     error(("scale() returned a %s; return a table {created=, started=}"):format(type(r)), 0)
   end
-  local cmin, cmax = bounds(r.created, "created")
-  local smin, smax = bounds(r.started, "started")
+  local created, started = r.created, r.started
+  if created == nil or started == nil then
+    only_keys(r, "created", "started", "the table scale() returned", "created and started")
+  end
+  local cmin, cmax = bounds(created, "created")
+  local smin, smax = bounds(started, "started")
   -- Numbers only cross back to Rust (the cheapest answer); `mask` says which are
   -- present: 1 created.min, 2 created.max, 4 started.min, 8 started.max.
   local mask = 0

@@ -34,6 +34,13 @@ pub enum PolicyError {
     BadReturn { file: String, msg: String },
     #[error("policy error: cannot load {path}: {msg}")]
     Load { path: String, msg: String },
+    #[error("cannot calculate {dim} machine count: min {dim} machine count ({min}) is above max {dim} machine count ({max}); it would scale up and down in turn: {fix}")]
+    MinAboveMax {
+        dim: &'static str,
+        min: i64,
+        max: i64,
+        fix: String,
+    },
     #[error("policy state of app {app} cannot be saved: {msg}")]
     State { app: String, msg: String },
 }
@@ -118,18 +125,34 @@ pub(super) fn targets(
             Ok(None)
         }
     };
-    let dim = |min: Option<i64>, max: Option<i64>| {
-        (min.is_some() || max.is_some()).then_some(Bounds { min, max })
+    let dim = |name: &'static str, min: Option<i64>, max: Option<i64>| match (min, max) {
+        (Some(min), Some(max)) if min > max => Err(PolicyError::MinAboveMax {
+            dim: name,
+            min,
+            max,
+            fix: match kind {
+                Kind::Expr => format!(
+                    "fix FAS_MIN_{0}_MACHINE_COUNT / FAS_MAX_{0}_MACHINE_COUNT",
+                    name.to_uppercase()
+                ),
+                Kind::Lua { file } => {
+                    format!("{file}: return {name} = {{ min = a, max = b }} with a <= b")
+                }
+            },
+        }),
+        _ => Ok((min.is_some() || max.is_some()).then_some(Bounds { min, max })),
     };
     Ok(Targets {
         created: dim(
+            "created",
             side(1, cmin, Slot::MinCreated)?,
             side(2, cmax, Slot::MaxCreated)?,
-        ),
+        )?,
         started: dim(
+            "started",
             side(4, smin, Slot::MinStarted)?,
             side(8, smax, Slot::MaxStarted)?,
-        ),
+        )?,
     })
 }
 
