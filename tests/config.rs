@@ -154,6 +154,11 @@ fn upstream_validation_rules_with_keys_named() {
             "policy p.lua and machine count expressions are exclusive",
         ),
         (&[app, ("FAS_STARTED_MACHINE_COUNT", "1"), ("FAS_CONCURRENCY", "0")], "concurrency must be at least 1"),
+        (&[app, ("FAS_STARTED_MACHINE_COUNT", "1"), ("FAS_CONCURRENCY", "18446744073709551615")], "concurrency must be at most 10000"),
+        (&[app, ("FAS_STARTED_MACHINE_COUNT", "1"), ("FAS_CONCURRENCY", "99999999999999999999999")], "cannot parse FAS_CONCURRENCY as integer"),
+        (&[app, ("FAS_STARTED_MACHINE_COUNT", "1"), ("FAS_INTERVAL", "2562047h")], "interval (FAS_INTERVAL / interval) must be at most 168h"),
+        (&[app, ("FAS_STARTED_MACHINE_COUNT", "1"), ("FAS_TIMEOUT", "99999999999999999h")], "cannot parse FAS_TIMEOUT as duration"),
+        (&[app, ("FAS_STARTED_MACHINE_COUNT", "1"), ("FAS_APP_LIST_REFRESH_INTERVAL", "8760h")], "app list refresh interval"),
         (
             &[app, ("FAS_STARTED_MACHINE_COUNT", "q"), ("FAS_PROMETHEUS_ADDRESS", "http://p"), ("FAS_PROMETHEUS_QUERY", "up")],
             "FAS_PROMETHEUS_*: metric name required",

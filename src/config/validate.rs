@@ -35,6 +35,12 @@ fn pair(what: &str, single: &str, min: &str, max: &str) -> Result<(), ConfigErro
     Ok(())
 }
 
+/// More rounds in flight than this cannot be served by Fly's per-app rate limits
+/// anyway, and a number far beyond it would overflow the scheduler's semaphore.
+pub const MAX_CONCURRENCY: usize = 10_000;
+/// Longer intervals and timeouts are mistakes (and overflow timers).
+pub const MAX_DURATION: std::time::Duration = std::time::Duration::from_secs(7 * 24 * 3600);
+
 impl Config {
     pub fn has_created_count(&self) -> bool {
         [
@@ -114,6 +120,24 @@ impl Config {
             return Err(invalid(
                 "concurrency must be at least 1 (FAS_CONCURRENCY / concurrency)",
             ));
+        }
+        if self.concurrency > MAX_CONCURRENCY {
+            return Err(invalid(format!(
+                "concurrency must be at most {MAX_CONCURRENCY} (FAS_CONCURRENCY / concurrency), got {}: Fly's rate limits allow far fewer calls at once",
+                self.concurrency
+            )));
+        }
+        for (d, what) in [
+            (self.interval, "interval (FAS_INTERVAL / interval)"),
+            (self.timeout, "timeout (FAS_TIMEOUT / timeout)"),
+            (
+                self.app_list_refresh_interval,
+                "app list refresh interval (FAS_APP_LIST_REFRESH_INTERVAL / app-list-refresh-interval)",
+            ),
+        ] {
+            if d > MAX_DURATION {
+                return Err(invalid(format!("{what} must be at most 168h (a week)")));
+            }
         }
         if self.interval.is_zero() {
             return Err(invalid(
