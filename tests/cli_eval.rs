@@ -213,3 +213,58 @@ fn a_min_above_its_max_is_an_error_not_a_flap() {
     );
     assert!(stderr(&o).contains("FAS_MIN_STARTED_MACHINE_COUNT / FAS_MAX_STARTED_MACHINE_COUNT"));
 }
+
+/// Deep or long Expr never overflows a stack: within the limit it works, past it the
+/// same clear compile error comes from `eval` and from `serve` (at start, before
+/// anything is scaled).
+#[test]
+fn deep_and_long_expressions_get_a_clear_error_in_every_command() {
+    let sum = |n: usize| vec!["q"; n].join(" + ");
+    let ok = fas(
+        &["eval", "--set", "q=1"],
+        &env(&[("FAS_STARTED_MACHINE_COUNT", sum(60).as_str())]),
+        &repo(),
+    );
+    assert!(ok.status.success(), "{}", stderr(&ok));
+    assert!(stdout(&ok).contains("60"), "{}", stdout(&ok));
+    let split = format!("let a = {}; a + {}", sum(60), sum(60));
+    let ok = fas(
+        &["eval", "--set", "q=1"],
+        &env(&[("FAS_STARTED_MACHINE_COUNT", split.as_str())]),
+        &repo(),
+    );
+    assert!(
+        stdout(&ok).contains("120"),
+        "a top-level let does not nest: {}{}",
+        stdout(&ok),
+        stderr(&ok)
+    );
+    let deep = [
+        sum(20_000),
+        format!("{}q{}", "(".repeat(20_000), ")".repeat(20_000)),
+        format!("{}q", "-".repeat(20_000)),
+        format!("{}q{}", "abs(".repeat(5_000), ")".repeat(5_000)),
+        format!("{}1{}", "(q > 1 ? ".repeat(5_000), " : 2)".repeat(5_000)),
+    ];
+    let want = "ERROR: cannot calculate min started machine count: compile expression: expression nested too deeply: more than 64 levels";
+    for e in &deep {
+        let o = fas(
+            &["eval", "--set", "q=1"],
+            &env(&[("FAS_STARTED_MACHINE_COUNT", e.as_str())]),
+            &repo(),
+        );
+        assert_fails_with(&o, want);
+        let o = fas(
+            &["serve"],
+            &env(&[
+                ("FAS_APP_NAME", "web"),
+                ("FAS_STARTED_MACHINE_COUNT", e.as_str()),
+                ("FAS_API_TOKEN", "FlyV1 fm2_x"),
+                ("FAS_MACHINES_API_URL", "http://127.0.0.1:9"),
+                ("FAS_METRICS_ADDR", "127.0.0.1:0"),
+            ]),
+            &repo(),
+        );
+        assert_fails_with(&o, want);
+    }
+}

@@ -38,6 +38,9 @@ struct Lexer {
     start: usize,
     pos: usize,
     tokens: Vec<Token>,
+    /// (position, line, column) last located: tokens come in order, so locating
+    /// the next one walks on from here (a rescan per token is quadratic).
+    located: std::cell::Cell<(usize, usize, usize)>,
 }
 
 pub fn lex(src: &str) -> Result<Vec<Token>, ExprError> {
@@ -46,6 +49,7 @@ pub fn lex(src: &str) -> Result<Vec<Token>, ExprError> {
         start: 0,
         pos: 0,
         tokens: Vec::new(),
+        located: std::cell::Cell::new((0, 1, 1)),
     };
     lx.run()?;
     Ok(lx.tokens)
@@ -75,9 +79,12 @@ impl Lexer {
         while self.accept(set) {}
     }
     fn location(&self, at: usize) -> (usize, usize) {
-        let mut line = 1;
-        let mut col = 1;
-        for &c in &self.chars[..at.min(self.chars.len())] {
+        let at = at.min(self.chars.len());
+        let (from, mut line, mut col) = match self.located.get() {
+            cached @ (pos, _, _) if pos <= at => cached,
+            _ => (0, 1, 1),
+        };
+        for &c in &self.chars[from..at] {
             if c == '\n' {
                 line += 1;
                 col = 1;
@@ -85,6 +92,7 @@ impl Lexer {
                 col += 1;
             }
         }
+        self.located.set((at, line, col));
         (line, col)
     }
     fn error_at(&self, at: usize, msg: String) -> ExprError {

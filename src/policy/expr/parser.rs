@@ -29,6 +29,36 @@ pub struct Spanned {
     pub node: Node,
     pub line: usize,
     pub col: usize,
+    /// Levels of nesting below and including this node (a leaf is 1).
+    pub depth: usize,
+}
+
+/// The deepest expression fas accepts. The translation nests in Lua up to three
+/// parser levels per level here (a unary operator on a call, a closure for `??`),
+/// and Lua's parser stops at 200; no recursion over the tree (parse, translate,
+/// drop) may come near a thread's stack either. A clear error is better than both.
+/// Upstream accepts deeper ones; top-level `let`s do not nest, so a longer sum is
+/// written `let a = q1 + … + q50; a + q51 + …`.
+pub const MAX_DEPTH: usize = 64;
+
+impl Node {
+    fn depth(&self, top_level: bool) -> usize {
+        let d = |n: &Spanned| n.depth;
+        let most = |ns: &[Spanned]| ns.iter().map(d).max().unwrap_or(0);
+        match self {
+            // Lua parses a unary operator on a parenthesised operand two levels deep.
+            Node::Unary(_, a) => d(a).saturating_add(1),
+            Node::Binary(_, a, b) | Node::Index(a, b) => d(a).max(d(b)),
+            Node::Cond(a, b, c) => d(a).max(d(b)).max(d(c)),
+            // A `let` inside parentheses becomes a closure: three levels.
+            Node::Let(_, v, body) if !top_level => d(v).max(d(body)).saturating_add(2),
+            // A top-level `let` becomes a Lua local: its value and body do not nest.
+            Node::Let(_, v, body) => return d(v).max(d(body)),
+            Node::Call(_, args) | Node::Array(args) => most(args),
+            _ => 0,
+        }
+        .saturating_add(1)
+    }
 }
 
 fn binary_op(op: &str) -> Option<(u8, bool)> {
@@ -59,10 +89,20 @@ fn unary_op(op: &str) -> Option<u8> {
 pub struct Parser {
     tokens: Vec<Token>,
     pos: usize,
+    /// `expression` calls in progress: the parser's own recursion.
+    nesting: usize,
+    /// The nesting at which a `let` is top-level (hoisted to a Lua local): the whole
+    /// expression, and the body of a top-level `let`.
+    top_nesting: usize,
 }
 
 pub fn parse(tokens: Vec<Token>) -> Result<Spanned, ExprError> {
-    let mut p = Parser { tokens, pos: 0 };
+    let mut p = Parser {
+        tokens,
+        pos: 0,
+        nesting: 0,
+        top_nesting: 1,
+    };
     let node = p.expression(0)?;
     if p.cur().kind != Kind::Eof {
         return Err(p.unexpected());
@@ -104,13 +144,33 @@ impl Parser {
     }
     fn spanned(tok: &Token, node: Node) -> Spanned {
         Spanned {
+            depth: node.depth(false),
             node,
             line: tok.line,
             col: tok.col,
         }
     }
 
+    fn too_deep(tok: &Token) -> ExprError {
+        Self::err_at(
+            tok,
+            format!("expression nested too deeply: more than {MAX_DEPTH} levels of operators, parentheses or calls; split it with `let` or simplify it"),
+        )
+    }
+
+    /// Parses an expression, counting its own recursion: every way to nest
+    /// (parentheses, unary operators, right operands, arguments) comes through here.
     fn expression(&mut self, precedence: u8) -> Result<Spanned, ExprError> {
+        if self.nesting >= MAX_DEPTH {
+            return Err(Self::too_deep(self.cur()));
+        }
+        self.nesting += 1;
+        let result = self.expression_inner(precedence);
+        self.nesting -= 1;
+        result
+    }
+
+    fn expression_inner(&mut self, precedence: u8) -> Result<Spanned, ExprError> {
         if precedence == 0 && self.cur().is(Kind::Operator, "let") {
             return self.let_declaration();
         }
@@ -170,6 +230,10 @@ impl Parser {
                 &op_tok,
                 Node::Binary(op_tok.value.clone(), Box::new(left), Box::new(right)),
             );
+            // A chain (`a + b + c …`) is a loop here but a tree as deep as it is long.
+            if left.depth > MAX_DEPTH {
+                return Err(Self::too_deep(&op_tok));
+            }
             if negate {
                 left = Self::spanned(&op_tok, Node::Unary("not".into(), Box::new(left)));
             }
@@ -189,13 +253,23 @@ impl Parser {
         }
         self.advance();
         self.expect(Kind::Operator, "=")?;
+        let top = self.nesting == self.top_nesting;
         let value = self.expression(0)?;
         self.expect(Kind::Operator, ";")?;
-        let body = self.expression(0)?;
-        Ok(Self::spanned(
-            &name_tok,
-            Node::Let(name_tok.value.clone(), Box::new(value), Box::new(body)),
-        ))
+        if top {
+            self.top_nesting += 1;
+        }
+        let body = self.expression(0);
+        if top {
+            self.top_nesting -= 1;
+        }
+        let node = Node::Let(name_tok.value.clone(), Box::new(value), Box::new(body?));
+        let mut let_node = Self::spanned(&name_tok, node);
+        let_node.depth = let_node.node.depth(top);
+        if let_node.depth > MAX_DEPTH {
+            return Err(Self::too_deep(&name_tok));
+        }
+        Ok(let_node)
     }
 
     fn conditional(&mut self, mut node: Spanned) -> Result<Spanned, ExprError> {
@@ -215,6 +289,9 @@ impl Parser {
                 (a, b)
             };
             node = Self::spanned(&tok, Node::Cond(Box::new(node), Box::new(a), Box::new(b)));
+            if node.depth > MAX_DEPTH {
+                return Err(Self::too_deep(&tok));
+            }
         }
         Ok(node)
     }
@@ -226,6 +303,9 @@ impl Parser {
                 self.advance();
                 let operand = self.expression(prec)?;
                 let node = Self::spanned(&tok, Node::Unary(tok.value.clone(), Box::new(operand)));
+                if node.depth > MAX_DEPTH {
+                    return Err(Self::too_deep(&tok));
+                }
                 return self.postfix(node);
             }
             if matches!(tok.value.as_str(), "#" | "." | "::") {
@@ -341,6 +421,9 @@ impl Parser {
                     }
                     self.expect(Kind::Bracket, "]")?;
                     node = Self::spanned(&tok, Node::Index(Box::new(node), Box::new(index)));
+                    if node.depth > MAX_DEPTH {
+                        return Err(Self::too_deep(&tok));
+                    }
                 }
                 _ => return Ok(node),
             }
