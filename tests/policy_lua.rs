@@ -126,6 +126,7 @@ fn memory_bombs_hit_the_memory_limit_and_the_state_stays_usable() {
     let limits = Limits {
         memory: 16 << 20,
         instructions: u64::MAX / 2,
+        ..Limits::default()
     };
     let mut p = Policy::from_file(&fixture("bomb.lua"), &json!({}), limits).unwrap();
     let e = decide(&mut p, "a", &[]).unwrap_err().to_string();

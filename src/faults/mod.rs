@@ -203,6 +203,7 @@ pub async fn run_row(row: &Row, rounds: u32, interval: Duration) -> RowResult {
             Limits {
                 memory: 32 << 20,
                 instructions: 2_000_000,
+                ..Limits::default()
             },
         )
     }) {

@@ -1,10 +1,14 @@
 //! The Lua state a policy runs in: only the safe standard libraries, `require` limited
 //! to the embedded `fas.*` stdlib and files beside the policy, a memory limit, and an
-//! instruction budget per call that `pcall` cannot swallow.
+//! instruction budget and a wall-clock deadline per call that `pcall` cannot swallow.
+//! Work a script can start in C, where no hook reaches (pattern matching, building
+//! huge strings), is bounded before it starts; finalizers, which run outside any
+//! budget, are refused.
 
 use std::cell::Cell;
 use std::path::{Component, Path, PathBuf};
 use std::rc::Rc;
+use std::time::{Duration, Instant};
 
 use mlua::chunk::ChunkMode;
 use mlua::{HookTriggers, Lua, LuaOptions, StdLib, Table, Value, VmState};
@@ -35,6 +39,8 @@ pub struct Limits {
     pub memory: usize,
     /// VM instructions per call of `scale`.
     pub instructions: u64,
+    /// Wall-clock time per call of `scale` (a decision takes microseconds).
+    pub deadline: Duration,
 }
 
 impl Default for Limits {
@@ -42,23 +48,41 @@ impl Default for Limits {
         Limits {
             memory: 64 << 20,
             instructions: 10_000_000,
+            deadline: Duration::from_secs(1),
         }
     }
 }
 
-/// Counts instructions of the current call; shared with the hook.
-#[derive(Clone, Default)]
+/// Counts instructions and time of the current call; shared with the hook.
+#[derive(Clone)]
 pub struct Budget {
     used: Rc<Cell<u64>>,
     limit: Rc<Cell<u64>>,
+    started: Rc<Cell<Instant>>,
+    deadline: Rc<Cell<Duration>>,
+}
+
+impl Default for Budget {
+    fn default() -> Self {
+        Budget {
+            used: Rc::default(),
+            limit: Rc::default(),
+            started: Rc::new(Cell::new(Instant::now())),
+            deadline: Rc::new(Cell::new(Duration::MAX)),
+        }
+    }
 }
 
 impl Budget {
     pub fn reset(&self) {
         self.used.set(0);
+        self.started.set(Instant::now());
+    }
+    fn late(&self) -> bool {
+        self.started.get().elapsed() > self.deadline.get()
     }
     pub fn exceeded(&self) -> bool {
-        self.used.get() > self.limit.get()
+        self.used.get() > self.limit.get() || self.late()
     }
 }
 
@@ -80,9 +104,84 @@ local function rethrow(ok, ...)
   return ok, ...
 end
 pcall = function(f, ...) return rethrow(raw_pcall(f, ...)) end
-xpcall = function(f, h, ...) return rethrow(raw_xpcall(f, h, ...)) end
+-- Lua runs a message handler without hooks when the error came from the budget hook:
+-- then the handler is skipped, so it cannot loop outside the budget.
+xpcall = function(f, h, ...)
+  local function handler(e)
+    if exceeded() then return e end
+    return h(e)
+  end
+  return rethrow(raw_xpcall(f, handler, ...))
+end
+-- Finalizers run whenever the collector likes, outside any call and any budget.
+local raw_setmetatable, rawget, type = setmetatable, rawget, type
+setmetatable = function(t, mt)
+  if type(mt) == "table" and rawget(mt, "__gc") ~= nil then
+    error("__gc metamethods are not allowed in fas policies: finalizers run outside the policy's budget", 2)
+  end
+  return raw_setmetatable(t, mt)
+end
 getmetatable("").__metatable = false
 "#;
+
+/// String functions whose C code no hook interrupts, bounded before they run: the
+/// pattern matcher backtracks (a 40-character subject and 15 lazy items never end),
+/// so a pattern's worst case, about n^(k+1) steps for a subject of n characters and k
+/// repetition items, must stay under `MAX_STEPS`; `rep` builds at most `MAX_REP` bytes.
+const STRING_GUARDS: &str = r#"
+local string, error, type, tostring, byte, len = string, error, type, tostring, string.byte, string.len
+local MAX_STEPS, MAX_REP = ...
+local function items(p)
+  local k, i, n = 0, 1, len(p)
+  while i <= n do
+    local c = byte(p, i)
+    if c == 37 then -- %x escapes; %bxy balances (backtracks); %f[set] is a frontier
+      local d = byte(p, i + 1)
+      if d == 98 then k, i = k + 1, i + 3
+      elseif d == 102 then
+        i = i + 2
+        while i <= n and byte(p, i) ~= 93 do i = i + (byte(p, i) == 37 and 2 or 1) end
+      else i = i + 1 end
+    elseif c == 91 then -- a set: skip to its end
+      i = i + 1
+      if byte(p, i) == 94 then i = i + 1 end
+      if byte(p, i) == 93 then i = i + 1 end
+      while i <= n and byte(p, i) ~= 93 do i = i + (byte(p, i) == 37 and 2 or 1) end
+    elseif c == 42 or c == 43 or c == 45 then k = k + 1
+    end
+    i = i + 1
+  end
+  return k
+end
+local function guard(name, s, p, plain)
+  if plain or type(p) ~= "string" then return end
+  local n = len(tostring(s))
+  local anchored = byte(p, 1) == 94
+  local steps = (n + 1) ^ (items(p) + (anchored and 0 or 1))
+  if steps > MAX_STEPS then
+    error(("string.%s: pattern %q is too costly for a %d-character subject (about %.0e steps, at most %.0e): "
+      .. "use a plain find (string.find(s, p, 1, true)) or a simpler pattern"):format(name, p, n, steps, MAX_STEPS), 3)
+  end
+end
+local find, match, gmatch, gsub, rep = string.find, string.match, string.gmatch, string.gsub, string.rep
+string.find = function(s, p, init, plain) guard("find", s, p, plain) return find(s, p, init, plain) end
+string.match = function(s, p, init) guard("match", s, p) return match(s, p, init) end
+string.gmatch = function(s, p, init) guard("gmatch", s, p) return gmatch(s, p, init) end
+string.gsub = function(s, p, r, n) guard("gsub", s, p) return gsub(s, p, r, n) end
+string.rep = function(s, n, sep)
+  local size = type(n) == "number" and n > 0
+    and len(tostring(s)) * n + (sep and len(tostring(sep)) * (n - 1) or 0) or 0
+  if size > MAX_REP then
+    error(("string.rep: %d bytes asked for, at most %d"):format(size, MAX_REP), 2)
+  end
+  return rep(s, n, sep)
+end
+"#;
+
+/// Worst-case steps of one pattern call (about 0.1 s).
+const MAX_STEPS: f64 = 1e8;
+/// Largest string `string.rep` builds.
+const MAX_REP: i64 = 1 << 20;
 
 /// A fresh sandboxed state. `dir` is where `require` finds the policy's own modules.
 pub fn new_state(dir: Option<PathBuf>, limits: Limits) -> mlua::Result<(Lua, Budget)> {
@@ -91,11 +190,16 @@ pub fn new_state(dir: Option<PathBuf>, limits: Limits) -> mlua::Result<(Lua, Bud
     let budget = Budget::default();
     budget.limit.set(limits.instructions);
 
+    budget.deadline.set(limits.deadline);
+
     let flag = budget.clone();
     let exceeded = lua.create_function(move |_, ()| Ok(flag.exceeded()))?;
     lua.load(PRELUDE)
         .set_name("=fas-sandbox")
         .call::<()>(exceeded)?;
+    lua.load(STRING_GUARDS)
+        .set_name("=fas-sandbox")
+        .call::<()>((MAX_STEPS, MAX_REP))?;
 
     let loaded = lua.create_table()?;
     let require =
@@ -108,17 +212,27 @@ pub fn new_state(dir: Option<PathBuf>, limits: Limits) -> mlua::Result<(Lua, Bud
         return Ok((lua, budget));
     }
     let counter = budget.clone();
-    lua.set_hook(HookTriggers::new().every_nth_instruction(HOOK_EVERY), move |_, debug| {
-        counter.used.set(counter.used.get() + HOOK_EVERY as u64);
-        if counter.exceeded() {
-            let line = debug.current_line().map(|l| format!(" at line {l}")).unwrap_or_default();
-            return Err(mlua::Error::RuntimeError(format!(
-                "instruction budget of {} exceeded{line}: the policy runs too long (an endless loop?)",
-                counter.limit.get()
-            )));
-        }
-        Ok(VmState::Continue)
-    })?;
+    lua.set_hook(
+        HookTriggers::new().every_nth_instruction(HOOK_EVERY),
+        move |_, debug| {
+            counter.used.set(counter.used.get() + HOOK_EVERY as u64);
+            if counter.exceeded() {
+                let line = debug
+                    .current_line()
+                    .map(|l| format!(" at line {l}"))
+                    .unwrap_or_default();
+                let what = if counter.late() {
+                    format!("deadline of {:?}", counter.deadline.get())
+                } else {
+                    format!("instruction budget of {}", counter.limit.get())
+                };
+                return Err(mlua::Error::RuntimeError(format!(
+                    "{what} exceeded{line}: the policy runs too long (an endless loop?)"
+                )));
+            }
+            Ok(VmState::Continue)
+        },
+    )?;
     lua.set_memory_limit(limits.memory)?;
     Ok((lua, budget))
 }
