@@ -170,6 +170,11 @@ impl Policy {
         })
     }
 
+    /// The policy's name in messages: its file, or `fas-expr`.
+    pub fn label(&self) -> String {
+        self.kind.label()
+    }
+
     /// True for a policy translated from Expr counts.
     pub fn is_expr(&self) -> bool {
         matches!(self.kind, Kind::Expr)

@@ -41,6 +41,12 @@ pub enum PolicyError {
         max: i64,
         fix: String,
     },
+    #[error("policy error: app {app} is quarantined from policy {policy}: {why}")]
+    Quarantined {
+        app: String,
+        policy: String,
+        why: String,
+    },
     #[error("policy state of app {app} cannot be saved: {msg}")]
     State { app: String, msg: String },
 }

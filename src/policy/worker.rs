@@ -1,13 +1,26 @@
-//! A policy on its own thread: Lua states are not `Send`, so async reconcilers talk
-//! to the policy through a channel. One thread per policy; decisions are ~µs, so one
-//! thread serves thousands of apps per interval.
+//! A policy on its own thread, watched. Lua states are not `Send`, so async
+//! reconcilers talk to the policy through a queue; decisions take microseconds, so
+//! one thread serves thousands of apps per interval.
+//!
+//! The sandbox bounds what a script can do, but a decision that still overruns (C
+//! code no hook reaches, a bug) must not stall every app behind it. A watchdog
+//! thread sees which app the policy thread is deciding for and since when; past the
+//! deadline it quarantines that app (its decisions fail from then on, naming app and
+//! policy), leaves the stuck thread behind, and starts a fresh one on a new Lua
+//! state restored from the last good state of every app, which takes over the queue.
 
-use std::collections::BTreeMap;
-use std::sync::mpsc;
+use std::collections::{BTreeMap, HashMap};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{mpsc, Arc, Mutex, Weak};
+use std::time::{Duration, Instant};
 
 use tokio::sync::oneshot;
 
 use super::{AppInput, MachineCounts, Policy, PolicyError, Targets};
+
+/// How long one job may hold the policy thread before the watchdog steps in: well
+/// past the sandbox's own deadline (1 s), which ends ordinary overruns first.
+pub const WATCHDOG: Duration = Duration::from_secs(3);
 
 /// An owned `AppInput`, sent across threads.
 #[derive(Debug, Clone)]
@@ -19,19 +32,40 @@ pub struct Decision {
     pub metrics: Vec<(String, f64)>,
 }
 
+type States = BTreeMap<String, serde_json::Value>;
+
 enum Job {
     Decide(Decision, oneshot::Sender<Result<Targets, PolicyError>>),
-    States(oneshot::Sender<Result<BTreeMap<String, serde_json::Value>, PolicyError>>),
-    Restore(
-        BTreeMap<String, serde_json::Value>,
-        oneshot::Sender<Result<(), PolicyError>>,
-    ),
+    States(oneshot::Sender<Result<States, PolicyError>>),
+    Restore(States, oneshot::Sender<Result<(), PolicyError>>),
     Forget(String),
+}
+
+type Build = dyn Fn() -> Result<Policy, PolicyError> + Send + Sync;
+
+struct Shared {
+    build: Box<Build>,
+    rx: Mutex<mpsc::Receiver<Job>>,
+    /// Which worker thread is the live one; an older one exits when it gets free.
+    generation: AtomicU64,
+    /// The job in progress: (app, or "" for other jobs; since; generation).
+    current: Mutex<Option<(String, Instant, u64)>>,
+    /// Every app's state after its last good decision, to restart from.
+    last_good: Mutex<States>,
+    /// Quarantined apps and why.
+    quarantined: Mutex<HashMap<String, String>>,
+    label: Mutex<String>,
+    watchdog: Duration,
+}
+
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|e| e.into_inner())
 }
 
 #[derive(Clone)]
 pub struct PolicyHandle {
     tx: mpsc::Sender<Job>,
+    shared: Arc<Shared>,
 }
 
 fn gone() -> PolicyError {
@@ -39,78 +73,224 @@ fn gone() -> PolicyError {
 }
 
 impl PolicyHandle {
-    /// Builds the policy on a new thread (`build` runs there) and returns a handle.
+    /// Builds the policy on a new thread (`build` runs there, and again whenever the
+    /// watchdog restarts it) and returns a handle.
     pub fn spawn(
-        build: impl FnOnce() -> Result<Policy, PolicyError> + Send + 'static,
+        build: impl Fn() -> Result<Policy, PolicyError> + Send + Sync + 'static,
+    ) -> Result<PolicyHandle, PolicyError> {
+        Self::spawn_watched(build, WATCHDOG)
+    }
+
+    pub fn spawn_watched(
+        build: impl Fn() -> Result<Policy, PolicyError> + Send + Sync + 'static,
+        watchdog: Duration,
     ) -> Result<PolicyHandle, PolicyError> {
         let (tx, rx) = mpsc::channel::<Job>();
-        let (ready_tx, ready_rx) = mpsc::channel();
+        let shared = Arc::new(Shared {
+            build: Box::new(build),
+            rx: Mutex::new(rx),
+            generation: AtomicU64::new(0),
+            current: Mutex::new(None),
+            last_good: Mutex::new(BTreeMap::new()),
+            quarantined: Mutex::new(HashMap::new()),
+            label: Mutex::new(String::new()),
+            watchdog,
+        });
+        start_worker(&shared, 0)?;
+        let weak = Arc::downgrade(&shared);
         std::thread::Builder::new()
-            .name("fas-policy".into())
-            .spawn(move || {
-                let mut policy = match build() {
-                    Ok(p) => {
-                        let _ = ready_tx.send(Ok(()));
-                        p
-                    }
-                    Err(e) => {
-                        let _ = ready_tx.send(Err(e));
-                        return;
-                    }
-                };
-                for job in rx {
-                    match job {
-                        Job::Decide(d, reply) => {
-                            let input = AppInput {
-                                name: &d.app,
-                                now: d.now,
-                                interval_secs: d.interval_secs,
-                                machines: &d.machines,
-                                metrics: &d.metrics,
-                            };
-                            let _ = reply.send(policy.decide(&input));
-                        }
-                        Job::States(reply) => {
-                            let _ = reply.send(policy.states_json());
-                        }
-                        Job::Restore(states, reply) => {
-                            let _ = reply.send(policy.restore_states(&states));
-                        }
-                        Job::Forget(app) => policy.forget(&app),
-                    }
-                }
-            })
-            .map_err(|e| PolicyError::Runtime(format!("cannot start the policy thread: {e}")))?;
-        ready_rx.recv().map_err(|_| gone())??;
-        Ok(PolicyHandle { tx })
+            .name("fas-policy-watchdog".into())
+            .spawn(move || watch(weak))
+            .map_err(|e| PolicyError::Runtime(format!("cannot start the policy watchdog: {e}")))?;
+        Ok(PolicyHandle { tx, shared })
+    }
+
+    /// Longest a caller waits: a stuck job is seen by the watchdog and the queue
+    /// taken over by a fresh thread within about this.
+    fn patience(&self) -> Duration {
+        self.shared.watchdog * 2 + Duration::from_secs(1)
+    }
+
+    async fn ask<T>(
+        &self,
+        job: impl FnOnce(oneshot::Sender<Result<T, PolicyError>>) -> Job,
+        app: Option<&str>,
+    ) -> Result<T, PolicyError> {
+        let (reply, rx) = oneshot::channel();
+        self.tx.send(job(reply)).map_err(|_| gone())?;
+        match tokio::time::timeout(self.patience(), rx).await {
+            Ok(answer) => answer.map_err(|_| self.quarantine_error(app).unwrap_or_else(gone))?,
+            Err(_) => Err(self.quarantine_error(app).unwrap_or_else(|| {
+                PolicyError::Runtime(format!(
+                    "the policy did not answer within {:?}",
+                    self.patience()
+                ))
+            })),
+        }
+    }
+
+    fn quarantine_error(&self, app: Option<&str>) -> Option<PolicyError> {
+        let app = app?;
+        let why = lock(&self.shared.quarantined).get(app).cloned()?;
+        Some(PolicyError::Quarantined {
+            app: app.to_string(),
+            policy: lock(&self.shared.label).clone(),
+            why,
+        })
     }
 
     pub async fn decide(&self, d: Decision) -> Result<Targets, PolicyError> {
-        let (reply, rx) = oneshot::channel();
-        self.tx.send(Job::Decide(d, reply)).map_err(|_| gone())?;
-        rx.await.map_err(|_| gone())?
+        let app = d.app.clone();
+        if let Some(e) = self.quarantine_error(Some(&app)) {
+            return Err(e);
+        }
+        self.ask(|reply| Job::Decide(d, reply), Some(&app)).await
     }
 
-    /// Every app's `state`, for persistence.
-    pub async fn states(&self) -> Result<BTreeMap<String, serde_json::Value>, PolicyError> {
-        let (reply, rx) = oneshot::channel();
-        self.tx.send(Job::States(reply)).map_err(|_| gone())?;
-        rx.await.map_err(|_| gone())?
+    /// Every app's `state`, for persistence; the last good states when the policy
+    /// thread cannot answer (so a shutdown always saves something).
+    pub async fn states(&self) -> Result<States, PolicyError> {
+        match self.ask(Job::States, None).await {
+            Err(e) if !matches!(e, PolicyError::State { .. }) => {
+                tracing::warn!(error = %e, "policy states unavailable; using the last good ones");
+                Ok(lock(&self.shared.last_good).clone())
+            }
+            r => r,
+        }
     }
 
     /// Drops an app's state (an app gone for longer than the grace period).
     pub fn forget(&self, app: &str) {
+        lock(&self.shared.last_good).remove(app);
         let _ = self.tx.send(Job::Forget(app.to_string()));
     }
 
-    pub async fn restore(
-        &self,
-        states: BTreeMap<String, serde_json::Value>,
-    ) -> Result<(), PolicyError> {
-        let (reply, rx) = oneshot::channel();
-        self.tx
-            .send(Job::Restore(states, reply))
-            .map_err(|_| gone())?;
-        rx.await.map_err(|_| gone())?
+    pub async fn restore(&self, states: States) -> Result<(), PolicyError> {
+        self.ask(|reply| Job::Restore(states, reply), None).await
+    }
+
+    /// Apps quarantined so far, with why.
+    pub fn quarantined(&self) -> Vec<(String, String)> {
+        let q = lock(&self.shared.quarantined);
+        q.iter().map(|(a, w)| (a.clone(), w.clone())).collect()
+    }
+}
+
+/// Starts worker `generation`: builds the policy on its thread, restores the last
+/// good states, then serves the queue until a newer generation takes over.
+fn start_worker(shared: &Arc<Shared>, generation: u64) -> Result<(), PolicyError> {
+    let (ready_tx, ready_rx) = mpsc::channel();
+    let s = shared.clone();
+    std::thread::Builder::new()
+        .name("fas-policy".into())
+        .spawn(move || {
+            let mut policy = match (s.build)() {
+                Ok(p) => p,
+                Err(e) => {
+                    let _ = ready_tx.send(Err(e));
+                    return;
+                }
+            };
+            let saved = lock(&s.last_good).clone();
+            if let Err(e) = policy.restore_states(&saved) {
+                tracing::warn!(error = %e, "some saved policy states could not be restored");
+            }
+            *lock(&s.label) = policy.label();
+            let _ = ready_tx.send(Ok(()));
+            serve(&s, &mut policy, generation);
+        })
+        .map_err(|e| PolicyError::Runtime(format!("cannot start the policy thread: {e}")))?;
+    ready_rx.recv().map_err(|_| gone())?
+}
+
+fn serve(s: &Shared, policy: &mut Policy, generation: u64) {
+    loop {
+        let job = {
+            let rx = lock(&s.rx);
+            if s.generation.load(Ordering::SeqCst) != generation {
+                return;
+            }
+            match rx.recv_timeout(Duration::from_millis(200)) {
+                Ok(job) => job,
+                Err(mpsc::RecvTimeoutError::Timeout) => continue,
+                Err(mpsc::RecvTimeoutError::Disconnected) => return,
+            }
+        };
+        let app = match &job {
+            Job::Decide(d, _) => d.app.clone(),
+            _ => String::new(),
+        };
+        *lock(&s.current) = Some((app, Instant::now(), generation));
+        run(s, policy, job);
+        let mut current = lock(&s.current);
+        if current.as_ref().is_some_and(|(_, _, g)| *g == generation) {
+            *current = None;
+        }
+    }
+}
+
+fn run(s: &Shared, policy: &mut Policy, job: Job) {
+    match job {
+        Job::Decide(d, reply) => {
+            let input = AppInput {
+                name: &d.app,
+                now: d.now,
+                interval_secs: d.interval_secs,
+                machines: &d.machines,
+                metrics: &d.metrics,
+            };
+            let result = policy.decide(&input);
+            if result.is_ok() && !policy.is_expr() {
+                if let Ok(state) = policy.state_json(&d.app) {
+                    lock(&s.last_good).insert(d.app.clone(), state);
+                }
+            }
+            let _ = reply.send(result);
+        }
+        Job::States(reply) => {
+            let _ = reply.send(policy.states_json());
+        }
+        Job::Restore(states, reply) => {
+            let r = policy.restore_states(&states);
+            if r.is_ok() {
+                lock(&s.last_good).extend(states);
+            }
+            let _ = reply.send(r);
+        }
+        Job::Forget(app) => policy.forget(&app),
+    }
+}
+
+/// The watchdog: a job past the deadline quarantines its app and moves the queue
+/// to a fresh thread.
+fn watch(shared: Weak<Shared>) {
+    loop {
+        std::thread::sleep(Duration::from_millis(50));
+        let Some(s) = shared.upgrade() else { return };
+        let stuck = lock(&s.current).clone().filter(|(_, since, g)| {
+            since.elapsed() > s.watchdog && *g == s.generation.load(Ordering::SeqCst)
+        });
+        let Some((app, since, generation)) = stuck else {
+            continue;
+        };
+        let policy = lock(&s.label).clone();
+        let why = format!(
+            "a decision ran past the watchdog's {:?} (still running after {:?}); the app stays quarantined until fas restarts",
+            s.watchdog,
+            since.elapsed()
+        );
+        if !app.is_empty() {
+            lock(&s.quarantined).insert(app.clone(), why.clone());
+        }
+        tracing::error!(app = %app, policy = %policy, "{why}; the other apps go on with a fresh policy state");
+        let next = generation + 1;
+        s.generation.store(next, Ordering::SeqCst);
+        *lock(&s.current) = None;
+        // Rebuilding can fail (the policy file changed on disk): try again, the queue
+        // waits meanwhile.
+        while let Err(e) = start_worker(&s, next) {
+            tracing::error!(policy = %policy, error = %e, "cannot restart the policy; retrying in 5 s");
+            std::thread::sleep(Duration::from_secs(5));
+        }
     }
 }

@@ -133,8 +133,12 @@ impl Reconciler {
                     ReconcileError::Collect(c) => self
                         .metrics
                         .inc("fas_collector_errors_total", &[("collector", &c.collector)]),
-                    ReconcileError::Policy(_) => {
-                        self.metrics.inc("fas_policy_errors_total", &[("app", app)])
+                    ReconcileError::Policy(p) => {
+                        self.metrics.inc("fas_policy_errors_total", &[("app", app)]);
+                        if matches!(p, PolicyError::Quarantined { .. }) {
+                            self.metrics
+                                .set("fas_policy_quarantined", &[("app", app)], 1.0);
+                        }
                     }
                     _ => {}
                 }

@@ -99,6 +99,11 @@ const FAMILIES: &[(&str, &str, &str)] = &[
     ),
     ("fas_apps", "gauge", "Apps being reconciled."),
     (
+        "fas_policy_quarantined",
+        "gauge",
+        "1 for an app whose decision overran the policy watchdog: it is no longer scaled until fas restarts.",
+    ),
+    (
         "fas_reconcile_duration_seconds",
         "histogram",
         "Time one app's reconcile took.",
