@@ -68,6 +68,11 @@ fn huge_strings_and_finalizers_are_refused() {
         Limits::default(),
     );
     assert!(e.contains("__gc metamethods are not allowed"), "{e}");
+    let e = attack(r#"table.move({}, 1, 1 << 40, 1, {})"#, Limits::default());
+    assert!(
+        e.contains("table.move: 1099511627776 elements asked for"),
+        "{e}"
+    );
 }
 
 #[test]

@@ -76,3 +76,94 @@ async fn a_stuck_decision_quarantines_its_app_and_the_others_go_on() {
     assert_eq!(states["good"], json!({"n": 3}));
     assert_eq!(policy.quarantined().len(), 1);
 }
+
+/// Through the real scheduler: the stuck app is quarantined (metric and error), the
+/// healthy one is still scaled every round, and the scheduler stops promptly.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_scheduler_goes_on_around_a_stuck_app() {
+    use fas::config::Secret;
+    use fas::fly::{ClientOptions, FlyClient};
+    use fas::reconcile::{scheduler::STATE_GRACE, Apps, PlanOptions, Reconciler, Scheduler};
+    use fas::sim::{self, Latencies, Seed, SimOptions};
+    use std::sync::Arc;
+
+    let opts = SimOptions {
+        latencies: Latencies::instant(20),
+        rate_limits: false,
+        ..SimOptions::default()
+    };
+    let server = sim::start("127.0.0.1:0".parse().unwrap(), opts)
+        .await
+        .unwrap();
+    let spec = "acme/good=1,acme/stuck=1";
+    server.sim.seed(&Seed::parse_spec(spec).unwrap()).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("policy.lua");
+    std::fs::write(&path, POLICY).unwrap();
+    let unbounded = Limits {
+        instructions: u64::MAX / 2,
+        deadline: Duration::from_secs(3600),
+        ..Limits::default()
+    };
+    let build = move || Policy::from_file(&path, &json!({}), unbounded);
+    let policy = PolicyHandle::spawn_watched(build, Duration::from_millis(300)).unwrap();
+    let fly = Arc::new(
+        FlyClient::new(ClientOptions {
+            rate_limit: false,
+            ..ClientOptions::for_base(&server.url(), Secret::new("FlyV1 fm2_t"))
+        })
+        .unwrap(),
+    );
+    let plan = PlanOptions {
+        process_group: "app".into(),
+        regions: vec![],
+        create_stopped: false,
+        suspend: false,
+    };
+    let interval = Duration::from_millis(200);
+    let reconciler = Arc::new(Reconciler::new(
+        fly.clone(),
+        vec![],
+        policy.clone(),
+        plan,
+        Duration::from_secs(5),
+        interval,
+        Arc::new(fas::clock::SystemClock),
+        Arc::new(fas::telemetry::Metrics::default()),
+    ));
+    let scheduler = Scheduler {
+        reconciler: reconciler.clone(),
+        fly,
+        apps: Apps::Matching {
+            org: "acme".into(),
+            pattern: "*".into(),
+        },
+        interval,
+        refresh_interval: Duration::from_secs(60),
+        concurrency: 1,
+        grace: STATE_GRACE,
+    };
+    let (stop, rx) = tokio::sync::watch::channel(false);
+    let task = tokio::spawn(scheduler.run(rx));
+    tokio::time::sleep(Duration::from_secs(4)).await;
+    let sent = Instant::now();
+    stop.send(true).unwrap();
+    tokio::time::timeout(Duration::from_secs(5), task)
+        .await
+        .expect("the scheduler stops")
+        .unwrap();
+    assert!(sent.elapsed() < Duration::from_secs(5));
+    let m = &reconciler.metrics;
+    assert!(m
+        .render()
+        .contains("fas_policy_quarantined{app=\"stuck\"} 1"));
+    // With one round at a time, the stuck app held everything for one watchdog
+    // period only: the good app went on deciding (its count is its rounds).
+    let states = policy.states().await.unwrap();
+    let rounds = states["good"]["n"].as_f64().unwrap();
+    assert!(
+        rounds >= 8.0,
+        "the good app decided only {rounds} times in 4 s"
+    );
+    assert!(m.counter("fas_policy_errors_total", &[("app", "stuck")]) >= 5);
+}

@@ -130,7 +130,7 @@ getmetatable("").__metatable = false
 /// repetition items, must stay under `MAX_STEPS`; `rep` builds at most `MAX_REP` bytes.
 const STRING_GUARDS: &str = r#"
 local string, error, type, tostring, byte, len = string, error, type, tostring, string.byte, string.len
-local MAX_STEPS, MAX_REP = ...
+local MAX_STEPS, MAX_REP, MAX_MOVE = ...
 local function items(p)
   local k, i, n = 0, 1, len(p)
   while i <= n do
@@ -176,12 +176,22 @@ string.rep = function(s, n, sep)
   end
   return rep(s, n, sep)
 end
+-- table.move loops in C over the whole range, even over nothing: bound the range.
+local move = table.move
+table.move = function(a1, f, e, t, a2)
+  if type(f) == "number" and type(e) == "number" and e - f >= MAX_MOVE then
+    error(("table.move: %.0f elements asked for, at most %d"):format(e - f + 1, MAX_MOVE), 2)
+  end
+  return move(a1, f, e, t, a2)
+end
 "#;
 
 /// Worst-case steps of one pattern call (about 0.1 s).
 const MAX_STEPS: f64 = 1e8;
 /// Largest string `string.rep` builds.
 const MAX_REP: i64 = 1 << 20;
+/// Most elements one `table.move` copies.
+const MAX_MOVE: i64 = 1 << 20;
 
 /// A fresh sandboxed state. `dir` is where `require` finds the policy's own modules.
 pub fn new_state(dir: Option<PathBuf>, limits: Limits) -> mlua::Result<(Lua, Budget)> {
@@ -199,7 +209,7 @@ pub fn new_state(dir: Option<PathBuf>, limits: Limits) -> mlua::Result<(Lua, Bud
         .call::<()>(exceeded)?;
     lua.load(STRING_GUARDS)
         .set_name("=fas-sandbox")
-        .call::<()>((MAX_STEPS, MAX_REP))?;
+        .call::<()>((MAX_STEPS, MAX_REP, MAX_MOVE))?;
 
     let loaded = lua.create_table()?;
     let require =
