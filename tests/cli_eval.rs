@@ -268,3 +268,33 @@ fn deep_and_long_expressions_get_a_clear_error_in_every_command() {
         assert_fails_with(&o, want);
     }
 }
+
+#[test]
+fn print_goes_to_the_log_not_to_stdout() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("p.lua");
+    std::fs::write(
+        &path,
+        "function scale(m, app)\n  print('deciding', m.q, ('x'):rep(5000))\n  return { started = 2 }\nend\n",
+    )
+    .unwrap();
+    let o = fas(
+        &["eval", "--set", "q=3"],
+        &env(&[("FAS_POLICY", path.to_str().unwrap())]),
+        &repo(),
+    );
+    assert!(o.status.success(), "{}", stderr(&o));
+    let v: serde_json::Value = serde_json::from_str(&stdout(&o)).expect("stdout is JSON only");
+    assert_eq!(v["started"]["min"], 2);
+    let err = stderr(&o);
+    assert_eq!(err.lines().count(), 1, "{err}");
+    assert!(
+        err.contains("policy print") && err.contains("deciding\t3.0\txxx"),
+        "{err}"
+    );
+    assert!(err.len() < 1300, "capped: {} bytes", err.len());
+    assert!(
+        !err.contains('\x1b'),
+        "no colour codes off a terminal: {err:?}"
+    );
+}

@@ -69,6 +69,7 @@ fn collect_once(cfg: &Config, app: &str) -> anyhow::Result<Vec<(String, f64)>> {
 }
 
 pub fn run(args: EvalArgs) -> anyhow::Result<()> {
+    crate::telemetry::log::init_policy_prints();
     let mut cfg = Config::load(args.config.as_deref(), &process_env)?;
     if args.policy.is_some() {
         cfg.policy = args.policy.clone();

@@ -11,7 +11,7 @@ use std::rc::Rc;
 use std::time::{Duration, Instant};
 
 use mlua::chunk::ChunkMode;
-use mlua::{HookTriggers, Lua, LuaOptions, StdLib, Table, Value, VmState};
+use mlua::{Function, HookTriggers, Lua, LuaOptions, StdLib, Table, Value, VmState};
 
 /// The Lua modules shipped with fas, embedded so the binary is self-contained.
 pub const STDLIB: &[(&str, &str)] = &[
@@ -194,6 +194,8 @@ end
 const MAX_STEPS: f64 = 1e8;
 /// Largest string `string.rep` builds.
 const MAX_REP: i64 = 1 << 20;
+/// Characters of one `print` line kept in the log.
+const PRINT_MAX: usize = 1024;
 /// Most elements one `table.move` copies.
 const MAX_MOVE: i64 = 1 << 20;
 
@@ -214,6 +216,33 @@ pub fn new_state(dir: Option<PathBuf>, limits: Limits) -> mlua::Result<(Lua, Bud
     lua.load(STRING_GUARDS)
         .set_name("=fas-sandbox")
         .call::<()>((MAX_STEPS, MAX_REP, MAX_MOVE))?;
+    // `print` goes to the log, one line, capped: stdout carries `fas eval`'s JSON.
+    let log = lua.create_function(|_, line: mlua::LuaString| {
+        let line = line.to_string_lossy();
+        let mut text: String = line.chars().take(PRINT_MAX).collect();
+        if text.len() < line.len() {
+            text.push('…');
+        }
+        tracing::info!(target: "fas::policy", line = %text.replace('\n', "\\n"), "policy print");
+        Ok(())
+    })?;
+    lua.load(
+        r##"local log, tostring, select, concat = ...
+        print = function(...)
+          local parts = {}
+          for i = 1, select("#", ...) do parts[i] = tostring((select(i, ...))) end
+          log(concat(parts, "\t"))
+        end"##,
+    )
+    .set_name("=fas-sandbox")
+    .call::<()>((
+        log,
+        lua.globals().get::<Function>("tostring")?,
+        lua.globals().get::<Function>("select")?,
+        lua.globals()
+            .get::<Table>("table")?
+            .get::<Function>("concat")?,
+    ))?;
 
     let loaded = lua.create_table()?;
     let require =
