@@ -10,6 +10,7 @@ pub mod faults;
 pub mod fly;
 pub mod policy;
 pub mod reconcile;
+pub mod redact;
 pub mod scripttest;
 pub mod sim;
 pub mod simulate;

@@ -298,3 +298,70 @@ fn print_goes_to_the_log_not_to_stdout() {
         "no colour codes off a terminal: {err:?}"
     );
 }
+
+/// Every error path that can quote a configured value: the value expanded from a
+/// secret-looking variable is redacted wherever it lands.
+#[test]
+fn expanded_secrets_are_redacted_on_every_error_path() {
+    let dir = tempfile::tempdir().unwrap();
+    let cases = [
+        "interval: ${FAS_API_TOKEN}",
+        "started-machine-count: ${FAS_API_TOKEN}",
+        "policy: /x/${FAS_API_TOKEN}.lua",
+        "${FAS_API_TOKEN}: 1",
+        "initial-machine-state: ${MY_DB_PASSWORD}\nstarted-machine-count: 1",
+        "stop-mode: ${MY_DB_PASSWORD}\nstarted-machine-count: 1",
+        "app-list-refresh-interval: ${MY_DB_PASSWORD}",
+        "created-machine-count: q\nmetric-collectors: [{type: prometheus, metric-name: q, address: \"http://127.0.0.1:9/${PROM_TOKEN}\", query: up}]",
+        // A Prometheus that echoes the query in its error, as a real one does.
+        "created-machine-count: q\nmetric-collectors: [{type: prometheus, metric-name: q, address: \"ECHO\", query: \"up{k='${PROM_TOKEN}'} +\"}]",
+    ];
+    let echo = echoing_prometheus();
+    for body in cases {
+        let path = dir.path().join("fas.yml");
+        let body = body.replace("ECHO", &echo);
+        std::fs::write(&path, format!("app-name: web\n{body}\n")).unwrap();
+        let o = fas(
+            &["eval", "--config", path.to_str().unwrap()],
+            &env(&[
+                ("FAS_API_TOKEN", "FlyV1 fm2_SUPERSECRETTOKEN123"),
+                ("MY_DB_PASSWORD", "hunter2hunter2"),
+                ("PROM_TOKEN", "promSECRETvalue"),
+            ]),
+            &repo(),
+        );
+        let all = format!("{}{}", stdout(&o), stderr(&o));
+        assert!(!o.status.success(), "{body}: {all}");
+        for secret in ["SUPERSECRET", "hunter2", "promSECRET"] {
+            assert!(!all.contains(secret), "{body}: {all}");
+        }
+        assert!(
+            all.contains("<redacted>") || all.contains("must be either"),
+            "{body}: {all}"
+        );
+    }
+}
+
+/// An HTTP server answering every request with a Prometheus-style error that quotes
+/// the request body (the form-encoded query).
+fn echoing_prometheus() -> String {
+    use std::io::{Read, Write};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap();
+    std::thread::spawn(move || {
+        for conn in listener.incoming() {
+            let Ok(mut c) = conn else { continue };
+            let mut buf = [0u8; 8192];
+            let n = c.read(&mut buf).unwrap_or(0);
+            let req = String::from_utf8_lossy(&buf[..n]).to_string();
+            let body = req.split("\r\n\r\n").nth(1).unwrap_or("").to_string();
+            let answer = serde_json::json!({"status": "error", "errorType": "bad_data", "error": format!("parse error in {body}")}).to_string();
+            let _ = write!(
+                c,
+                "HTTP/1.1 400 Bad Request\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{answer}",
+                answer.len()
+            );
+        }
+    });
+    format!("http://{addr}")
+}

@@ -45,6 +45,11 @@ enum Command {
 }
 
 pub fn run() -> i32 {
+    // A panic's message passes the same redaction as errors and logs.
+    std::panic::set_hook(Box::new(|info| {
+        let text = info.to_string();
+        eprintln!("panic: {}", crate::redact::redact(&text));
+    }));
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Sandbox(args) => sandbox::run(args),
@@ -64,7 +69,7 @@ pub fn run() -> i32 {
         Err(e) => {
             // One line, whatever the error chain holds.
             let msg = format!("{e:#}").replace('\n', " ");
-            eprintln!("ERROR: {msg}");
+            eprintln!("ERROR: {}", crate::redact::redact(&msg));
             1
         }
     }

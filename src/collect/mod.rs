@@ -47,7 +47,11 @@ pub fn expand_query(query: &str, app: &str) -> String {
         if name == "APP_NAME" {
             app.to_string()
         } else {
-            std::env::var(name).unwrap_or_default()
+            let v = std::env::var(name).unwrap_or_default();
+            if crate::redact::secret_name(name) {
+                crate::redact::register(&v);
+            }
+            v
         }
     };
     text::expand(query, &lookup, &|_| false)

@@ -231,7 +231,13 @@ impl Config {
             msg,
         };
         let raw = std::fs::read_to_string(path).map_err(|e| ferr(format!("cannot read: {e}")))?;
-        let lookup = |name: &str| env(name).unwrap_or_default();
+        let lookup = |name: &str| {
+            let v = env(name).unwrap_or_default();
+            if crate::redact::secret_name(name) || name.starts_with("FAS_API") {
+                crate::redact::register(&v);
+            }
+            v
+        };
         let text = text::expand(&raw, &lookup, &|n| n == "APP_NAME");
         let f = file::parse(&text).map_err(ferr)?;
         let set = |into: &mut String, v: Option<file::Scalar>| {

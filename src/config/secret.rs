@@ -6,8 +6,11 @@ use std::fmt;
 pub struct Secret(String);
 
 impl Secret {
+    /// Wraps a secret value and registers it for redaction (`crate::redact`).
     pub fn new(s: impl Into<String>) -> Self {
-        Secret(s.into())
+        let s = s.into();
+        crate::redact::register(&s);
+        Secret(s)
     }
     /// The secret itself, for the one place that must send it.
     pub fn expose(&self) -> &str {

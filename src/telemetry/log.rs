@@ -17,7 +17,7 @@ pub fn init(json: bool, verbose: bool) {
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_ansi(ansi())
-        .with_writer(std::io::stderr);
+        .with_writer(crate::redact::Stderr::default);
     let _ = if json {
         builder.json().try_init()
     } else {
@@ -31,7 +31,7 @@ pub fn init_policy_prints() {
     let _ = tracing_subscriber::fmt()
         .with_env_filter(EnvFilter::new("off,fas::policy=info"))
         .with_ansi(ansi())
-        .with_writer(std::io::stderr)
+        .with_writer(crate::redact::Stderr::default)
         .without_time()
         .try_init();
 }
