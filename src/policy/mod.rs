@@ -273,33 +273,53 @@ impl Policy {
         if state.is_nil() {
             return Ok(serde_json::json!({}));
         }
-        self.lua.from_value(state).map_err(|e| PolicyError::State {
-            app: app.to_string(),
-            msg: format!("{e}; keep only numbers, strings, booleans and tables in app.state"),
-        })
+        self.lua
+            .from_value(state)
+            .map_err(|e| e.to_string())
+            .and_then(shallow)
+            .map_err(|e| PolicyError::State {
+                app: app.to_string(),
+                msg: format!("{e}; keep only numbers, strings, booleans and tables in app.state"),
+            })
     }
 }
 
 impl Policy {
-    /// Every app's `state` as JSON (translated Expr policies keep none).
-    pub fn states_json(&self) -> Result<BTreeMap<String, serde_json::Value>, PolicyError> {
+    /// Every app's `state` as JSON (translated Expr policies keep none), and an error
+    /// for each app whose state JSON cannot hold (a function, say): one bad app never
+    /// keeps the others from being saved.
+    pub fn states_json(
+        &self,
+    ) -> Result<(BTreeMap<String, serde_json::Value>, Vec<PolicyError>), PolicyError> {
+        let mut out = BTreeMap::new();
+        let mut bad = Vec::new();
         if self.is_expr() {
-            return Ok(BTreeMap::new());
+            return Ok((out, bad));
         }
         let table: Table = self
             .all_states
             .call(())
             .map_err(|e| PolicyError::lua(&self.kind.label(), &e))?;
-        let mut out = BTreeMap::new();
         for pair in table.pairs::<String, Value>() {
             let (app, state) = pair.map_err(|e| PolicyError::lua(&self.kind.label(), &e))?;
-            let json = self.lua.from_value(state).map_err(|e| PolicyError::State {
-                app: app.clone(),
-                msg: format!("{e}; keep only numbers, strings, booleans and tables in app.state"),
-            })?;
-            out.insert(app, json);
+            match self
+                .lua
+                .from_value(state)
+                .map_err(|e| e.to_string())
+                .and_then(shallow)
+            {
+                Ok(json) => {
+                    out.insert(app, json);
+                }
+                Err(e) => bad.push(PolicyError::State {
+                    msg: format!(
+                        "{e}; keep only numbers, strings, booleans and tables in app.state"
+                    ),
+                    app,
+                }),
+            }
         }
-        Ok(out)
+        Ok((out, bad))
     }
 
     /// Drops everything kept for an app (its state, its cached tables).
@@ -327,6 +347,28 @@ impl Policy {
                 .map_err(|e| PolicyError::lua(&self.kind.label(), &e))?;
         }
         Ok(())
+    }
+}
+
+/// Deepest `app.state` saved: the state file wraps it in two more levels, and its
+/// reader (serde_json) stops at 128, so what fas writes it can always read back.
+pub const MAX_STATE_DEPTH: usize = 100;
+
+fn shallow(v: serde_json::Value) -> Result<serde_json::Value, String> {
+    fn depth(v: &serde_json::Value, limit: usize) -> bool {
+        if limit == 0 {
+            return false;
+        }
+        match v {
+            serde_json::Value::Array(a) => a.iter().all(|x| depth(x, limit - 1)),
+            serde_json::Value::Object(o) => o.values().all(|x| depth(x, limit - 1)),
+            _ => true,
+        }
+    }
+    if depth(&v, MAX_STATE_DEPTH) {
+        Ok(v)
+    } else {
+        Err(format!("it is nested deeper than {MAX_STATE_DEPTH} levels"))
     }
 }
 

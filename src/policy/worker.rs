@@ -248,7 +248,20 @@ fn run(s: &Shared, policy: &mut Policy, job: Job) {
             let _ = reply.send(result);
         }
         Job::States(reply) => {
-            let _ = reply.send(policy.states_json());
+            let result = policy.states_json().map(|(mut states, bad)| {
+                // A state JSON cannot hold keeps its last good value, and is named.
+                let last_good = lock(&s.last_good);
+                for e in bad {
+                    if let PolicyError::State { app, .. } = &e {
+                        tracing::warn!(app = %app, error = %e, "this app's policy state cannot be saved; keeping its last good one");
+                        if let Some(v) = last_good.get(app) {
+                            states.insert(app.clone(), v.clone());
+                        }
+                    }
+                }
+                states
+            });
+            let _ = reply.send(result);
         }
         Job::Restore(states, reply) => {
             let r = policy.restore_states(&states);

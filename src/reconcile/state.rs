@@ -1,6 +1,8 @@
 //! Policy state across restarts: one JSON file (app -> state), written atomically
-//! (write a temporary file, then rename) and loaded at start. A corrupt file is an
-//! error naming the file, never a silent reset.
+//! (write a temporary file beside the real one, fsync, rename; through a symlink,
+//! beside its target) and loaded at start. A corrupt or oversized file is an error
+//! naming the file, never a silent reset; an app whose state is not an object is
+//! named and left out.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -22,8 +24,22 @@ fn err(path: &Path, msg: impl std::fmt::Display) -> StateError {
     }
 }
 
+/// The largest state file fas reads (policy state is small; this is a mistake).
+pub const MAX_FILE: u64 = 64 << 20;
+
 /// The saved states; none when the file does not exist yet.
 pub fn load(path: &Path) -> Result<States, StateError> {
+    match std::fs::metadata(path) {
+        Ok(m) if m.len() > MAX_FILE => return Err(err(
+            path,
+            format!(
+                "{} bytes, more than the {} MiB fas reads: move it away to start from empty state",
+                m.len(),
+                MAX_FILE >> 20
+            ),
+        )),
+        _ => {}
+    }
     let text = match std::fs::read_to_string(path) {
         Ok(t) => t,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(States::new()),
@@ -36,7 +52,17 @@ pub fn load(path: &Path) -> Result<States, StateError> {
         )
     })?;
     match doc.get("apps") {
-        Some(Value::Object(apps)) => Ok(apps.clone().into_iter().collect()),
+        Some(Value::Object(apps)) => Ok(apps
+            .iter()
+            .filter(|(app, state)| {
+                let object = state.is_object();
+                if !object {
+                    tracing::warn!(app = %app, file = %path.display(), "the saved state of this app is not an object; it starts from empty state");
+                }
+                object
+            })
+            .map(|(a, s)| (a.clone(), s.clone()))
+            .collect()),
         _ => Err(err(
             path,
             "expected {\"apps\": {...}}: fix it, or move it away to start from empty state",
@@ -44,13 +70,38 @@ pub fn load(path: &Path) -> Result<States, StateError> {
     }
 }
 
-/// Writes all states to `path` atomically.
+/// Writes all states to `path` atomically. A symlink stays a symlink: the file it
+/// points to is replaced, from a temporary file beside it.
 pub fn save(path: &Path, states: &States) -> Result<(), StateError> {
+    use std::io::Write;
     let doc = serde_json::json!({"version": 1, "apps": states});
     let text = serde_json::to_vec_pretty(&doc).map_err(|e| err(path, e))?;
-    let tmp: PathBuf = path.with_extension("tmp");
-    std::fs::write(&tmp, &text).map_err(|e| err(&tmp, e))?;
-    std::fs::rename(&tmp, path).map_err(|e| err(path, e))
+    let target = real_path(path);
+    let tmp: PathBuf = target.with_extension("tmp");
+    let mut f = std::fs::File::create(&tmp).map_err(|e| err(&tmp, e))?;
+    f.write_all(&text).map_err(|e| err(&tmp, e))?;
+    // On disk before the rename makes it the state: a crash leaves old or new, whole.
+    f.sync_all().map_err(|e| err(&tmp, e))?;
+    drop(f);
+    std::fs::rename(&tmp, &target).map_err(|e| err(&target, e))
+}
+
+/// `path`, or the file its chain of symlinks ends at.
+fn real_path(path: &Path) -> PathBuf {
+    let mut p = path.to_path_buf();
+    for _ in 0..40 {
+        match std::fs::read_link(&p) {
+            Ok(next) => {
+                p = if next.is_absolute() {
+                    next
+                } else {
+                    p.parent().unwrap_or(Path::new(".")).join(next)
+                }
+            }
+            Err(_) => break,
+        }
+    }
+    p
 }
 
 #[cfg(test)]
@@ -70,6 +121,39 @@ mod tests {
         let e = load(&path).unwrap_err().to_string();
         assert!(
             e.starts_with(&format!("state file {}", path.display())),
+            "{e}"
+        );
+    }
+
+    #[test]
+    fn a_symlinked_path_stays_a_link_and_non_objects_are_left_out() {
+        let dir = tempfile::tempdir().unwrap();
+        let real = dir.path().join("data").join("state.json");
+        std::fs::create_dir(dir.path().join("data")).unwrap();
+        let link = dir.path().join("state.json");
+        std::os::unix::fs::symlink("data/state.json", &link).unwrap();
+        let mut s = States::new();
+        s.insert("web".into(), serde_json::json!({"n": 1}));
+        save(&link, &s).unwrap();
+        assert!(std::fs::symlink_metadata(&link)
+            .unwrap()
+            .file_type()
+            .is_symlink());
+        assert_eq!(load(&real).unwrap(), s);
+        std::fs::write(&real, r#"{"apps": {"web": {"n": 2}, "odd": 5}}"#).unwrap();
+        let loaded = load(&link).unwrap();
+        assert_eq!(loaded.len(), 1, "{loaded:?}");
+    }
+
+    #[test]
+    fn a_file_too_large_is_refused_by_name() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("big.json");
+        let f = std::fs::File::create(&path).unwrap();
+        f.set_len(MAX_FILE + 1).unwrap();
+        let e = load(&path).unwrap_err().to_string();
+        assert!(
+            e.contains("big.json") && e.contains("more than the 64 MiB"),
             "{e}"
         );
     }
