@@ -30,14 +30,16 @@ pub const MAX_FILE: u64 = 64 << 20;
 /// The saved states; none when the file does not exist yet.
 pub fn load(path: &Path) -> Result<States, StateError> {
     match std::fs::metadata(path) {
-        Ok(m) if m.len() > MAX_FILE => return Err(err(
-            path,
-            format!(
+        Ok(m) if m.len() > MAX_FILE => {
+            return Err(err(
+                path,
+                format!(
                 "{} bytes, more than the {} MiB fas reads: move it away to start from empty state",
                 m.len(),
                 MAX_FILE >> 20
             ),
-        )),
+            ))
+        }
         _ => {}
     }
     let text = match std::fs::read_to_string(path) {
