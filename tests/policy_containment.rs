@@ -105,3 +105,39 @@ fn expensive_calls_within_the_budget_meet_the_deadline() {
     assert!(e.contains("deadline of 300ms exceeded"), "{e}");
     println!("ended after {:?}", started.elapsed());
 }
+
+/// One app's branch of a policy cannot change the standard libraries or the shipped
+/// modules for the others: every such write is an error, and nothing changed.
+#[test]
+fn the_standard_libraries_and_the_stdlib_are_read_only() {
+    let writes = [
+        ("string.format = nil", "string.format is read-only"),
+        ("math = {}", "the global math is read-only"),
+        ("_G.string = nil", "the global string is read-only"),
+        (
+            "rawset(string, 'find', print)",
+            "the standard libraries are read-only",
+        ),
+        ("table.insert = nil", "table.insert is read-only"),
+        (
+            "require('fas.util').clamp = nil",
+            "fas.util.clamp is read-only",
+        ),
+        ("pcall = nil", "the global pcall is read-only"),
+    ];
+    for (code, want) in writes {
+        let e = attack(code, Limits::default());
+        assert!(e.contains(want), "{code}: {e}");
+    }
+    // Reading, iterating and a policy's own globals still work.
+    let ok = attack(
+        r#"local n = 0
+           for k in pairs(string) do n = n + 1 end
+           assert(n > 10 and #("abc"):rep(2) == 6 and math.floor(2.5) == 2)
+           assert(require("fas.util").clamp(5, 1, 3) == 3)
+           my_global = 1
+           return { started = my_global }"#,
+        Limits::default(),
+    );
+    assert_eq!(ok, "ok");
+}

@@ -190,6 +190,55 @@ table.move = function(a1, f, e, t, a2)
 end
 "#;
 
+/// Last: the standard libraries become read-only views, and their names in `_G`
+/// cannot be rebound, so no app's branch of a policy can change `string.format` or
+/// `math` for the other apps (a policy's own globals stay shared by its apps, by
+/// design: per-app memory is `app.state`).
+const FREEZE: &str = r#"
+local raw_setmetatable, raw_rawset, next, error, tostring, type =
+  setmetatable, rawset, next, error, tostring, type
+local frozen = {}
+local function freeze(name, t)
+  local view = raw_setmetatable({}, {
+    __index = t,
+    __newindex = function(_, k) error(("%s.%s is read-only in fas policies"):format(name, tostring(k)), 2) end,
+    __pairs = function() return next, t, nil end,
+    __len = function() return #t end,
+    __metatable = false,
+  })
+  frozen[view] = true
+  return view
+end
+rawset = function(t, k, v)
+  if frozen[t] then error("the standard libraries are read-only in fas policies", 2) end
+  return raw_rawset(t, k, v)
+end
+fas_freeze = freeze
+local G = _G
+local libs = {}
+for _, name in ipairs({ "string", "table", "math", "utf8", "os" }) do
+  libs[name] = freeze(name, G[name])
+  G[name] = nil
+end
+for _, name in ipairs({ "print", "pcall", "xpcall", "error", "assert", "type", "tostring", "tonumber",
+  "pairs", "ipairs", "next", "select", "rawget", "rawset", "rawequal", "rawlen", "setmetatable",
+  "getmetatable", "load", "collectgarbage", "_G", "_VERSION" }) do
+  libs[name] = G[name]
+  G[name] = nil
+end
+fas_protect = function(name, value) libs[name] = value end
+raw_setmetatable(G, {
+  __index = libs,
+  __newindex = function(t, k, v)
+    if libs[k] ~= nil then
+      error(("the global %s is read-only in fas policies"):format(tostring(k)), 2)
+    end
+    raw_rawset(t, k, v)
+  end,
+  __metatable = false,
+})
+"#;
+
 /// Worst-case steps of one pattern call (about 0.1 s).
 const MAX_STEPS: f64 = 1e8;
 /// Largest string `string.rep` builds.
@@ -244,10 +293,17 @@ pub fn new_state(dir: Option<PathBuf>, limits: Limits) -> mlua::Result<(Lua, Bud
             .get::<Function>("concat")?,
     ))?;
 
+    lua.load(FREEZE).set_name("=fas-sandbox").exec()?;
+    let freeze: Function = lua.globals().raw_get("fas_freeze")?;
+    let protect: Function = lua.globals().raw_get("fas_protect")?;
+    lua.globals().raw_set("fas_freeze", Value::Nil)?;
+    lua.globals().raw_set("fas_protect", Value::Nil)?;
+
     let loaded = lua.create_table()?;
-    let require =
-        lua.create_function(move |lua, name: String| require(lua, &loaded, dir.as_deref(), &name))?;
-    lua.globals().raw_set("require", require)?;
+    let require = lua.create_function(move |lua, name: String| {
+        require(lua, &loaded, &freeze, dir.as_deref(), &name)
+    })?;
+    protect.call::<()>(("require", require))?;
 
     if limits.instructions == 0 {
         // No budget: used for translated Expr, which has no loops (see Limits).
@@ -280,7 +336,13 @@ pub fn new_state(dir: Option<PathBuf>, limits: Limits) -> mlua::Result<(Lua, Bud
     Ok((lua, budget))
 }
 
-fn require(lua: &Lua, loaded: &Table, dir: Option<&Path>, name: &str) -> mlua::Result<Value> {
+fn require(
+    lua: &Lua,
+    loaded: &Table,
+    freeze: &Function,
+    dir: Option<&Path>,
+    name: &str,
+) -> mlua::Result<Value> {
     if let Some(v) = loaded.raw_get::<Option<Value>>(name)? {
         return Ok(v);
     }
@@ -308,12 +370,16 @@ fn require(lua: &Lua, loaded: &Table, dir: Option<&Path>, name: &str) -> mlua::R
         })?;
         (src, format!("@{}", path.display()))
     };
-    let value: Value = lua
+    let mut value: Value = lua
         .load(source)
         .set_name(chunk_name)
         .set_mode(ChunkMode::Text)
         .call::<Option<Value>>(name)?
         .unwrap_or(Value::Boolean(true));
+    // The shipped modules are shared by every app: read-only, like the std libraries.
+    if name.starts_with("fas.") && value.is_table() {
+        value = freeze.call((name, value))?;
+    }
     loaded.raw_set(name, value.clone())?;
     Ok(value)
 }
