@@ -24,5 +24,5 @@ async fn no_fault_breaks_an_invariant() {
         ));
     }
     assert_eq!(total, 0, "\n{}", report.join("\n"));
-    assert!(report.len() >= 23);
+    assert!(report.len() >= 30);
 }
