@@ -4,6 +4,8 @@
 
 use std::time::Duration;
 
+mod support;
+
 use fas::collect::Collector;
 use fas::config::{CollectorConfig, Secret};
 use fas::fly::{ClientOptions, FlyClient, FlyError};
@@ -131,20 +133,12 @@ impl Collector for PanicsFor {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_panicking_round_is_counted_and_the_loops_go_on() {
     use fas::policy::{expr::CountExprs, Limits, Policy, PolicyHandle};
-    use fas::reconcile::{scheduler::STATE_GRACE, Apps, PlanOptions, Reconciler, Scheduler};
     use std::sync::Arc;
     let server = sim::start("127.0.0.1:0".parse().unwrap(), SimOptions::default())
         .await
         .unwrap();
     let spec = "acme/bad=1,acme/good=1";
     server.sim.seed(&Seed::parse_spec(spec).unwrap()).unwrap();
-    let fly = Arc::new(
-        FlyClient::new(ClientOptions {
-            rate_limit: false,
-            ..ClientOptions::for_base(&server.url(), Secret::new("FlyV1 fm2_t"))
-        })
-        .unwrap(),
-    );
     let exprs = CountExprs {
         min_created: Some("q + 1".into()),
         max_created: Some("q + 1".into()),
@@ -154,43 +148,9 @@ async fn a_panicking_round_is_counted_and_the_loops_go_on() {
     let policy =
         PolicyHandle::spawn(move || Policy::from_exprs(&exprs, &names, Limits::default())).unwrap();
     let collector = Arc::new(PanicsFor(Default::default()));
-    let plan = PlanOptions {
-        process_group: "app".into(),
-        regions: vec![],
-        create_stopped: false,
-        suspend: false,
-    };
-    let interval = Duration::from_millis(200);
-    let reconciler = Arc::new(Reconciler::new(
-        fly.clone(),
-        vec![collector.clone()],
-        policy,
-        plan,
-        Duration::from_secs(5),
-        interval,
-        Arc::new(fas::clock::SystemClock),
-        Arc::new(fas::telemetry::Metrics::default()),
-    ));
-    let scheduler = Scheduler {
-        reconciler: reconciler.clone(),
-        fly,
-        apps: Apps::Matching {
-            org: "acme".into(),
-            pattern: "*".into(),
-        },
-        interval,
-        refresh_interval: Duration::from_secs(60),
-        concurrency: 2,
-        grace: STATE_GRACE,
-    };
-    let (stop, rx) = tokio::sync::watch::channel(false);
-    let task = tokio::spawn(scheduler.run(rx));
-    tokio::time::sleep(Duration::from_millis(1500)).await;
-    stop.send(true).unwrap();
-    tokio::time::timeout(Duration::from_secs(10), task)
-        .await
-        .expect("the scheduler stops")
-        .unwrap();
+    let timing = (Duration::from_millis(200), 2, Duration::from_millis(1500));
+    let reconciler =
+        support::sched::run_wildcard(&server.url(), vec![collector.clone()], policy, timing).await;
     let panics = collector.0.load(std::sync::atomic::Ordering::SeqCst);
     assert!(
         panics >= 3,

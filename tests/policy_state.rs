@@ -4,7 +4,7 @@
 
 use std::time::Duration;
 
-use fas::policy::{Decision, Limits, MachineCounts, Policy, PolicyHandle};
+use fas::policy::{Limits, MachineCounts, Policy, PolicyHandle};
 use fas::reconcile::state;
 use serde_json::json;
 
@@ -20,15 +20,9 @@ function scale(metrics, app)
 end
 "#;
 
-fn decision(app: &str) -> Decision {
-    Decision {
-        app: app.into(),
-        now: 0.0,
-        interval_secs: 15.0,
-        machines: MachineCounts::default(),
-        metrics: vec![],
-    }
-}
+mod support;
+
+use support::sched::decision;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn one_bad_state_never_keeps_the_others_from_being_saved() {

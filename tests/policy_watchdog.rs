@@ -5,7 +5,7 @@
 
 use std::time::{Duration, Instant};
 
-use fas::policy::{Decision, Limits, MachineCounts, Policy, PolicyError, PolicyHandle};
+use fas::policy::{Limits, Policy, PolicyError, PolicyHandle};
 use serde_json::json;
 
 const POLICY: &str = r#"
@@ -16,19 +16,13 @@ function scale(metrics, app)
 end
 "#;
 
-fn decision(app: &str) -> Decision {
-    Decision {
-        app: app.into(),
-        now: 0.0,
-        interval_secs: 15.0,
-        machines: MachineCounts::default(),
-        metrics: vec![],
-    }
-}
+mod support;
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_stuck_decision_quarantines_its_app_and_the_others_go_on() {
-    let dir = tempfile::tempdir().unwrap();
+use support::sched::decision;
+
+/// The policy above with the sandbox's own bounds switched off, so only the watchdog
+/// (300 ms) can end a stuck decision.
+fn unbounded(dir: &tempfile::TempDir) -> PolicyHandle {
     let path = dir.path().join("policy.lua");
     std::fs::write(&path, POLICY).unwrap();
     let unbounded = Limits {
@@ -37,7 +31,13 @@ async fn a_stuck_decision_quarantines_its_app_and_the_others_go_on() {
         ..Limits::default()
     };
     let build = move || Policy::from_file(&path, &json!({}), unbounded);
-    let policy = PolicyHandle::spawn_watched(build, Duration::from_millis(300)).unwrap();
+    PolicyHandle::spawn_watched(build, Duration::from_millis(300)).unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_stuck_decision_quarantines_its_app_and_the_others_go_on() {
+    let dir = tempfile::tempdir().unwrap();
+    let policy = unbounded(&dir);
     let started = |t: fas::policy::Targets| t.started.and_then(|b| b.min);
     assert_eq!(
         started(policy.decide(decision("good")).await.unwrap()),
@@ -81,11 +81,7 @@ async fn a_stuck_decision_quarantines_its_app_and_the_others_go_on() {
 /// healthy one is still scaled every round, and the scheduler stops promptly.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_scheduler_goes_on_around_a_stuck_app() {
-    use fas::config::Secret;
-    use fas::fly::{ClientOptions, FlyClient};
-    use fas::reconcile::{scheduler::STATE_GRACE, Apps, PlanOptions, Reconciler, Scheduler};
     use fas::sim::{self, Latencies, Seed, SimOptions};
-    use std::sync::Arc;
 
     let opts = SimOptions {
         latencies: Latencies::instant(20),
@@ -98,61 +94,10 @@ async fn the_scheduler_goes_on_around_a_stuck_app() {
     let spec = "acme/good=1,acme/stuck=1";
     server.sim.seed(&Seed::parse_spec(spec).unwrap()).unwrap();
     let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("policy.lua");
-    std::fs::write(&path, POLICY).unwrap();
-    let unbounded = Limits {
-        instructions: u64::MAX / 2,
-        deadline: Duration::from_secs(3600),
-        ..Limits::default()
-    };
-    let build = move || Policy::from_file(&path, &json!({}), unbounded);
-    let policy = PolicyHandle::spawn_watched(build, Duration::from_millis(300)).unwrap();
-    let fly = Arc::new(
-        FlyClient::new(ClientOptions {
-            rate_limit: false,
-            ..ClientOptions::for_base(&server.url(), Secret::new("FlyV1 fm2_t"))
-        })
-        .unwrap(),
-    );
-    let plan = PlanOptions {
-        process_group: "app".into(),
-        regions: vec![],
-        create_stopped: false,
-        suspend: false,
-    };
-    let interval = Duration::from_millis(200);
-    let reconciler = Arc::new(Reconciler::new(
-        fly.clone(),
-        vec![],
-        policy.clone(),
-        plan,
-        Duration::from_secs(5),
-        interval,
-        Arc::new(fas::clock::SystemClock),
-        Arc::new(fas::telemetry::Metrics::default()),
-    ));
-    let scheduler = Scheduler {
-        reconciler: reconciler.clone(),
-        fly,
-        apps: Apps::Matching {
-            org: "acme".into(),
-            pattern: "*".into(),
-        },
-        interval,
-        refresh_interval: Duration::from_secs(60),
-        concurrency: 1,
-        grace: STATE_GRACE,
-    };
-    let (stop, rx) = tokio::sync::watch::channel(false);
-    let task = tokio::spawn(scheduler.run(rx));
-    tokio::time::sleep(Duration::from_secs(4)).await;
-    let sent = Instant::now();
-    stop.send(true).unwrap();
-    tokio::time::timeout(Duration::from_secs(5), task)
-        .await
-        .expect("the scheduler stops")
-        .unwrap();
-    assert!(sent.elapsed() < Duration::from_secs(5));
+    let policy = unbounded(&dir);
+    let timing = (Duration::from_millis(200), 1, Duration::from_secs(4));
+    let reconciler =
+        support::sched::run_wildcard(&server.url(), vec![], policy.clone(), timing).await;
     let m = &reconciler.metrics;
     assert!(m
         .render()

@@ -2,6 +2,7 @@
 #![allow(dead_code)]
 
 pub mod rig;
+pub mod sched;
 pub mod servers;
 pub mod simapi;
 

@@ -1,0 +1,76 @@
+//! The real scheduler over every app of org `acme` in a simulator, for tests that
+//! attack one app and check the others go on.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use fas::collect::Collector;
+use fas::config::Secret;
+use fas::fly::{ClientOptions, FlyClient};
+use fas::policy::{Decision, MachineCounts, PolicyHandle};
+use fas::reconcile::{scheduler::STATE_GRACE, Apps, PlanOptions, Reconciler, Scheduler};
+
+/// A decision for `app` with no metrics and no Machines.
+pub fn decision(app: &str) -> Decision {
+    Decision {
+        app: app.into(),
+        now: 0.0,
+        interval_secs: 15.0,
+        machines: MachineCounts::default(),
+        metrics: vec![],
+    }
+}
+
+/// Runs the scheduler over `acme/*` at `base` for `run`, then stops it (which must
+/// take less than 5 s) and returns the reconciler, for its metrics.
+pub async fn run_wildcard(
+    base: &str,
+    collectors: Vec<Arc<dyn Collector>>,
+    policy: PolicyHandle,
+    (interval, concurrency, run): (Duration, usize, Duration),
+) -> Arc<Reconciler> {
+    let fly = Arc::new(
+        FlyClient::new(ClientOptions {
+            rate_limit: false,
+            ..ClientOptions::for_base(base, Secret::new("FlyV1 fm2_t"))
+        })
+        .unwrap(),
+    );
+    let plan = PlanOptions {
+        process_group: "app".into(),
+        regions: vec![],
+        create_stopped: false,
+        suspend: false,
+    };
+    let reconciler = Arc::new(Reconciler::new(
+        fly.clone(),
+        collectors,
+        policy,
+        plan,
+        Duration::from_secs(5),
+        interval,
+        Arc::new(fas::clock::SystemClock),
+        Arc::new(fas::telemetry::Metrics::default()),
+    ));
+    let scheduler = Scheduler {
+        reconciler: reconciler.clone(),
+        fly,
+        apps: Apps::Matching {
+            org: "acme".into(),
+            pattern: "*".into(),
+        },
+        interval,
+        refresh_interval: Duration::from_secs(60),
+        concurrency,
+        grace: STATE_GRACE,
+    };
+    let (stop, rx) = tokio::sync::watch::channel(false);
+    let task = tokio::spawn(scheduler.run(rx));
+    tokio::time::sleep(run).await;
+    stop.send(true).unwrap();
+    tokio::time::timeout(Duration::from_secs(5), task)
+        .await
+        .expect("the scheduler stops within 5 s")
+        .unwrap();
+    reconciler
+}
