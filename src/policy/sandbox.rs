@@ -132,112 +132,13 @@ getmetatable("").__metatable = false
 /// pattern matcher backtracks (a 40-character subject and 15 lazy items never end),
 /// so a pattern's worst case, about n^(k+1) steps for a subject of n characters and k
 /// repetition items, must stay under `MAX_STEPS`; `rep` builds at most `MAX_REP` bytes.
-const STRING_GUARDS: &str = r#"
-local string, error, type, tostring, byte, len = string, error, type, tostring, string.byte, string.len
-local MAX_STEPS, MAX_REP, MAX_MOVE = ...
-local function items(p)
-  local k, i, n = 0, 1, len(p)
-  while i <= n do
-    local c = byte(p, i)
-    if c == 37 then -- %x escapes; %bxy balances (backtracks); %f[set] is a frontier
-      local d = byte(p, i + 1)
-      if d == 98 then k, i = k + 1, i + 3
-      elseif d == 102 then
-        i = i + 2
-        while i <= n and byte(p, i) ~= 93 do i = i + (byte(p, i) == 37 and 2 or 1) end
-      else i = i + 1 end
-    elseif c == 91 then -- a set: skip to its end
-      i = i + 1
-      if byte(p, i) == 94 then i = i + 1 end
-      if byte(p, i) == 93 then i = i + 1 end
-      while i <= n and byte(p, i) ~= 93 do i = i + (byte(p, i) == 37 and 2 or 1) end
-    elseif c == 42 or c == 43 or c == 45 then k = k + 1
-    end
-    i = i + 1
-  end
-  return k
-end
-local function guard(name, s, p, plain)
-  if plain or type(p) ~= "string" then return end
-  local n = len(tostring(s))
-  local anchored = byte(p, 1) == 94
-  local steps = (n + 1) ^ (items(p) + (anchored and 0 or 1))
-  if steps > MAX_STEPS then
-    error(("string.%s: pattern %q is too costly for a %d-character subject (about %.0e steps, at most %.0e): "
-      .. "use a plain find (string.find(s, p, 1, true)) or a simpler pattern"):format(name, p, n, steps, MAX_STEPS), 3)
-  end
-end
-local find, match, gmatch, gsub, rep = string.find, string.match, string.gmatch, string.gsub, string.rep
-string.find = function(s, p, init, plain) guard("find", s, p, plain) return find(s, p, init, plain) end
-string.match = function(s, p, init) guard("match", s, p) return match(s, p, init) end
-string.gmatch = function(s, p, init) guard("gmatch", s, p) return gmatch(s, p, init) end
-string.gsub = function(s, p, r, n) guard("gsub", s, p) return gsub(s, p, r, n) end
-string.rep = function(s, n, sep)
-  local size = type(n) == "number" and n > 0
-    and len(tostring(s)) * n + (sep and len(tostring(sep)) * (n - 1) or 0) or 0
-  if size > MAX_REP then
-    error(("string.rep: %d bytes asked for, at most %d"):format(size, MAX_REP), 2)
-  end
-  return rep(s, n, sep)
-end
--- table.move loops in C over the whole range, even over nothing: bound the range.
-local move = table.move
-table.move = function(a1, f, e, t, a2)
-  if type(f) == "number" and type(e) == "number" and e - f >= MAX_MOVE then
-    error(("table.move: %.0f elements asked for, at most %d"):format(e - f + 1, MAX_MOVE), 2)
-  end
-  return move(a1, f, e, t, a2)
-end
-"#;
+const STRING_GUARDS: &str = include_str!("string_guards.lua");
 
 /// Last: the standard libraries become read-only views, and their names in `_G`
 /// cannot be rebound, so no app's branch of a policy can change `string.format` or
 /// `math` for the other apps (a policy's own globals stay shared by its apps, by
 /// design: per-app memory is `app.state`).
-const FREEZE: &str = r#"
-local raw_setmetatable, raw_rawset, next, error, tostring, type =
-  setmetatable, rawset, next, error, tostring, type
-local frozen = {}
-local function freeze(name, t)
-  local view = raw_setmetatable({}, {
-    __index = t,
-    __newindex = function(_, k) error(("%s.%s is read-only in fas policies"):format(name, tostring(k)), 2) end,
-    __pairs = function() return next, t, nil end,
-    __len = function() return #t end,
-    __metatable = false,
-  })
-  frozen[view] = true
-  return view
-end
-rawset = function(t, k, v)
-  if frozen[t] then error("the standard libraries are read-only in fas policies", 2) end
-  return raw_rawset(t, k, v)
-end
-fas_freeze = freeze
-local G = _G
-local libs = {}
-for _, name in ipairs({ "string", "table", "math", "utf8", "os" }) do
-  libs[name] = freeze(name, G[name])
-  G[name] = nil
-end
-for _, name in ipairs({ "print", "pcall", "xpcall", "error", "assert", "type", "tostring", "tonumber",
-  "pairs", "ipairs", "next", "select", "rawget", "rawset", "rawequal", "rawlen", "setmetatable",
-  "getmetatable", "load", "collectgarbage", "_G", "_VERSION" }) do
-  libs[name] = G[name]
-  G[name] = nil
-end
-fas_protect = function(name, value) libs[name] = value end
-raw_setmetatable(G, {
-  __index = libs,
-  __newindex = function(t, k, v)
-    if libs[k] ~= nil then
-      error(("the global %s is read-only in fas policies"):format(tostring(k)), 2)
-    end
-    raw_rawset(t, k, v)
-  end,
-  __metatable = false,
-})
-"#;
+const FREEZE: &str = include_str!("freeze.lua");
 
 /// Worst-case steps of one pattern call (about 0.1 s).
 const MAX_STEPS: f64 = 1e8;

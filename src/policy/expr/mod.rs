@@ -4,6 +4,7 @@
 
 mod gomath;
 mod lexer;
+mod nesting;
 mod parser;
 mod translate;
 mod types;

@@ -5,6 +5,7 @@
 //! `(1 < x) < 3`, a type error); chaining arrived in v1.16.2.
 
 use super::lexer::{Kind, Token};
+pub use super::nesting::MAX_DEPTH;
 use super::ExprError;
 
 #[derive(Debug, Clone, PartialEq)]
@@ -31,34 +32,6 @@ pub struct Spanned {
     pub col: usize,
     /// Levels of nesting below and including this node (a leaf is 1).
     pub depth: usize,
-}
-
-/// The deepest expression fas accepts. The translation nests in Lua up to three
-/// parser levels per level here (a unary operator on a call, a closure for `??`),
-/// and Lua's parser stops at 200; no recursion over the tree (parse, translate,
-/// drop) may come near a thread's stack either. A clear error is better than both.
-/// Upstream accepts deeper ones; top-level `let`s do not nest, so a longer sum is
-/// written `let a = q1 + … + q50; a + q51 + …`.
-pub const MAX_DEPTH: usize = 64;
-
-impl Node {
-    fn depth(&self, top_level: bool) -> usize {
-        let d = |n: &Spanned| n.depth;
-        let most = |ns: &[Spanned]| ns.iter().map(d).max().unwrap_or(0);
-        match self {
-            // Lua parses a unary operator on a parenthesised operand two levels deep.
-            Node::Unary(_, a) => d(a).saturating_add(1),
-            Node::Binary(_, a, b) | Node::Index(a, b) => d(a).max(d(b)),
-            Node::Cond(a, b, c) => d(a).max(d(b)).max(d(c)),
-            // A `let` inside parentheses becomes a closure: three levels.
-            Node::Let(_, v, body) if !top_level => d(v).max(d(body)).saturating_add(2),
-            // A top-level `let` becomes a Lua local: its value and body do not nest.
-            Node::Let(_, v, body) => return d(v).max(d(body)),
-            Node::Call(_, args) | Node::Array(args) => most(args),
-            _ => 0,
-        }
-        .saturating_add(1)
-    }
 }
 
 fn binary_op(op: &str) -> Option<(u8, bool)> {
