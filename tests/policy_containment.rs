@@ -141,3 +141,14 @@ fn the_standard_libraries_and_the_stdlib_are_read_only() {
     );
     assert_eq!(ok, "ok");
 }
+
+#[test]
+fn a_huge_error_is_cut_to_a_few_kib() {
+    let e = attack(r#"error(("x"):rep(1000000))"#, Limits::default());
+    assert!(e.len() < 4300, "{} bytes", e.len());
+    assert!(
+        e.ends_with(" bytes in all)") && e.contains("attack.lua:2:"),
+        "{}",
+        &e[e.len() - 40..]
+    );
+}

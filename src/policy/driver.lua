@@ -3,7 +3,7 @@
 -- policy state with the policy's `scale`, the `policy-params` table, and for
 -- translated Expr policies their generated `fas_pack`, which knows the shape `scale`
 -- returns (those policies get no `app` and need no checks).
-local scale, params, pack = ...
+local scale, params, pack, state_reset = ...
 local type, error, select, next, tostring = type, error, select, next, tostring
 local metrics, names, nnames = {}, {}, 0
 local apps, app_regions = {}, {}
@@ -66,7 +66,10 @@ local function drive(app_name, now, interval, created, started, stopped, regions
   end
   app.now, app.interval, app.params = now, interval, params
   -- The policy owns `state` and may replace it; only a missing one is renewed.
-  if type(app.state) ~= "table" then app.state = {} end
+  if type(app.state) ~= "table" then
+    if app.state ~= nil then state_reset(app_name, type(app.state)) end
+    app.state = {}
+  end
   local machines = app.machines
   if type(machines) ~= "table" then
     machines = {}

@@ -148,9 +148,15 @@ impl Policy {
             } else {
                 Value::Nil
             };
+            // A policy that replaces `app.state` with a non-table loses it: say so.
+            let policy = label.clone();
+            let state_reset = lua.create_function(move |_, (app, kind): (String, String)| {
+                tracing::warn!(app = %app, policy = %policy, "app.state was set to a {kind}; it must be a table, so it starts again empty");
+                Ok(())
+            })?;
             lua.load(DRIVER_LUA)
                 .set_name("=fas-driver")
-                .call((scale, params, pack))
+                .call((scale, params, pack, state_reset))
         };
         let (drive, set_names, state_of, all_states, restore, forget) =
             setup().map_err(|e| PolicyError::lua(&label, &e))?;

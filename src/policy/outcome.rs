@@ -100,12 +100,24 @@ pub fn lua_message(e: &mlua::Error) -> String {
         mlua::Error::WithContext { cause, .. } => return lua_message(cause),
         other => other.to_string(),
     };
-    text.split("\nstack traceback:")
+    let text = text
+        .split("\nstack traceback:")
         .next()
         .unwrap_or_default()
-        .trim()
-        .to_string()
+        .trim();
+    // A policy can raise anything, a megabyte say: errors and logs keep a few KiB.
+    if text.len() <= POLICY_ERROR_MAX {
+        return text.to_string();
+    }
+    let mut cut = POLICY_ERROR_MAX;
+    while !text.is_char_boundary(cut) {
+        cut -= 1;
+    }
+    format!("{}… ({} bytes in all)", &text[..cut], text.len())
 }
+
+/// Longest policy error text kept.
+pub const POLICY_ERROR_MAX: usize = 4096;
 
 fn with_file(file: &str, msg: &str) -> String {
     if msg.starts_with(file) {
