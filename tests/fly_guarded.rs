@@ -6,21 +6,12 @@ use std::time::Duration;
 
 use fas::config::Secret;
 use fas::fly::{ClientOptions, Done, FlyClient, Verb};
-use fas::sim::{self, FaultRule, Latencies, Seed, SimOptions, SimServer};
+use fas::sim::{FaultRule, SimServer};
+
+mod support;
 
 async fn setup() -> (SimServer, FlyClient, String) {
-    let opts = SimOptions {
-        latencies: Latencies::instant(30),
-        rate_limits: false,
-        ..SimOptions::default()
-    };
-    let server = sim::start("127.0.0.1:0".parse().unwrap(), opts)
-        .await
-        .unwrap();
-    server
-        .sim
-        .seed(&Seed::parse_spec("acme/web=1").unwrap())
-        .unwrap();
+    let server = support::sched::fleet("acme/web=1").await;
     let fly = FlyClient::new(ClientOptions {
         request_timeout: Duration::from_secs(2),
         max_retries: 2,

@@ -81,18 +81,7 @@ async fn a_stuck_decision_quarantines_its_app_and_the_others_go_on() {
 /// healthy one is still scaled every round, and the scheduler stops promptly.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_scheduler_goes_on_around_a_stuck_app() {
-    use fas::sim::{self, Latencies, Seed, SimOptions};
-
-    let opts = SimOptions {
-        latencies: Latencies::instant(20),
-        rate_limits: false,
-        ..SimOptions::default()
-    };
-    let server = sim::start("127.0.0.1:0".parse().unwrap(), opts)
-        .await
-        .unwrap();
-    let spec = "acme/good=1,acme/stuck=1";
-    server.sim.seed(&Seed::parse_spec(spec).unwrap()).unwrap();
+    let server = support::sched::fleet("acme/good=1,acme/stuck=1").await;
     let dir = tempfile::tempdir().unwrap();
     let policy = unbounded(&dir);
     let timing = (Duration::from_millis(200), 1, Duration::from_secs(4));

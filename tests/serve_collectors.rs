@@ -7,27 +7,23 @@ mod support;
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
-use fas::sim::{self, Latencies, Seed, SimOptions, SimServer};
+use fas::sim::SimServer;
 use support::servers;
 
 async fn fleet() -> SimServer {
-    let opts = SimOptions {
-        latencies: Latencies::instant(20),
-        rate_limits: false,
-        ..SimOptions::default()
-    };
-    let s = sim::start("127.0.0.1:0".parse().unwrap(), opts)
-        .await
-        .unwrap();
-    let mut seed = Seed::parse_spec("acme/web=1").unwrap();
+    let s = support::sched::fleet("acme/web=1").await;
+    // Four more, stopped: the pool the collectors' values start.
+    let mut w = s.sim.world.lock().unwrap();
+    let config = w.apps["web"].machines[0].config.clone();
     for _ in 0..4 {
-        seed.apps[0].machines.push(fas::sim::SeedMachine {
-            region: "iad".into(),
-            state: "stopped".into(),
-            process_group: "app".into(),
-        });
+        let now = tokio::time::Instant::now();
+        let m = w
+            .create_machine("web", config.clone(), "iad", "", true, now)
+            .unwrap();
+        let m = w.machine_mut("web", &m.id).unwrap();
+        (m.state, m.ready_at) = ("stopped".into(), now);
     }
-    s.sim.seed(&seed).unwrap();
+    drop(w);
     s
 }
 

@@ -6,7 +6,7 @@
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use fas::sim::{self, Latencies, Seed, SimOptions};
+mod support;
 
 const POLICY: &str = r#"
 function scale(metrics, app)
@@ -23,16 +23,7 @@ fn free_port() -> u16 {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_stuck_app_is_quarantined_and_sigterm_still_exits_with_state_saved() {
-    let opts = SimOptions {
-        latencies: Latencies::instant(20),
-        rate_limits: false,
-        ..SimOptions::default()
-    };
-    let s = sim::start("127.0.0.1:0".parse().unwrap(), opts)
-        .await
-        .unwrap();
-    let spec = "acme/good=1,acme/stuck=1";
-    s.sim.seed(&Seed::parse_spec(spec).unwrap()).unwrap();
+    let s = support::sched::fleet("acme/good=1,acme/stuck=1").await;
     let dir = tempfile::tempdir().unwrap();
     std::fs::write(dir.path().join("policy.lua"), POLICY).unwrap();
     let fifo = dir.path().join("pipe.lua");

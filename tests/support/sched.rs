@@ -74,3 +74,19 @@ pub async fn run_wildcard(
         .unwrap();
     reconciler
 }
+
+/// A simulator with fast exact transitions and no rate limits, seeded from `spec`
+/// (`acme/web=1,…`; see `Seed::parse_spec`).
+pub async fn fleet(spec: &str) -> fas::sim::SimServer {
+    let opts = fas::sim::SimOptions {
+        latencies: fas::sim::Latencies::instant(20),
+        rate_limits: false,
+        ..fas::sim::SimOptions::default()
+    };
+    let server = fas::sim::start("127.0.0.1:0".parse().unwrap(), opts)
+        .await
+        .unwrap();
+    let seed = fas::sim::Seed::parse_spec(spec).unwrap();
+    server.sim.seed(&seed).unwrap();
+    server
+}
