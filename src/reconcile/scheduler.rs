@@ -96,6 +96,7 @@ impl Scheduler {
                             gone.insert(name.clone(), Instant::now());
                             task.abort();
                             self.reconciler.metrics.forget_app(name);
+                            self.reconciler.recent.forget(name);
                             tracing::info!(app = %name, "app no longer matches; dropped");
                         }
                         keep
