@@ -18,7 +18,6 @@ rawset = function(t, k, v)
   if frozen[t] then error("the standard libraries are read-only in fas policies", 2) end
   return raw_rawset(t, k, v)
 end
-fas_freeze = freeze
 local G = _G
 local libs = {}
 for _, name in ipairs({ "string", "table", "math", "utf8", "os" }) do
@@ -31,7 +30,6 @@ for _, name in ipairs({ "print", "pcall", "xpcall", "error", "assert", "type", "
   libs[name] = G[name]
   G[name] = nil
 end
-fas_protect = function(name, value) libs[name] = value end
 raw_setmetatable(G, {
   __index = libs,
   __newindex = function(t, k, v)
@@ -42,3 +40,5 @@ raw_setmetatable(G, {
   end,
   __metatable = false,
 })
+-- For sandbox.rs: views of the fas.* modules, and a place for `require`.
+return freeze, function(name, value) libs[name] = value end

@@ -177,7 +177,8 @@ pub fn new_state(dir: Option<PathBuf>, limits: Limits) -> mlua::Result<(Lua, Bud
         Ok(())
     })?;
     lua.load(
-        r##"local log, tostring, select, concat = ...
+        r##"local log = ...
+        local tostring, select, concat = tostring, select, table.concat
         print = function(...)
           local parts = {}
           for i = 1, select("#", ...) do parts[i] = tostring((select(i, ...))) end
@@ -185,20 +186,10 @@ pub fn new_state(dir: Option<PathBuf>, limits: Limits) -> mlua::Result<(Lua, Bud
         end"##,
     )
     .set_name("=fas-sandbox")
-    .call::<()>((
-        log,
-        lua.globals().get::<Function>("tostring")?,
-        lua.globals().get::<Function>("select")?,
-        lua.globals()
-            .get::<Table>("table")?
-            .get::<Function>("concat")?,
-    ))?;
+    .call::<()>(log)?;
 
-    lua.load(FREEZE).set_name("=fas-sandbox").exec()?;
-    let freeze: Function = lua.globals().raw_get("fas_freeze")?;
-    let protect: Function = lua.globals().raw_get("fas_protect")?;
-    lua.globals().raw_set("fas_freeze", Value::Nil)?;
-    lua.globals().raw_set("fas_protect", Value::Nil)?;
+    let (freeze, protect): (Function, Function) =
+        lua.load(FREEZE).set_name("=fas-sandbox").call(())?;
 
     let loaded = lua.create_table()?;
     let require = lua.create_function(move |lua, name: String| {

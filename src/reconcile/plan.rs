@@ -177,18 +177,15 @@ pub fn plan(
     opts: &PlanOptions,
     region_seq: &mut usize,
 ) -> Plan {
+    // Counting and picking skip Machines going away (they are never settled).
     let all = eligible(machines, &opts.process_group);
-    let live: Vec<&Machine> = all
-        .iter()
-        .copied()
-        .filter(|m| phase(&m.state).0 != Phase::Gone)
-        .collect();
-    let c = counts(&live);
+    let c = counts(&all);
     let (created, n_started) = (c.created as i64, c.started as i64);
     if let Some(b) = targets.created {
         if let Some(min) = b.min.filter(|min| created < *min) {
             // Clone a Machine that stays; one going away only when nothing else is left.
-            let Some(source) = live.first().or(all.first()) else {
+            let stays = all.iter().find(|m| phase(&m.state).0 != Phase::Gone);
+            let Some(source) = stays.or(all.first()) else {
                 return Plan::NothingToClone;
             };
             let Some(config) = source.clone_config() else {
@@ -221,7 +218,7 @@ pub fn plan(
                 Phase::Created,
                 Phase::Started,
             ];
-            let candidates = settled_ids(&live, &order);
+            let candidates = settled_ids(&all, &order);
             if candidates.is_empty() || n == 0 {
                 return Plan::NoScale;
             }
@@ -236,11 +233,11 @@ pub fn plan(
             let order = [Phase::Suspended, Phase::Stopped, Phase::Created];
             return Plan::Start {
                 count: (min - n_started) as usize,
-                candidates: settled_ids(&live, &order),
+                candidates: settled_ids(&all, &order),
             };
         }
         if let Some(max) = b.max.filter(|max| n_started > *max) {
-            let candidates = settled_ids(&live, &[Phase::Started]);
+            let candidates = settled_ids(&all, &[Phase::Started]);
             if candidates.is_empty() {
                 // Every started Machine is still moving: wait for it to settle.
                 return Plan::NoScale;
