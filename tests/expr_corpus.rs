@@ -17,8 +17,19 @@ struct Answer {
     expr: String,
     n: Option<i64>,
     err: Option<String>,
+    raw: Option<f64>,
     #[serde(default)]
     msg: String,
+}
+
+/// Go's int() of a rounded float beyond int64 gives i64::MIN on amd64, so
+/// fly-autoscaler turns a huge count into a negative one; fas saturates instead (the
+/// deliberate difference of deliberate.txt, applied to every case it touches).
+fn deliberate_overflow(want: &Answer, got: &Result<i64, String>) -> bool {
+    let huge = want
+        .raw
+        .is_some_and(|r| r.abs().round() >= 9.223_372_036_854_775e18);
+    huge && want.n == Some(i64::MIN) && *got == Ok(i64::MAX)
 }
 
 fn corpus_dir() -> std::path::PathBuf {
@@ -96,16 +107,17 @@ fn fas_answers_every_corpus_case_as_expr_v1_16_0_does() {
     for line in text.lines() {
         let want: Answer = serde_json::from_str(line).unwrap();
         total += 1;
+        let got = fas_answer(&want.expr, &m, &names);
         if want.err.as_deref() != Some("compile") {
             compiled += 1;
         }
-        let got = fas_answer(&want.expr, &m, &names);
         let same = match (&got, want.n, &want.err) {
             (Ok(a), Some(b), _) => *a == b,
             (Err(a), None, Some(b)) => a == b,
             _ => false,
         };
-        if deliberate.contains(&want.expr) {
+        if deliberate.contains(&want.expr) || deliberate_overflow(&want, &got) {
+            agree += 1;
             continue;
         }
         let listed = known.contains(&want.expr);
@@ -129,7 +141,7 @@ fn fas_answers_every_corpus_case_as_expr_v1_16_0_does() {
         }
     }
     eprintln!(
-        "expr corpus: {agree} of {total} cases agree ({compiled} compile under expr v1.16.0); {} known gaps",
+        "expr corpus: {agree} of {total} cases agree or differ only deliberately ({compiled} compile under expr v1.16.0); {} known gaps",
         known.len()
     );
     if std::env::var_os("FAS_UPDATE_GAPS").is_some() {

@@ -71,9 +71,15 @@ impl Policy {
         limits: Limits,
     ) -> Result<Policy, PolicyError> {
         let source = expr::translate_policy(exprs, metrics).map_err(PolicyError::Compile)?;
-        let limits = Limits {
-            instructions: 0,
-            ..limits
+        // Plain arithmetic cannot loop: it runs without the instruction hook, which
+        // is most of its cost. Closures, ranges and string builtins keep the budget.
+        let limits = if source.contains(expr::LOOPS_MARK) {
+            limits
+        } else {
+            Limits {
+                instructions: 0,
+                ..limits
+            }
         };
         let (lua, budget) =
             sandbox::new_state(None, limits).map_err(|e| PolicyError::lua("fas-expr", &e))?;
@@ -83,6 +89,9 @@ impl Policy {
                 .load(expr::RUNTIME_LUA)
                 .set_name("=fas-expr-runtime")
                 .call(pow)?;
+            for (name, more) in expr::RUNTIME_MORE_LUA {
+                lua.load(*more).set_name(*name).call::<()>(&runtime)?;
+            }
             lua.load(source.as_str())
                 .set_name("=fas-expr")
                 .call::<()>(runtime)

@@ -12,6 +12,6 @@ git -C "$EXPR_SRC" archive v1.16.0 | tar -x -C "$work"
 printf 'module github.com/expr-lang/expr\n\ngo 1.18\n' > "$work/go.mod"
 rm -f "$work/go.sum"
 mkdir -p "$work/cmd/expr-oracle"
-cp "$here/main.go" "$work/cmd/expr-oracle/"
+cp "$here"/*.go "$work/cmd/expr-oracle/"
 (cd "$work" && GOFLAGS=-mod=mod GOPROXY=off go build -o "$here/expr-oracle" ./cmd/expr-oracle)
 echo "built $here/expr-oracle"

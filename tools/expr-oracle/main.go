@@ -90,6 +90,16 @@ func firstLine(s string) string {
 }
 
 func main() {
+	if len(os.Args) == 4 && os.Args[1] == "random" {
+		var n int
+		var seed int64
+		fmt.Sscan(os.Args[2], &n)
+		fmt.Sscan(os.Args[3], &seed)
+		for _, e := range random(n, seed) {
+			fmt.Println(e)
+		}
+		return
+	}
 	if len(os.Args) > 1 && os.Args[1] == "env" {
 		json.NewEncoder(os.Stdout).Encode(Env)
 		return

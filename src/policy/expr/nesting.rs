@@ -18,7 +18,14 @@ impl Node {
         match self {
             // Lua parses a unary operator on a parenthesised operand two levels deep.
             Node::Unary(_, a) => d(a).saturating_add(1),
-            Node::Binary(_, a, b) | Node::Index(a, b) => d(a).max(d(b)),
+            Node::Binary(_, a, b) | Node::Member(a, b, _) => d(a).max(d(b)),
+            Node::Method(a, _, args) => d(a).max(most(args)),
+            // A chain and a closure each become a Lua function: two more levels.
+            Node::Chain(a) | Node::Closure(a) => d(a).saturating_add(2),
+            Node::Slice(a, b, c) => d(a)
+                .max(b.as_ref().map_or(0, |b| d(b)))
+                .max(c.as_ref().map_or(0, |c| d(c))),
+            Node::Map(pairs) => pairs.iter().map(|(k, v)| d(k).max(d(v))).max().unwrap_or(0),
             Node::Cond(a, b, c) => d(a).max(d(b)).max(d(c)),
             // A `let` inside parentheses becomes a closure: three levels.
             Node::Let(_, v, body) if !top_level => d(v).max(d(body)).saturating_add(2),

@@ -22,7 +22,20 @@ pub enum Node {
     Let(String, Box<Spanned>, Box<Spanned>),
     Call(String, Vec<Spanned>),
     Array(Vec<Spanned>),
-    Index(Box<Spanned>, Box<Spanned>),
+    /// `a[x]`, `a.name` (the name as a `Str`), `a?.name` (optional: true).
+    Member(Box<Spanned>, Box<Spanned>, bool),
+    /// `a.name(args)`: a method (only time.Duration's exist in fas's env).
+    Method(Box<Spanned>, String, Vec<Spanned>),
+    /// A member chain holding a `?.`: nil as soon as an optional base is nil.
+    Chain(Box<Spanned>),
+    /// `a[from:to]`, either bound optional.
+    Slice(Box<Spanned>, Option<Box<Spanned>>, Option<Box<Spanned>>),
+    /// `{key: value, …}`; keys written as names or numbers are strings.
+    Map(Vec<(Spanned, Spanned)>),
+    /// A predicate's closure argument.
+    Closure(Box<Spanned>),
+    /// `#` (empty name), `#index`, `#acc`, and the base of `.name` inside a closure.
+    Pointer(String),
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -60,8 +73,10 @@ fn unary_op(op: &str) -> Option<u8> {
 }
 
 pub struct Parser {
-    tokens: Vec<Token>,
-    pos: usize,
+    pub(super) tokens: Vec<Token>,
+    pub(super) pos: usize,
+    /// Closures being parsed: `#` and `.name` are pointers only inside one.
+    pub(super) closures: usize,
     /// `expression` calls in progress: the parser's own recursion.
     nesting: usize,
     /// The nesting at which a `let` is top-level (hoisted to a Lua local): the whole
@@ -73,6 +88,7 @@ pub fn parse(tokens: Vec<Token>) -> Result<Spanned, ExprError> {
     let mut p = Parser {
         tokens,
         pos: 0,
+        closures: 0,
         nesting: 0,
         top_nesting: 1,
     };
@@ -84,22 +100,22 @@ pub fn parse(tokens: Vec<Token>) -> Result<Spanned, ExprError> {
 }
 
 impl Parser {
-    fn cur(&self) -> &Token {
+    pub(super) fn cur(&self) -> &Token {
         &self.tokens[self.pos.min(self.tokens.len() - 1)]
     }
-    fn advance(&mut self) {
+    pub(super) fn advance(&mut self) {
         if self.pos < self.tokens.len() - 1 {
             self.pos += 1;
         }
     }
-    fn err_at(tok: &Token, msg: String) -> ExprError {
+    pub(super) fn err_at(tok: &Token, msg: String) -> ExprError {
         ExprError::Syntax {
             msg,
             line: tok.line,
             col: tok.col,
         }
     }
-    fn unexpected(&self) -> ExprError {
+    pub(super) fn unexpected(&self) -> ExprError {
         let t = self.cur();
         if t.kind == Kind::Eof {
             Self::err_at(t, "unexpected end of expression".into())
@@ -107,7 +123,7 @@ impl Parser {
             Self::err_at(t, format!("unexpected token {:?}({:?})", t.kind, t.value))
         }
     }
-    fn expect(&mut self, kind: Kind, value: &str) -> Result<(), ExprError> {
+    pub(super) fn expect(&mut self, kind: Kind, value: &str) -> Result<(), ExprError> {
         if self.cur().is(kind, value) {
             self.advance();
             Ok(())
@@ -115,7 +131,7 @@ impl Parser {
             Err(self.unexpected())
         }
     }
-    fn spanned(tok: &Token, node: Node) -> Spanned {
+    pub(super) fn spanned(tok: &Token, node: Node) -> Spanned {
         Spanned {
             depth: node.depth(false),
             node,
@@ -124,7 +140,7 @@ impl Parser {
         }
     }
 
-    fn too_deep(tok: &Token) -> ExprError {
+    pub(super) fn too_deep(tok: &Token) -> ExprError {
         Self::err_at(
             tok,
             format!("expression nested too deeply: more than {MAX_DEPTH} levels of operators, parentheses or calls; split it with `let` or simplify it"),
@@ -133,7 +149,7 @@ impl Parser {
 
     /// Parses an expression, counting its own recursion: every way to nest
     /// (parentheses, unary operators, right operands, arguments) comes through here.
-    fn expression(&mut self, precedence: u8) -> Result<Spanned, ExprError> {
+    pub(super) fn expression(&mut self, precedence: u8) -> Result<Spanned, ExprError> {
         if self.nesting >= MAX_DEPTH {
             return Err(Self::too_deep(self.cur()));
         }
@@ -184,10 +200,8 @@ impl Parser {
             }
             self.advance();
             if op_tok.value == "|" {
-                return Err(Self::err_at(
-                    &op_tok,
-                    "unsupported Expr feature: the pipe operator `|`".into(),
-                ));
+                left = self.pipe(left)?;
+                continue;
             }
             if prev_op == "??" && op_tok.value != "??" {
                 return Err(Self::err_at(
@@ -250,11 +264,9 @@ impl Parser {
             let tok = self.cur().clone();
             self.advance();
             let (a, b) = if self.cur().is(Kind::Operator, ":") {
-                // `a ?: b` is Expr's elvis form: a if truthy, else b.
-                return Err(Self::err_at(
-                    &tok,
-                    "unsupported Expr feature: the `?:` shorthand".into(),
-                ));
+                // v1.16.0 reads `c ?: b` as `c ? c : b` (so `c` must be a bool).
+                self.advance();
+                (node.clone(), self.expression(0)?)
             } else {
                 let a = self.expression(0)?;
                 self.expect(Kind::Operator, ":")?;
@@ -281,11 +293,18 @@ impl Parser {
                 }
                 return self.postfix(node);
             }
-            if matches!(tok.value.as_str(), "#" | "." | "::") {
-                return Err(Self::err_at(
-                    &tok,
-                    format!("unsupported Expr feature: `{}`", tok.value),
-                ));
+            if matches!(tok.value.as_str(), "#" | ".") {
+                return self.pointer();
+            }
+            if tok.value == "::" {
+                self.advance();
+                let name = self.cur().clone();
+                if name.kind != Kind::Identifier {
+                    return Err(self.unexpected());
+                }
+                self.advance();
+                let node = self.call(&name, Vec::new())?;
+                return self.postfix(node);
             }
         }
         if tok.is(Kind::Bracket, "(") {
@@ -306,10 +325,7 @@ impl Parser {
                     "true" => return Ok(Self::spanned(&tok, Node::Bool(true))),
                     "false" => return Ok(Self::spanned(&tok, Node::Bool(false))),
                     "nil" => return Ok(Self::spanned(&tok, Node::Nil)),
-                    _ if self.cur().is(Kind::Bracket, "(") => {
-                        let args = self.arguments()?;
-                        Self::spanned(&tok, Node::Call(tok.value.clone(), args))
-                    }
+                    _ if self.cur().is(Kind::Bracket, "(") => self.call(&tok, Vec::new())?,
                     _ => Self::spanned(&tok, Node::Ident(tok.value.clone())),
                 }
             }
@@ -318,9 +334,10 @@ impl Parser {
                 let node = number_literal(&tok.value).map_err(|m| Self::err_at(&tok, m))?;
                 return Ok(Self::spanned(&tok, node));
             }
+            // v1.16.0 reads no postfix after a string literal (`"ab"[0]` is an error).
             Kind::Str => {
                 self.advance();
-                Self::spanned(&tok, Node::Str(tok.value.clone()))
+                return Ok(Self::spanned(&tok, Node::Str(tok.value.clone())));
             }
             Kind::Bracket if tok.value == "[" => {
                 self.advance();
@@ -337,70 +354,10 @@ impl Parser {
                 self.expect(Kind::Bracket, "]")?;
                 Self::spanned(&tok, Node::Array(items))
             }
-            Kind::Bracket if tok.value == "{" => {
-                return Err(Self::err_at(
-                    &tok,
-                    "unsupported Expr feature: map literals".into(),
-                ));
-            }
+            Kind::Bracket if tok.value == "{" => self.map_literal()?,
             _ => return Err(self.unexpected()),
         };
         self.postfix(node)
-    }
-
-    fn arguments(&mut self) -> Result<Vec<Spanned>, ExprError> {
-        self.expect(Kind::Bracket, "(")?;
-        let mut args = Vec::new();
-        while !self.cur().is(Kind::Bracket, ")") {
-            if !args.is_empty() {
-                self.expect(Kind::Operator, ",")?;
-                if self.cur().is(Kind::Bracket, ")") {
-                    break;
-                }
-            }
-            if self.cur().kind == Kind::Eof {
-                return Err(self.unexpected());
-            }
-            args.push(self.expression(0)?);
-        }
-        self.expect(Kind::Bracket, ")")?;
-        Ok(args)
-    }
-
-    fn postfix(&mut self, mut node: Spanned) -> Result<Spanned, ExprError> {
-        loop {
-            let tok = self.cur().clone();
-            match (tok.kind, tok.value.as_str()) {
-                (Kind::Operator, "." | "?.") => {
-                    return Err(Self::err_at(
-                        &tok,
-                        "unsupported Expr feature: member access with `.`".into(),
-                    ));
-                }
-                (Kind::Bracket, "[") => {
-                    self.advance();
-                    if self.cur().is(Kind::Operator, ":") {
-                        return Err(Self::err_at(
-                            &tok,
-                            "unsupported Expr feature: slices `a[i:j]`".into(),
-                        ));
-                    }
-                    let index = self.expression(0)?;
-                    if self.cur().is(Kind::Operator, ":") {
-                        return Err(Self::err_at(
-                            &tok,
-                            "unsupported Expr feature: slices `a[i:j]`".into(),
-                        ));
-                    }
-                    self.expect(Kind::Bracket, "]")?;
-                    node = Self::spanned(&tok, Node::Index(Box::new(node), Box::new(index)));
-                    if node.depth > MAX_DEPTH {
-                        return Err(Self::too_deep(&tok));
-                    }
-                }
-                _ => return Ok(node),
-            }
-        }
     }
 }
 

@@ -7,11 +7,22 @@ local R = {}
 local mtype, floor, ceil, fmod = math.type, math.floor, math.ceil, math.fmod
 local type, error, select, tonumber, sort = type, error, select, tonumber, table.sort
 
+-- Maps and time.Durations are tables with these metatables; arrays have none.
+local MAP, DUR = {}, {}
+R.MAPMT, R.DURMT = MAP, DUR
+local getmt = getmetatable
+local function isarr(v) return type(v) == "table" and getmt(v) == nil end
+R.isarr = isarr
 local function tname(v)
   local t = type(v)
   if t == "number" then return mtype(v) == "integer" and "int" or "float64" end
   if t == "boolean" then return "bool" end
-  if t == "table" then return "[]interface {}" end
+  if t == "table" then
+    local mt = getmt(v)
+    if mt == MAP then return "map[string]interface {}" end
+    if mt == DUR then return "time.Duration" end
+    return "[]interface {}"
+  end
   if t == "nil" then return "<nil>" end
   return t
 end
@@ -27,7 +38,13 @@ function R.ADD(a, b)
   mismatched("+", a, b)
 end
 function R.SUB(a, b) if isnum(a) and isnum(b) then return a - b end mismatched("-", a, b) end
-function R.MUL(a, b) if isnum(a) and isnum(b) then return a * b end mismatched("*", a, b) end
+function R.MUL(a, b)
+  if isnum(a) and isnum(b) then return a * b end
+  -- A Duration times an int is a Duration in Go; nothing else mixes with one.
+  if getmt(a) == DUR and mtype(b) == "integer" then return setmetatable({ ns = a.ns * b }, DUR) end
+  if getmt(b) == DUR and mtype(a) == "integer" then return setmetatable({ ns = b.ns * a }, DUR) end
+  mismatched("*", a, b)
+end
 function R.DIV(a, b) if isnum(a) and isnum(b) then return a / b end mismatched("/", a, b) end
 function R.MOD(a, b)
   if mtype(a) ~= "integer" or mtype(b) ~= "integer" then mismatched("%", a, b) end
@@ -43,14 +60,22 @@ function R.B(v)
   fail("interface conversion: interface {} is " .. tname(v) .. ", not bool")
 end
 local function ordered(op, a, b)
+  if getmt(a) == DUR and getmt(b) == DUR then return end
   if not ((isnum(a) and isnum(b)) or (type(a) == "string" and type(b) == "string")) then mismatched(op, a, b) end
 end
-function R.LT(a, b) ordered("<", a, b) return a < b end
-function R.LE(a, b) ordered("<=", a, b) return a <= b end
+local function plain(v) if getmt(v) == DUR then return v.ns end return v end
+function R.LT(a, b) ordered("<", a, b) return plain(a) < plain(b) end
+function R.LE(a, b) ordered("<=", a, b) return plain(a) <= plain(b) end
 local function eq(a, b)
-  if type(a) == "table" and type(b) == "table" then
+  if isarr(a) and isarr(b) then
     if a.n ~= b.n then return false end
     for i = 1, a.n do if not eq(a[i], b[i]) then return false end end
+    return true
+  end
+  if type(a) == "table" and type(b) == "table" and getmt(a) == getmt(b) then
+    if getmt(a) == DUR then return a.ns == b.ns end
+    for k, v in pairs(a) do if b[k] == nil or not eq(v, b[k]) then return false end end
+    for k in pairs(b) do if a[k] == nil then return false end end
     return true
   end
   return a == b -- numbers compare by value (1 == 1.0), as Go's runtime.Equal does
@@ -66,7 +91,8 @@ function R.RANGE(a, b)
   return out
 end
 function R.IN(x, arr)
-  if type(arr) ~= "table" then fail("operator \"in\" not defined on " .. tname(arr)) end
+  if getmt(arr) == MAP then return x ~= nil and arr[x] ~= nil end
+  if not isarr(arr) then fail("operator \"in\" not defined on " .. tname(arr)) end
   for i = 1, arr.n do if eq(x, arr[i]) then return true end end
   return false
 end
@@ -76,7 +102,7 @@ function R.STARTS(a, b) strings("startsWith", a, b) return a:sub(1, #b) == b end
 function R.ENDS(a, b) strings("endsWith", a, b) return #b == 0 or a:sub(-#b) == b end
 function R.COALESCE(a, rest) if a == nil then return rest() end return a end
 function R.INDEX(arr, i)
-  if type(arr) ~= "table" then fail("cannot fetch " .. tname(i) .. " from " .. tname(arr)) end
+  if not isarr(arr) then fail("cannot fetch " .. tname(i) .. " from " .. tname(arr)) end
   if not isnum(i) then fail("cannot use " .. tname(i) .. " as array index") end
   if mtype(i) == "float" then i = R.INT(i) end -- Go's runtime.ToInt truncates
   local at = i < 0 and i + arr.n or i
@@ -127,7 +153,8 @@ function R.FLOAT(x)
   return x + 0.0
 end
 function R.LEN(x)
-  if type(x) == "table" then return x.n end
+  if isarr(x) then return x.n end
+  if getmt(x) == MAP then local n = 0 for _ in pairs(x) do n = n + 1 end return n end
   if type(x) == "string" then return #x end
   fail("invalid argument for len (type " .. tname(x) .. ")")
 end
@@ -136,7 +163,7 @@ local function minmax(name, better, args, n)
   local val
   for i = 1, n do
     local a = args[i]
-    if type(a) == "table" then
+    if isarr(a) then
       for j = 1, a.n do
         local e = minmax(name, better, { a[j] }, 1)
         if not isnum(e) then fail(("invalid argument for %s (type %s)"):format(name, tname(e))) end
@@ -144,6 +171,8 @@ local function minmax(name, better, args, n)
       end
     elseif isnum(a) then
       if val == nil or better(val, a) then val = a end
+    elseif a == nil and val == nil then
+      -- v1.16.0 keeps a leading nil only until the next argument replaces it.
     else
       if n == 1 then return a end
       fail(("invalid argument for %s (type %s)"):format(name, tname(a)))
@@ -161,14 +190,14 @@ function R.MIN2(a, b) if a > b then return b end return a end
 local function flatten(name, args, n, out)
   for i = 1, n do
     local a = args[i]
-    if type(a) == "table" then flatten(name, a, a.n, out)
+    if isarr(a) then flatten(name, a, a.n, out)
     elseif isnum(a) then out[#out + 1] = a
     else fail(("invalid argument for %s (type %s)"):format(name, tname(a))) end
   end
   return out
 end
 function R.SUM(arr)
-  if type(arr) ~= "table" then fail("invalid argument for sum (type " .. tname(arr) .. ")") end
+  if not isarr(arr) then fail("invalid argument for sum (type " .. tname(arr) .. ")") end
   local total = 0
   for _, v in ipairs(flatten("sum", arr, arr.n, {})) do total = total + v end
   return total
@@ -194,4 +223,5 @@ function R.RESULT(v)
   fail("cannot use " .. tname(v) .. " as float64")
 end
 
+R.tname, R.fail, R.eq = tname, fail, eq
 return R

@@ -12,11 +12,27 @@ use super::ExprError;
 /// Translation state shared by the expressions of one policy.
 pub struct Translator<'a> {
     /// Metric names the expressions may read (Expr's env), all float64.
-    metrics: &'a [String],
+    pub(super) metrics: &'a [String],
     /// Metric name -> Lua local holding it, for the metrics actually read.
     pub used_metrics: BTreeMap<String, String>,
-    scopes: Vec<(String, String, Ty)>,
-    next_var: usize,
+    pub(super) scopes: Vec<(String, String, Ty)>,
+    /// Closures being translated, innermost last: what `#`, `#index`, `#acc` are.
+    pub(super) closures: Vec<ClosureScope>,
+    pub(super) next_var: usize,
+    /// Some value typed as a number or bool may be nil at run time (a nil branch of
+    /// `?:`, a findIndex that found nothing): the result must then be checked.
+    pub maybe_nil: bool,
+    /// The code loops (ranges, closures, string and collection builtins), so it must
+    /// run under the instruction budget like a Lua policy.
+    pub loops: bool,
+}
+
+/// One closure's pointers: the element's type and the Lua names of its parameters.
+pub(super) struct ClosureScope {
+    pub elem: Ty,
+    pub var: String,
+    /// `#index`, `#acc` where the predicate offers them: (name, Lua name, type).
+    pub extra: Vec<(&'static str, String, Ty)>,
 }
 
 pub struct Emitted {
@@ -36,11 +52,14 @@ impl<'a> Translator<'a> {
             metrics,
             used_metrics: BTreeMap::new(),
             scopes: Vec::new(),
+            closures: Vec::new(),
             next_var: 0,
+            maybe_nil: false,
+            loops: false,
         }
     }
 
-    fn fresh(&mut self, prefix: &str) -> String {
+    pub(super) fn fresh(&mut self, prefix: &str) -> String {
         self.next_var += 1;
         format!("{prefix}{}", self.next_var)
     }
@@ -78,7 +97,7 @@ impl<'a> Translator<'a> {
         Err(Self::type_err(n, msg))
     }
 
-    fn type_err(n: &Spanned, msg: String) -> ExprError {
+    pub(super) fn type_err(n: &Spanned, msg: String) -> ExprError {
         ExprError::Type {
             msg,
             line: n.line,
@@ -86,7 +105,7 @@ impl<'a> Translator<'a> {
         }
     }
 
-    fn expr(&mut self, n: &Spanned) -> Result<(String, Ty), ExprError> {
+    pub(super) fn expr(&mut self, n: &Spanned) -> Result<(String, Ty), ExprError> {
         let err = |msg: String| Self::type_err(n, msg);
         Ok(match &n.node {
             Node::Int(i) => (i.to_string(), Ty::Int),
@@ -124,6 +143,9 @@ impl<'a> Translator<'a> {
                 let (ac, at) = self.expr(a)?;
                 let (bc, bt) = self.expr(b)?;
                 let ty = types::conditional(&at, &bt);
+                if (at == Ty::Nil) != (bt == Ty::Nil) {
+                    self.maybe_nil = true;
+                }
                 let code = if at.always_truthy() {
                     format!("({cc} and {ac} or {bc})")
                 } else if at == Ty::Bool && bt == Ty::Bool {
@@ -153,12 +175,16 @@ impl<'a> Translator<'a> {
                 codes.push(format!("n = {}", items.len()));
                 (format!("{{{}}}", codes.join(", ")), ty)
             }
-            Node::Index(base, idx) => {
-                let (bc, bt) = self.expr(base)?;
-                let (ic, it) = self.expr(idx)?;
-                let ty = types::index(&bt, &it).map_err(err)?;
-                (format!("INDEX({bc}, {ic})"), ty)
+            Node::Member(base, prop, optional) => self.member(n, base, prop, *optional)?,
+            Node::Chain(inner) => {
+                let (code, ty) = self.expr(inner)?;
+                (format!("R.UNCHAIN({code})"), ty)
             }
+            Node::Method(base, name, args) => self.method(n, base, name, args)?,
+            Node::Slice(base, from, to) => self.slice(n, base, from, to)?,
+            Node::Map(pairs) => self.map_literal(pairs)?,
+            Node::Pointer(name) => self.pointer(n, name)?,
+            Node::Closure(_) => return Err(err("closure outside a predicate".into())),
         })
     }
 
@@ -166,22 +192,27 @@ impl<'a> Translator<'a> {
         if let Some((_, var, ty)) = self.scopes.iter().rev().find(|(nm, _, _)| nm == name) {
             return Ok((var.clone(), ty.clone()));
         }
-        if name.starts_with('$') {
-            return Err(Self::type_err(
-                n,
-                format!("unsupported Expr feature: {name}"),
-            ));
+        if name == "$env" {
+            return Ok(("R.ENVMAP(metrics)".into(), Ty::any_map()));
         }
-        if self.metrics.iter().any(|m| m == name) {
-            let next = self.used_metrics.len() + 1;
-            let var = self
-                .used_metrics
-                .entry(name.to_string())
-                .or_insert_with(|| format!("m{next}"))
-                .clone();
+        if let Some(var) = self.metric(name) {
             return Ok((var, Ty::Float));
         }
         Err(Self::type_err(n, format!("unknown name {name}")))
+    }
+
+    /// The Lua local holding metric `name`, if the env has it.
+    pub(super) fn metric(&mut self, name: &str) -> Option<String> {
+        if !self.metrics.iter().any(|m| m == name) {
+            return None;
+        }
+        let next = self.used_metrics.len() + 1;
+        Some(
+            self.used_metrics
+                .entry(name.to_string())
+                .or_insert_with(|| format!("m{next}"))
+                .clone(),
+        )
     }
 
     fn binary(
@@ -191,10 +222,14 @@ impl<'a> Translator<'a> {
         l: &Spanned,
         r: &Spanned,
     ) -> Result<(String, Ty), ExprError> {
+        let outer_nil = std::mem::take(&mut self.maybe_nil);
         let (lc, lt) = self.expr(l)?;
+        let left_nil = self.maybe_nil;
+        self.maybe_nil |= outer_nil;
         let (rc, rt) = self.expr(r)?;
         let ty = types::binary(op, &lt, &rt).map_err(|m| Self::type_err(n, m))?;
-        let unknown = lt.is_unknown() || rt.is_unknown();
+        let durations = lt == Ty::Duration || rt == Ty::Duration;
+        let unknown = lt.is_unknown() || rt.is_unknown() || durations;
         let numbers = lt.is_number() && rt.is_number();
         let call = |f: &str| format!("{f}({lc}, {rc})");
         let code = match op {
@@ -214,7 +249,8 @@ impl<'a> Translator<'a> {
             "<=" => call("LE"),
             ">=" => format!("LE({rc}, {lc})"),
             "==" | "!=" => {
-                let arrays = matches!(lt, Ty::Array(_)) || matches!(rt, Ty::Array(_)) || unknown;
+                let tables = |t: &Ty| matches!(t, Ty::Array(_) | Ty::Map(..) | Ty::Duration);
+                let arrays = tables(&lt) || tables(&rt) || unknown;
                 let eq = if arrays {
                     call("EQ")
                 } else {
@@ -235,13 +271,16 @@ impl<'a> Translator<'a> {
                 let wrap = |c: String, t: &Ty| if t.is_unknown() { format!("B({c})") } else { c };
                 format!("({} {lua_op} {})", wrap(lc, &lt), wrap(rc, &rt))
             }
-            ".." => call("RANGE"),
+            ".." => {
+                self.loops = true;
+                call("RANGE")
+            }
             "in" => call("IN"),
             "contains" => call("CONTAINS"),
             "startsWith" => call("STARTS"),
             "endsWith" => call("ENDS"),
             "??" => {
-                if lt.always_truthy() || lt == Ty::Bool {
+                if (lt.always_truthy() || lt == Ty::Bool) && !left_nil {
                     lc
                 } else {
                     format!("COALESCE({lc}, function() return {rc} end)")
@@ -263,6 +302,9 @@ impl<'a> Translator<'a> {
         name: &str,
         args: &[Spanned],
     ) -> Result<(String, Ty), ExprError> {
+        if let Some(out) = self.more_builtins(n, name, args)? {
+            return Ok(out);
+        }
         if types::UNSUPPORTED_BUILTINS.contains(&name) {
             return Err(Self::type_err(
                 n,
@@ -333,7 +375,7 @@ fn min_max2(name: &str, a: &str, b: &str) -> String {
 }
 
 /// A Lua string literal for any text (decimal escapes, so no byte is special).
-fn lua_string(s: &str) -> String {
+pub(super) fn lua_string(s: &str) -> String {
     let mut out = String::from("\"");
     for b in s.bytes() {
         if b.is_ascii_alphanumeric() || b == b' ' || b == b'_' {

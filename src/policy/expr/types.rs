@@ -12,6 +12,10 @@ pub enum Ty {
     Str,
     Nil,
     Array(Box<Ty>),
+    /// `map[key]value`: `map[string]interface {}` for literals and `$env`.
+    Map(Box<Ty>, Box<Ty>),
+    /// Go's time.Duration (an int64 kind, so a number to the checker).
+    Duration,
     /// Go's `interface{}`: the type is only known when the expression runs.
     Any,
 }
@@ -33,6 +37,8 @@ impl fmt::Display for Ty {
                     t.to_string()
                 }
             ),
+            Ty::Map(k, v) => write!(f, "map[{k}]{v}"),
+            Ty::Duration => write!(f, "time.Duration"),
             Ty::Any => write!(f, "interface {{}}"),
         }
     }
@@ -41,6 +47,18 @@ impl fmt::Display for Ty {
 impl Ty {
     pub fn is_number(&self) -> bool {
         matches!(self, Ty::Int | Ty::Float)
+    }
+    /// Upstream's isInteger: every integer kind, time.Duration included.
+    pub fn is_integer(&self) -> bool {
+        matches!(self, Ty::Int | Ty::Duration)
+    }
+    /// The `[]interface {}` every array literal and most array builtins give.
+    pub fn any_array() -> Ty {
+        Ty::Array(Box::new(Ty::Any))
+    }
+    /// `map[string]interface {}`: map literals, `$env`, fromPairs.
+    pub fn any_map() -> Ty {
+        Ty::Map(Box::new(Ty::Str), Box::new(Ty::Any))
     }
     /// Unknown until run time: Go's interface{} and the untyped nil.
     pub fn is_unknown(&self) -> bool {
@@ -64,6 +82,20 @@ fn mismatched(op: &str, l: &Ty, r: &Ty) -> String {
 
 /// Result type of a binary operator, or the checker's error message.
 pub fn binary(op: &str, l: &Ty, r: &Ty) -> Result<Ty, String> {
+    // time.Duration is an int64 to the checker; its run-time rules are runtime.lua's.
+    if *l == Ty::Duration || *r == Ty::Duration {
+        let as_int = |t: &Ty| {
+            if *t == Ty::Duration {
+                Ty::Int
+            } else {
+                t.clone()
+            }
+        };
+        if op == "==" || op == "!=" {
+            return Ok(Ty::Bool);
+        }
+        return binary(op, &as_int(l), &as_int(r));
+    }
     let unknown = l.is_unknown() || r.is_unknown();
     match op {
         "==" | "!=" => {
@@ -132,7 +164,7 @@ pub fn binary(op: &str, l: &Ty, r: &Ty) -> Result<Ty, String> {
             }
         }
         "in" => match r {
-            Ty::Array(_) | Ty::Any => Ok(Ty::Bool),
+            Ty::Array(_) | Ty::Map(..) | Ty::Any => Ok(Ty::Bool),
             _ => Err(mismatched(op, l, r)),
         },
         "contains" | "startsWith" | "endsWith" => {
@@ -164,11 +196,12 @@ pub fn unary(op: &str, t: &Ty) -> Result<Ty, String> {
 }
 
 /// Type of `c ? a : b` once `c` is known to be a bool.
+/// A nil branch takes the other branch's type (so the value may be nil at run time).
 pub fn conditional(a: &Ty, b: &Ty) -> Ty {
-    if a == b {
-        a.clone()
-    } else {
-        Ty::Any
+    match (a, b) {
+        (Ty::Nil, t) | (t, Ty::Nil) => t.clone(),
+        (a, b) if a == b => a.clone(),
+        _ => Ty::Any,
     }
 }
 
@@ -183,19 +216,21 @@ pub fn index(base: &Ty, idx: &Ty) -> Result<Ty, String> {
                 ))
             }
         }
-        Ty::Any | Ty::Nil => Ok(Ty::Any),
-        Ty::Str => Err("unsupported Expr feature: indexing a string".into()),
+        Ty::Any => Ok(Ty::Any),
+        Ty::Map(key, value) => {
+            if idx == &**key || idx.is_unknown() || **key == Ty::Any {
+                Ok((**value).clone())
+            } else {
+                Err(format!("cannot use {idx} to get an element from {base}"))
+            }
+        }
         other => Err(format!("type {other}[{idx}] is undefined")),
     }
 }
 
-/// Element type shared by every item of an array literal, else `Any`.
-pub fn array_of(items: &[Ty]) -> Ty {
-    let elem = match items.split_first() {
-        Some((first, rest)) if rest.iter().all(|t| t == first) => first.clone(),
-        _ => Ty::Any,
-    };
-    Ty::Array(Box::new(elem))
+/// An array literal is a `[]interface {}` whatever its items, as in v1.16.0.
+pub fn array_of(_items: &[Ty]) -> Ty {
+    Ty::any_array()
 }
 
 /// The numeric builtins fas translates. Returns the result type.
@@ -241,31 +276,35 @@ pub fn builtin(name: &str, args: &[Ty]) -> Result<Ty, String> {
         "len" => {
             let t = one()?;
             match t {
-                Ty::Array(_) | Ty::Str | Ty::Any | Ty::Nil => Ok(Ty::Int),
+                Ty::Array(_) | Ty::Map(..) | Ty::Str | Ty::Any | Ty::Nil => Ok(Ty::Int),
                 _ => Err(invalid(t)),
             }
         }
-        "min" | "max" | "mean" | "median" => {
+        // v1.16.0's min/max take numbers only; mean/median one array.
+        "min" | "max" => {
             if args.is_empty() {
                 return Err(format!("not enough arguments to call {name}"));
             }
-            let mut aggregate = false;
             for t in args {
                 match t {
-                    Ty::Array(_) | Ty::Any | Ty::Nil => aggregate = true,
+                    Ty::Any => return Ok(Ty::Any),
                     t if t.is_number() => {}
+                    Ty::Nil => {
+                        return Err(format!("invalid argument for {name} (type %!s(<nil>))"))
+                    }
                     t => return Err(invalid(t)),
                 }
             }
-            if matches!(name, "mean" | "median") {
-                Ok(Ty::Float)
-            } else if aggregate {
-                Ok(Ty::Any)
-            } else {
-                // Expr types min/max by their first argument, whatever the others are.
-                Ok(args[0].clone())
-            }
+            // Expr types min/max by their first argument, whatever the others are.
+            Ok(args[0].clone())
         }
+        "mean" | "median" => match one()? {
+            Ty::Array(_) | Ty::Any => Ok(Ty::Float),
+            t => Err(format!(
+                "cannot {} {t}",
+                if name == "mean" { "avg" } else { name }
+            )),
+        },
         "sum" => match one()? {
             Ty::Array(elem) if **elem == Ty::Int => Ok(Ty::Int),
             Ty::Array(elem) if **elem == Ty::Float => Ok(Ty::Float),
@@ -282,63 +321,13 @@ pub const TRANSLATED_BUILTINS: &[&str] = &[
 ];
 
 pub fn is_builtin(name: &str) -> bool {
-    TRANSLATED_BUILTINS.contains(&name) || UNSUPPORTED_BUILTINS.contains(&name)
+    TRANSLATED_BUILTINS.contains(&name)
+        || UNSUPPORTED_BUILTINS.contains(&name)
+        || super::builtin_types::NAMES.contains(&name)
+        || super::builtin_types::PREDICATES.contains(&name)
+        || name == "get"
 }
 
-/// Builtins of Expr v1.16 that fas does not translate (rejected with a clear message).
-pub const UNSUPPORTED_BUILTINS: &[&str] = &[
-    "all",
-    "none",
-    "any",
-    "one",
-    "filter",
-    "map",
-    "find",
-    "findIndex",
-    "findLast",
-    "findLastIndex",
-    "count",
-    "groupBy",
-    "sortBy",
-    "reduce",
-    "type",
-    "string",
-    "trim",
-    "trimPrefix",
-    "trimSuffix",
-    "upper",
-    "lower",
-    "split",
-    "splitAfter",
-    "replace",
-    "repeat",
-    "join",
-    "indexOf",
-    "lastIndexOf",
-    "hasPrefix",
-    "hasSuffix",
-    "toJSON",
-    "fromJSON",
-    "toBase64",
-    "fromBase64",
-    "now",
-    "duration",
-    "date",
-    "first",
-    "last",
-    "get",
-    "take",
-    "keys",
-    "values",
-    "toPairs",
-    "fromPairs",
-    "sort",
-    "bitand",
-    "bitor",
-    "bitxor",
-    "bitnand",
-    "bitnot",
-    "bitshl",
-    "bitshr",
-    "bitushr",
-];
+/// Builtins of Expr v1.16 that fas does not translate (rejected with a clear message):
+/// the clock's, whose answers change from one round to the next by design.
+pub const UNSUPPORTED_BUILTINS: &[&str] = &["now", "date"];
