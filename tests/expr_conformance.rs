@@ -478,9 +478,15 @@ fn loops_run_under_the_budget_and_plain_arithmetic_without_it() {
     let runaway = eval("count(1..3000, count(1..3000, # > 0) > 0)", &[], false);
     let e = runaway.expect_err("a 9-million-step closure must be stopped");
     assert!(e.contains("execute expression"), "{e}");
-    assert_eq!(eval("count(1..30, count(1..30, # > 0) > 0)", &[], false), Ok((30, 30)));
+    assert_eq!(
+        eval("count(1..30, count(1..30, # > 0) > 0)", &[], false),
+        Ok((30, 30))
+    );
     let huge = eval("len(1..200000000)", &[], false).expect_err("a 200M range");
-    assert!(e.contains("execute expression") && huge.contains("execute expression"), "{huge}");
+    assert!(
+        e.contains("execute expression") && huge.contains("execute expression"),
+        "{huge}"
+    );
     let lua = fas::policy::expr::translate_policy(
         &CountExprs {
             min_started: Some("min(50, qdepth / 2)".into()),

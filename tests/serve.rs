@@ -262,7 +262,7 @@ async fn the_scheduler_reconciles_every_matching_app_of_the_org() {
         fly,
         apps: Apps::Matching {
             org: "acme".into(),
-            pattern: "w-*".into(),
+            pattern: glob::Pattern::new("w-*").expect("a constant, valid pattern"),
         },
         interval: Duration::from_millis(500),
         refresh_interval: Duration::from_secs(60),
@@ -338,7 +338,7 @@ async fn apps_that_disappear_keep_their_state_for_the_grace_period() {
         fly,
         apps: Apps::Matching {
             org: "acme".into(),
-            pattern: "w-*".into(),
+            pattern: glob::Pattern::new("w-*").expect("a constant, valid pattern"),
         },
         interval: Duration::from_millis(100),
         refresh_interval: Duration::from_millis(150),

@@ -115,7 +115,7 @@ fn bench(a: &ReconcileBenchArgs, url: &str) -> anyhow::Result<()> {
         let scheduler = Scheduler {
             reconciler,
             fly,
-            apps: Apps::Matching { org: "bench".into(), pattern: "app-*".into() },
+            apps: Apps::Matching { org: "bench".into(), pattern: glob::Pattern::new("app-*").expect("a constant, valid pattern") },
             interval,
             refresh_interval: Duration::from_secs(3600),
             concurrency: a.concurrency,

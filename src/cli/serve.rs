@@ -106,7 +106,7 @@ async fn serve(cfg: Config) -> anyhow::Result<()> {
     let scheduler = Scheduler {
         reconciler,
         fly,
-        apps: Apps::from_config(&cfg.app_name, &cfg.org),
+        apps: Apps::from_config(&cfg.app_name, &cfg.org).map_err(anyhow::Error::msg)?,
         interval: cfg.interval,
         refresh_interval: cfg.app_list_refresh_interval,
         concurrency: cfg.concurrency,

@@ -68,7 +68,13 @@ impl Config {
                 "app name required: set FAS_APP_NAME (app-name), e.g. my-app or my-app-*",
             ));
         }
-        if needs.app && self.app_name.contains('*') && self.org.is_empty() {
+        if needs.app && crate::reconcile::scheduler::is_pattern(&self.app_name) {
+            crate::reconcile::Apps::from_config(&self.app_name, &self.org).map_err(invalid)?;
+        }
+        if needs.app
+            && crate::reconcile::scheduler::is_pattern(&self.app_name)
+            && self.org.is_empty()
+        {
             return Err(invalid(format!(
                 "app name {:?} has a wildcard, so an org is required: set FAS_ORG (org) to the org whose apps to scale",
                 self.app_name

@@ -262,7 +262,7 @@ pub async fn run_row(row: &Row, rounds: u32, interval: Duration) -> RowResult {
         fly,
         apps: Apps::Matching {
             org: "acme".into(),
-            pattern: "*".into(),
+            pattern: glob::Pattern::new("*").expect("a constant, valid pattern"),
         },
         interval,
         refresh_interval: Duration::from_secs(60),

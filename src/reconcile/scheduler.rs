@@ -20,48 +20,38 @@ use crate::fly::FlyClient;
 #[derive(Debug, Clone, PartialEq)]
 pub enum Apps {
     One(String),
-    /// Apps of `org` whose name matches `pattern` (`*` matches anything).
+    /// Apps of `org` whose name matches `pattern`: a glob::Pattern, so `*` matches any
+    /// run of characters (as upstream's wildcard), `?` one character and `[a-c]` one
+    /// of a set (characters Fly app names never contain, so no real name changes).
     Matching {
         org: String,
-        pattern: String,
+        pattern: glob::Pattern,
     },
 }
 
 impl Apps {
-    pub fn from_config(app_name: &str, org: &str) -> Apps {
-        if app_name.contains('*') {
-            Apps::Matching {
-                org: org.to_string(),
-                pattern: app_name.to_string(),
-            }
-        } else {
-            Apps::One(app_name.to_string())
+    /// A name holding `*`, `?` or `[` is a pattern; the error says what is wrong.
+    pub fn from_config(app_name: &str, org: &str) -> Result<Apps, String> {
+        if !is_pattern(app_name) {
+            return Ok(Apps::One(app_name.to_string()));
         }
+        let pattern = glob::Pattern::new(app_name).map_err(|e| {
+            format!("FAS_APP_NAME (app-name) {app_name:?} is not a valid wildcard: {e}")
+        })?;
+        Ok(Apps::Matching {
+            org: org.to_string(),
+            pattern,
+        })
     }
 }
 
-/// Anchored glob match where `*` matches any run of characters (upstream turns the
-/// name into an anchored regex the same way).
+pub fn is_pattern(app_name: &str) -> bool {
+    app_name.contains(['*', '?', '['])
+}
+
+/// Anchored wildcard match of an app name (see `Apps::Matching`).
 pub fn glob_match(pattern: &str, name: &str) -> bool {
-    let parts: Vec<&str> = pattern.split('*').collect();
-    if parts.len() == 1 {
-        return pattern == name;
-    }
-    let (first, last) = (parts[0], parts[parts.len() - 1]);
-    if !name.starts_with(first)
-        || !name[first.len()..].ends_with(last)
-        || name.len() < first.len() + last.len()
-    {
-        return false;
-    }
-    let mut rest = &name[first.len()..name.len() - last.len()];
-    for mid in &parts[1..parts.len() - 1] {
-        match rest.find(mid) {
-            Some(i) => rest = &rest[i + mid.len()..],
-            None => return false,
-        }
-    }
-    true
+    glob::Pattern::new(pattern).is_ok_and(|p| p.matches(name))
 }
 
 pub struct Scheduler {
@@ -157,7 +147,7 @@ impl Scheduler {
                 Ok(apps
                     .into_iter()
                     .map(|a| a.name)
-                    .filter(|n| glob_match(pattern, n))
+                    .filter(|n| pattern.matches(n))
                     .collect())
             }
         }
@@ -254,5 +244,14 @@ mod tests {
         assert!(!glob_match("web", "web2"));
         assert!(glob_match("a.b*", "a.bc"));
         assert!(!glob_match("a.b*", "aXbc"), "no regex meaning for `.`");
+        assert!(glob_match("app-?", "app-1"));
+        assert!(!glob_match("app-?", "app-12"));
+        assert!(glob_match("app-[ab]-*", "app-b-x"));
+        assert!(!glob_match("app-[ab]-*", "app-c-x"));
+        assert!(super::Apps::from_config("app-[", "org").is_err());
+        assert_eq!(
+            super::Apps::from_config("web", "org"),
+            Ok(super::Apps::One("web".into()))
+        );
     }
 }

@@ -57,7 +57,7 @@ pub async fn run_wildcard(
         fly,
         apps: Apps::Matching {
             org: "acme".into(),
-            pattern: "*".into(),
+            pattern: glob::Pattern::new("*").expect("a constant, valid pattern"),
         },
         interval,
         refresh_interval: Duration::from_secs(60),
