@@ -65,8 +65,8 @@ async fn serve(cfg: Config) -> anyhow::Result<()> {
     });
 
     tracing::info!(
-        app = %cfg.app_name, org = %cfg.org, interval = ?cfg.interval, timeout = ?cfg.timeout,
-        concurrency = cfg.concurrency, process_group = %cfg.process_group, regions = ?cfg.regions,
+        app = %cfg.app_name, org = %cfg.org, interval_secs = cfg.interval.as_secs_f64(), timeout_secs = cfg.timeout.as_secs_f64(),
+        concurrency = cfg.concurrency, process_group = %cfg.process_group, regions = %cfg.regions.join(","),
         initial_machine_state = %cfg.initial_machine_state, stop_mode = %cfg.stop_mode,
         policy = %cfg.policy.as_ref().map(|p| p.display().to_string()).unwrap_or_else(|| "count expressions".into()),
         machines_api = %machines_url, metrics = %metrics_addr, "fas serving"

@@ -107,7 +107,11 @@ impl Prometheus {
             .and_then(Value::as_array)
             .filter(|w| !w.is_empty())
         {
-            tracing::warn!(app, collector = %self.name, warnings = ?w, "prometheus warnings");
+            let text: Vec<String> = w
+                .iter()
+                .map(|v| v.as_str().map_or_else(|| v.to_string(), str::to_string))
+                .collect();
+            tracing::warn!(app, collector = %self.name, warnings = %text.join("; "), "prometheus warnings");
         }
         let data = &doc["data"];
         let value = match data["resultType"].as_str() {

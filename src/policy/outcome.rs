@@ -13,6 +13,33 @@ pub struct Bounds {
     pub max: Option<i64>,
 }
 
+impl std::fmt::Display for Bounds {
+    /// `3` when min and max agree, `2..4` otherwise (`?` for an open end).
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let end = |v: Option<i64>| v.map_or("?".to_string(), |v| v.to_string());
+        if self.min == self.max {
+            write!(f, "{}", end(self.min))
+        } else {
+            write!(f, "{}..{}", end(self.min), end(self.max))
+        }
+    }
+}
+
+impl std::fmt::Display for Targets {
+    /// `created=3 started=2..4`, for logs; `none` when the policy left both alone.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let parts: Vec<String> = [("created", self.created), ("started", self.started)]
+            .into_iter()
+            .filter_map(|(name, b)| b.map(|b| format!("{name}={b}")))
+            .collect();
+        if parts.is_empty() {
+            write!(f, "none")
+        } else {
+            write!(f, "{}", parts.join(" "))
+        }
+    }
+}
+
 /// A policy's answer for one app; `None` leaves that dimension alone.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct Targets {

@@ -123,8 +123,21 @@ impl Reconciler {
                     self.metrics
                         .inc("fas_reconcile_count", &[("status", o.action)]);
                 }
-                tracing::info!(app, metrics = ?o.metrics, targets = ?o.targets, action = o.action,
-                    succeeded = o.succeeded, failed = o.failed, skipped = o.skipped, "reconciled");
+                // `name=value …` text, the same for people and in JSON logs.
+                let metrics = o
+                    .metrics
+                    .iter()
+                    .map(|(n, v)| format!("{n}={v}"))
+                    .collect::<Vec<_>>()
+                    .join(" ");
+                let skipped = o.skipped.unwrap_or("");
+                // A round that changes nothing is debug: 10,000 steady apps stay quiet.
+                if o.action == "no_scale" && o.skipped.is_none() && o.failed == 0 {
+                    tracing::debug!(app, metrics, targets = %o.targets, action = o.action, "reconciled");
+                } else {
+                    tracing::info!(app, metrics, targets = %o.targets, action = o.action,
+                        succeeded = o.succeeded, failed = o.failed, skipped, "reconciled");
+                }
             }
             Err(e) => {
                 self.metrics

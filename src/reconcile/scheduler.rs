@@ -212,7 +212,7 @@ async fn app_loop(
             reconciler
                 .metrics
                 .inc("fas_reconcile_skipped_total", &[("reason", "overrun")]);
-            tracing::warn!(app = %app, took = ?started.elapsed(), "reconcile overran the interval; skipping the missed rounds");
+            tracing::warn!(app = %app, took_secs = started.elapsed().as_secs_f64(), "reconcile overran the interval; skipping the missed rounds");
         }
     }
 }
