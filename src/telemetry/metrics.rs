@@ -1,254 +1,299 @@
-//! A small Prometheus registry: counters, gauges and one histogram, rendered in the
-//! text exposition format. Upstream's names are kept; fas's own are added.
+//! fas's Prometheus metrics, kept in a `prometheus` crate registry: counters, gauges
+//! and one histogram, rendered in the text exposition format. Upstream's names are
+//! kept; fas's own are added.
 
-use std::collections::BTreeMap;
-use std::fmt::Write;
+use std::collections::{BTreeSet, HashMap};
 use std::sync::Mutex;
 
-/// (name, type, help) of every metric fas exposes.
-const FAMILIES: &[(&str, &str, &str)] = &[
+use prometheus::{
+    core::Collector as _, GaugeVec, Histogram, HistogramOpts, IntCounter, IntCounterVec, Opts,
+    Registry, TextEncoder,
+};
+
+/// (name, type, help, label names) of every metric fas exposes.
+type Family = (
+    &'static str,
+    &'static str,
+    &'static str,
+    &'static [&'static str],
+);
+const FAMILIES: &[Family] = &[
     (
         "fas_reconcile_count",
         "counter",
         "Reconciles by outcome: create, destroy, start, stop, suspend, no_scale.",
-    ),
+        &["status"]),
     (
         "fas_machine_create_count",
         "counter",
         "Machines created, by status.",
-    ),
+        &["status"]),
     (
         "fas_machine_destroy_count",
         "counter",
         "Machines destroyed, by status.",
-    ),
+        &["status"]),
     (
         "fas_machine_start_count",
         "counter",
         "Machines started, by status.",
-    ),
+        &["status"]),
     (
         "fas_machine_stop_count",
         "counter",
         "Machines stopped, by status.",
-    ),
+        &["status"]),
     (
         "fas_machine_suspend_count",
         "counter",
         "Machines suspended (stop-mode suspend), by status.",
+        &["status"],
     ),
     (
         "fas_machine_leased_skips_total",
         "counter",
         "Machines left alone for a round because someone else (a deploy) held their lease, by app.",
+        &["app"],
     ),
     (
         "fas_machine_readbacks_total",
         "counter",
         "Machines read back after an ambiguous answer, by call and what the read showed (applied, not_applied, unknown).",
+        &["call", "result"],
     ),
     (
         "fas_api_retries_total",
         "counter",
         "Fly API requests resent after a transient failure (5xx, 429, timeout, connection), by call.",
+        &["call"],
     ),
     (
         "fas_reconcile_errors_total",
         "counter",
         "Reconciles that changed nothing because of an error, by kind.",
-    ),
+        &["kind"]),
     (
         "fas_collector_errors_total",
         "counter",
         "Failed metric collections, by collector.",
-    ),
+        &["collector"]),
     (
         "fas_policy_errors_total",
         "counter",
         "Failed policy decisions, by app.",
-    ),
+        &["app"]),
     (
         "fas_api_errors_total",
         "counter",
         "Failed Fly API calls, by call.",
-    ),
+        &["call"]),
     (
         "fas_reconcile_panics_total",
         "counter",
         "Reconciles that panicked (a bug): the round ended, the app's loop went on, by app.",
+        &["app"],
     ),
     (
         "fas_reconcile_skipped_total",
         "counter",
         "Reconciles skipped, by reason (release, overrun).",
+        &["reason"],
     ),
     (
         "fas_metric_value",
         "gauge",
         "Last collected value of each metric, by app.",
-    ),
+        &["app", "metric"]),
     (
         "fas_target",
         "gauge",
         "Last targets of the policy, by app, dimension and bound.",
-    ),
+        &["app", "dimension", "bound"]),
     (
         "fas_machines",
         "gauge",
         "Machines of the process group at the last reconcile, by app and state.",
-    ),
-    ("fas_apps", "gauge", "Apps being reconciled."),
+        &["app", "state"]),
+    ("fas_apps", "gauge", "Apps being reconciled.", &[]),
     (
         "fas_policy_quarantined",
         "gauge",
         "1 for an app whose decision overran the policy watchdog: it is no longer scaled until fas restarts.",
-    ),
+        &["app"]),
     (
         "fas_reconcile_duration_seconds",
         "histogram",
         "Time one app's reconcile took.",
-    ),
+        &[]),
 ];
 
 const BUCKETS: &[f64] = &[
     0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0,
 ];
 
-type Key = (&'static str, String);
-
-#[derive(Default)]
-struct Registry {
-    counters: BTreeMap<Key, u64>,
-    gauges: BTreeMap<Key, f64>,
-    /// bucket counts, sum, count
-    duration: (Vec<u64>, f64, u64),
-}
-
-#[derive(Default)]
+/// fas's metrics in a `prometheus` registry. Callers name a family and give its labels
+/// as pairs; the family's label order comes from `FAMILIES`.
 pub struct Metrics {
-    reg: Mutex<Registry>,
+    registry: Registry,
+    counters: HashMap<&'static str, (IntCounterVec, &'static [&'static str])>,
+    gauges: HashMap<&'static str, (GaugeVec, &'static [&'static str])>,
+    duration: Histogram,
+    /// The label values of every gauge series set per app, to drop them with the app.
+    app_series: Mutex<HashMap<String, BTreeSet<(&'static str, Vec<String>)>>>,
 }
 
-fn escape(v: &str) -> String {
-    v.replace('\\', "\\\\")
-        .replace('"', "\\\"")
-        .replace('\n', "\\n")
-}
-
-fn labels(pairs: &[(&str, &str)]) -> String {
-    pairs
-        .iter()
-        .map(|(k, v)| format!("{k}=\"{}\"", escape(v)))
-        .collect::<Vec<_>>()
-        .join(",")
-}
-
-fn line(out: &mut String, name: &str, labels: &str, value: impl std::fmt::Display) {
-    if labels.is_empty() {
-        let _ = writeln!(out, "{name} {value}");
-    } else {
-        let _ = writeln!(out, "{name}{{{labels}}} {value}");
+impl Default for Metrics {
+    fn default() -> Self {
+        let registry = Registry::new();
+        let mut counters = HashMap::new();
+        let mut gauges = HashMap::new();
+        let mut duration = None;
+        for (name, kind, help, labels) in FAMILIES {
+            let opts = Opts::new(*name, *help);
+            // The names and labels are constants of this file: a failure is a bug here.
+            let registered = match *kind {
+                "counter" => IntCounterVec::new(opts, labels).and_then(|v| {
+                    registry.register(Box::new(v.clone()))?;
+                    counters.insert(*name, (v, *labels));
+                    Ok(())
+                }),
+                "gauge" => GaugeVec::new(opts, labels).and_then(|v| {
+                    registry.register(Box::new(v.clone()))?;
+                    gauges.insert(*name, (v, *labels));
+                    Ok(())
+                }),
+                _ => {
+                    Histogram::with_opts(HistogramOpts::new(*name, *help).buckets(BUCKETS.to_vec()))
+                        .and_then(|h| {
+                            registry.register(Box::new(h.clone()))?;
+                            duration = Some(h);
+                            Ok(())
+                        })
+                }
+            };
+            registered.expect("fas's metric families are valid");
+        }
+        Metrics {
+            registry,
+            counters,
+            gauges,
+            duration: duration.expect("FAMILIES has the duration histogram"),
+            app_series: Mutex::new(HashMap::new()),
+        }
     }
+}
+
+/// The label values of `pairs` in the family's order ("" for a missing one).
+fn values<'a>(order: &[&str], pairs: &[(&str, &'a str)]) -> Vec<&'a str> {
+    order
+        .iter()
+        .map(|l| pairs.iter().find(|(k, _)| k == l).map_or("", |(_, v)| *v))
+        .collect()
 }
 
 impl Metrics {
-    fn lock(&self) -> std::sync::MutexGuard<'_, Registry> {
-        self.reg.lock().unwrap_or_else(|e| e.into_inner())
+    fn counter_of(&self, name: &str, pairs: &[(&str, &str)]) -> Option<IntCounter> {
+        let (vec, order) = self.counters.get(name)?;
+        vec.get_metric_with_label_values(&values(order, pairs)).ok()
     }
 
     pub fn inc(&self, name: &'static str, pairs: &[(&str, &str)]) {
-        *self
-            .lock()
-            .counters
-            .entry((name, labels(pairs)))
-            .or_default() += 1;
+        if let Some(c) = self.counter_of(name, pairs) {
+            c.inc();
+        }
     }
 
     /// Sets a counter kept elsewhere (it only grows there).
     pub fn set_counter(&self, name: &'static str, pairs: &[(&str, &str)], value: u64) {
-        self.lock().counters.insert((name, labels(pairs)), value);
+        if let Some(c) = self.counter_of(name, pairs) {
+            c.inc_by(value.saturating_sub(c.get()));
+        }
     }
 
     pub fn set(&self, name: &'static str, pairs: &[(&str, &str)], value: f64) {
-        self.lock().gauges.insert((name, labels(pairs)), value);
+        let Some((vec, order)) = self.gauges.get(name) else {
+            return;
+        };
+        let vals = values(order, pairs);
+        if let Ok(g) = vec.get_metric_with_label_values(&vals) {
+            g.set(value);
+        }
+        if let Some((_, app)) = pairs.iter().find(|(k, _)| *k == "app") {
+            let owned = vals.iter().map(|v| v.to_string()).collect();
+            self.series_lock()
+                .entry(app.to_string())
+                .or_default()
+                .insert((name, owned));
+        }
+    }
+
+    fn series_lock(
+        &self,
+    ) -> std::sync::MutexGuard<'_, HashMap<String, BTreeSet<(&'static str, Vec<String>)>>> {
+        self.app_series.lock().unwrap_or_else(|e| e.into_inner())
     }
 
     /// Drops every gauge of an app that is no longer reconciled.
     pub fn forget_app(&self, app: &str) {
-        let needle = format!("app=\"{}\"", escape(app));
-        self.lock()
-            .gauges
-            .retain(|(_, l), _| !l.split(',').any(|p| p == needle));
+        let Some(series) = self.series_lock().remove(app) else {
+            return;
+        };
+        for (name, vals) in series {
+            if let Some((vec, _)) = self.gauges.get(name) {
+                let _ = vec.remove_label_values(&vals);
+            }
+        }
     }
 
     pub fn observe_duration(&self, secs: f64) {
-        let mut reg = self.lock();
-        if reg.duration.0.is_empty() {
-            reg.duration.0 = vec![0; BUCKETS.len()];
-        }
-        for (i, b) in BUCKETS.iter().enumerate() {
-            if secs <= *b {
-                reg.duration.0[i] += 1;
-            }
-        }
-        reg.duration.1 += secs;
-        reg.duration.2 += 1;
+        self.duration.observe(secs);
     }
 
+    /// A counter's value (0 for a series never counted), read without creating it.
     pub fn counter(&self, name: &'static str, pairs: &[(&str, &str)]) -> u64 {
-        self.lock()
-            .counters
-            .get(&(name, labels(pairs)))
-            .copied()
-            .unwrap_or(0)
+        self.counter_series(name)
+            .filter(|(labels, _)| {
+                pairs
+                    .iter()
+                    .all(|(k, v)| labels.get(*k) == Some(&v.to_string()))
+            })
+            .filter(|(labels, _)| labels.len() == pairs.len())
+            .map(|(_, v)| v)
+            .sum()
     }
 
     /// The sum of a counter's series whose labels include `key="value"` (every
     /// series when `key` is `*`).
     pub fn counter_sum(&self, name: &str, key: &str, value: &str) -> u64 {
-        let pair = labels(&[(key, value)]);
-        let any = key == "*";
-        self.lock()
-            .counters
-            .iter()
-            .filter(|((n, l), _)| *n == name && (any || l.split(',').any(|p| p == pair)))
-            .map(|(_, v)| *v)
+        self.counter_series(name)
+            .filter(|(labels, _)| key == "*" || labels.get(key).map(String::as_str) == Some(value))
+            .map(|(_, v)| v)
             .sum()
     }
 
+    fn counter_series(&self, name: &str) -> impl Iterator<Item = (HashMap<String, String>, u64)> {
+        let family = self.counters.get(name).map(|(vec, _)| vec.collect());
+        let family = family.into_iter().flatten();
+        family.flat_map(|f| {
+            f.get_metric()
+                .iter()
+                .map(|m| {
+                    let labels = m
+                        .get_label()
+                        .iter()
+                        .map(|l| (l.name().to_string(), l.value().to_string()))
+                        .collect();
+                    (labels, m.get_counter().get_value() as u64)
+                })
+                .collect::<Vec<_>>()
+        })
+    }
+
+    /// The text exposition format (families without a series yet are left out).
     pub fn render(&self) -> String {
-        let reg = self.lock();
-        let mut out = String::new();
-        for (name, kind, help) in FAMILIES {
-            let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} {kind}");
-            match *kind {
-                "counter" => reg
-                    .counters
-                    .iter()
-                    .filter(|((n, _), _)| n == name)
-                    .for_each(|((n, l), v)| line(&mut out, n, l, v)),
-                "gauge" => reg
-                    .gauges
-                    .iter()
-                    .filter(|((n, _), _)| n == name)
-                    .for_each(|((n, l), v)| line(&mut out, n, l, v)),
-                _ => {
-                    let (buckets, sum, count) = &reg.duration;
-                    for (i, b) in BUCKETS.iter().enumerate() {
-                        line(
-                            &mut out,
-                            &format!("{name}_bucket"),
-                            &format!("le=\"{b}\""),
-                            buckets.get(i).copied().unwrap_or(0),
-                        );
-                    }
-                    line(&mut out, &format!("{name}_bucket"), "le=\"+Inf\"", count);
-                    line(&mut out, &format!("{name}_sum"), "", sum);
-                    line(&mut out, &format!("{name}_count"), "", count);
-                }
-            }
-        }
-        out
+        TextEncoder::new()
+            .encode_to_string(&self.registry.gather())
+            .unwrap_or_else(|e| format!("# fas: cannot encode metrics: {e}\n"))
     }
 }
 
@@ -285,5 +330,20 @@ mod tests {
         assert!(text.contains("fas_reconcile_duration_seconds_count 1"));
         m.forget_app("web");
         assert!(!m.render().contains("app=\"web\""));
+    }
+
+    #[test]
+    fn counters_read_back_without_creating_series() {
+        let m = Metrics::default();
+        assert_eq!(m.counter("fas_reconcile_count", &[("status", "stop")]), 0);
+        assert!(!m.render().contains("status=\"stop\""), "reading made a series");
+        m.set_counter("fas_api_retries_total", &[("call", "start")], 3);
+        m.set_counter("fas_api_retries_total", &[("call", "start")], 5);
+        m.set_counter("fas_api_retries_total", &[("call", "stop")], 2);
+        assert_eq!(m.counter("fas_api_retries_total", &[("call", "start")]), 5);
+        assert_eq!(m.counter_sum("fas_api_retries_total", "*", ""), 7);
+        m.inc("fas_machine_readbacks_total", &[("call", "stop"), ("result", "applied")]);
+        assert_eq!(m.counter_sum("fas_machine_readbacks_total", "result", "applied"), 1);
+        assert_eq!(m.counter_sum("fas_machine_readbacks_total", "result", "unknown"), 0);
     }
 }
