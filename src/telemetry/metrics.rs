@@ -131,6 +131,9 @@ const BUCKETS: &[f64] = &[
     0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0,
 ];
 
+/// App name -> (family, label values) of its gauge series.
+type AppSeries = HashMap<String, BTreeSet<(&'static str, Vec<String>)>>;
+
 /// fas's metrics in a `prometheus` registry. Callers name a family and give its labels
 /// as pairs; the family's label order comes from `FAMILIES`.
 pub struct Metrics {
@@ -139,7 +142,7 @@ pub struct Metrics {
     gauges: HashMap<&'static str, (GaugeVec, &'static [&'static str])>,
     duration: Histogram,
     /// The label values of every gauge series set per app, to drop them with the app.
-    app_series: Mutex<HashMap<String, BTreeSet<(&'static str, Vec<String>)>>>,
+    app_series: Mutex<AppSeries>,
 }
 
 impl Default for Metrics {
@@ -227,9 +230,7 @@ impl Metrics {
         }
     }
 
-    fn series_lock(
-        &self,
-    ) -> std::sync::MutexGuard<'_, HashMap<String, BTreeSet<(&'static str, Vec<String>)>>> {
+    fn series_lock(&self) -> std::sync::MutexGuard<'_, AppSeries> {
         self.app_series.lock().unwrap_or_else(|e| e.into_inner())
     }
 
@@ -336,14 +337,26 @@ mod tests {
     fn counters_read_back_without_creating_series() {
         let m = Metrics::default();
         assert_eq!(m.counter("fas_reconcile_count", &[("status", "stop")]), 0);
-        assert!(!m.render().contains("status=\"stop\""), "reading made a series");
+        assert!(
+            !m.render().contains("status=\"stop\""),
+            "reading made a series"
+        );
         m.set_counter("fas_api_retries_total", &[("call", "start")], 3);
         m.set_counter("fas_api_retries_total", &[("call", "start")], 5);
         m.set_counter("fas_api_retries_total", &[("call", "stop")], 2);
         assert_eq!(m.counter("fas_api_retries_total", &[("call", "start")]), 5);
         assert_eq!(m.counter_sum("fas_api_retries_total", "*", ""), 7);
-        m.inc("fas_machine_readbacks_total", &[("call", "stop"), ("result", "applied")]);
-        assert_eq!(m.counter_sum("fas_machine_readbacks_total", "result", "applied"), 1);
-        assert_eq!(m.counter_sum("fas_machine_readbacks_total", "result", "unknown"), 0);
+        m.inc(
+            "fas_machine_readbacks_total",
+            &[("call", "stop"), ("result", "applied")],
+        );
+        assert_eq!(
+            m.counter_sum("fas_machine_readbacks_total", "result", "applied"),
+            1
+        );
+        assert_eq!(
+            m.counter_sum("fas_machine_readbacks_total", "result", "unknown"),
+            0
+        );
     }
 }
