@@ -1,12 +1,13 @@
-//! The Prometheus collector: an instant query at `<address>/api/v1/query`, as
-//! fly-autoscaler's (POST form, GET when the server answers 405/501; `Fly…` tokens
-//! sent verbatim, others as Bearer). The first sample of a vector is the value; an
+//! The Prometheus collector: an instant query at `<address>/api/v1/query` through the
+//! prometheus-http-query crate, as fly-autoscaler's (POST form, GET when the server
+//! answers 405/501; `Fly…` tokens sent verbatim, others as Bearer). The first sample of a vector is the value; an
 //! empty vector is an error unless `on-empty: zero`; scalars are accepted (upstream
 //! rejects them); NaN/Inf pass through for the policy to judge. Prometheus's own
 //! error text and warnings reach the log.
 
 use std::time::Duration;
 
+use prometheus_http_query::response::{Data, PromqlResult};
 use reqwest::StatusCode;
 use serde_json::Value;
 
@@ -15,30 +16,32 @@ use crate::config::{CollectorConfig, Secret};
 
 pub struct Prometheus {
     name: String,
-    url: String,
+    client: prometheus_http_query::Client,
     query: String,
     token: Secret,
     empty_is_zero: bool,
-    http: reqwest::Client,
 }
 
 impl Prometheus {
     pub fn new(c: &CollectorConfig, timeout: Duration) -> Result<Prometheus, CollectError> {
+        let err = |msg: String| CollectError {
+            collector: c.metric_name.clone(),
+            msg,
+        };
         let http = reqwest::Client::builder()
             .timeout(timeout)
             .user_agent(concat!("fas/", env!("CARGO_PKG_VERSION")))
             .build()
-            .map_err(|e| CollectError {
-                collector: c.metric_name.clone(),
-                msg: e.to_string(),
-            })?;
+            .map_err(|e| err(e.to_string()))?;
+        // The crate joins `api/v1/query` after the address's path: no trailing slash.
+        let client = prometheus_http_query::Client::from(http, c.address.trim_end_matches('/'))
+            .map_err(|e| err(format!("prometheus address {:?}: {e}", c.address)))?;
         Ok(Prometheus {
             name: c.metric_name.clone(),
-            url: format!("{}/api/v1/query", c.address.trim_end_matches('/')),
+            client,
             query: c.query.clone(),
             token: c.token.clone(),
             empty_is_zero: c.on_empty == "zero",
-            http,
         })
     }
 
@@ -49,27 +52,32 @@ impl Prometheus {
         }
     }
 
-    fn auth(&self, req: reqwest::RequestBuilder) -> reqwest::RequestBuilder {
+    /// The instant query for `app`, with the token as upstream sends it.
+    fn request(&self, app: &str) -> prometheus_http_query::InstantQueryBuilder {
+        let q = self.client.query(expand_query(&self.query, app));
         let t = self.token.expose();
         if t.is_empty() {
-            return req;
+            return q;
         }
-        let mut v = if t.starts_with("Fly") {
+        let text = if t.starts_with("Fly") {
             t.to_string()
         } else {
             format!("Bearer {t}")
+        };
+        match reqwest::header::HeaderValue::from_str(&text) {
+            Ok(mut v) => {
+                v.set_sensitive(true);
+                q.header(reqwest::header::AUTHORIZATION, v)
+            }
+            Err(_) => q,
         }
-        .parse::<reqwest::header::HeaderValue>()
-        .unwrap_or(reqwest::header::HeaderValue::from_static(""));
-        v.set_sensitive(true);
-        req.header(reqwest::header::AUTHORIZATION, v)
     }
 
+    /// The request goes through prometheus-http-query (POST form, GET when the server
+    /// answers 405/501). Its own `post()`/`get()` read the whole body with no bound, so
+    /// the body is read here, capped, and parsed into the crate's result types.
     async fn query(&self, app: &str) -> Result<f64, CollectError> {
-        let query = expand_query(&self.query, app);
-        let form = [("query", query.as_str())];
-        let send = |req: reqwest::RequestBuilder| async move {
-            let resp = req.send().await.map_err(|e| self.err(describe(&e)))?;
+        let read = |resp: reqwest::Response| async move {
             let status = resp.status();
             let body = crate::body::read_capped(resp, crate::body::MAX_BODY)
                 .await
@@ -79,11 +87,29 @@ impl Prometheus {
                 })?;
             Ok::<_, CollectError>((status, body))
         };
-        let (mut status, mut body) = send(self.auth(self.http.post(&self.url).form(&form))).await?;
+        let resp = self
+            .request(app)
+            .post_raw()
+            .await
+            .map_err(|e| self.client_err(e))?;
+        let (mut status, mut body) = read(resp).await?;
         if status == StatusCode::METHOD_NOT_ALLOWED || status == StatusCode::NOT_IMPLEMENTED {
-            (status, body) = send(self.auth(self.http.get(&self.url).query(&form))).await?;
+            let resp = self
+                .request(app)
+                .get_raw()
+                .await
+                .map_err(|e| self.client_err(e))?;
+            (status, body) = read(resp).await?;
         }
         self.parse(app, status, &body)
+    }
+
+    fn client_err(&self, e: prometheus_http_query::Error) -> CollectError {
+        use std::error::Error as _;
+        match e.source().and_then(|s| s.downcast_ref::<reqwest::Error>()) {
+            Some(re) => self.err(describe(re)),
+            None => self.err(crate::error_chain(&e)),
+        }
     }
 
     fn parse(&self, app: &str, status: StatusCode, body: &str) -> Result<f64, CollectError> {
@@ -101,7 +127,8 @@ impl Prometheus {
             };
             return Err(self.err(format!("prometheus answered {}: {detail}", status.as_u16())));
         }
-        let doc = doc.ok_or_else(|| self.err("prometheus answered something that is not JSON"))?;
+        let mut doc =
+            doc.ok_or_else(|| self.err("prometheus answered something that is not JSON"))?;
         if let Some(w) = doc
             .get("warnings")
             .and_then(Value::as_array)
@@ -113,23 +140,24 @@ impl Prometheus {
                 .collect();
             tracing::warn!(app, collector = %self.name, warnings = %text.join("; "), "prometheus warnings");
         }
-        let data = &doc["data"];
-        let value = match data["resultType"].as_str() {
-            Some("vector") => match data["result"].as_array().and_then(|r| r.first()) {
-                Some(sample) => &sample["value"][1],
-                None if self.empty_is_zero => return Ok(0.0),
-                None => {
-                    return Err(self.err("empty prometheus result: the query matched no series (set on-empty: zero to read that as 0)"))
-                }
+        let kind = doc["data"]["resultType"].as_str().map(str::to_string);
+        if !matches!(kind.as_deref(), Some("vector" | "scalar")) {
+            // The crate knows no `string` results; say what came instead.
+            return Err(self.err(format!(
+                "prometheus result type {kind:?} is not a vector or scalar"
+            )));
+        }
+        let result: PromqlResult = serde_json::from_value(doc["data"].take())
+            .map_err(|e| self.err(format!("prometheus answered an unexpected result: {e}")))?;
+        match result.data() {
+            Data::Vector(v) => match v.first() {
+                Some(series) => Ok(series.sample().value()),
+                None if self.empty_is_zero => Ok(0.0),
+                None => Err(self.err("empty prometheus result: the query matched no series (set on-empty: zero to read that as 0)")),
             },
-            Some("scalar") => &data["result"][1],
-            other => return Err(self.err(format!("prometheus result type {other:?} is not a vector or scalar"))),
-        };
-        let text = value
-            .as_str()
-            .ok_or_else(|| self.err("prometheus sample without a value"))?;
-        text.parse::<f64>()
-            .map_err(|_| self.err(format!("prometheus sample {text:?} is not a number")))
+            Data::Scalar(sample) => Ok(sample.value()),
+            Data::Matrix(_) => Err(self.err("prometheus result type \"matrix\" is not a vector or scalar")),
+        }
     }
 }
 

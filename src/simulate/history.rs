@@ -106,44 +106,26 @@ impl History {
         end: f64,
         step: f64,
     ) -> Result<History, String> {
-        let http = reqwest::Client::new();
-        let params = [
-            ("query", query.to_string()),
-            ("start", start.to_string()),
-            ("end", end.to_string()),
-            ("step", step.to_string()),
-        ];
-        let resp = http
-            .get(format!("{}/api/v1/query_range", url.trim_end_matches('/')))
-            .query(&params)
-            .send()
+        let client =
+            prometheus_http_query::Client::from(reqwest::Client::new(), url.trim_end_matches('/'))
+                .map_err(|e| format!("prometheus address {url:?}: {e}"))?;
+        // A one-shot read of a history the user asked for: the crate's unbounded read
+        // is acceptable here (the serving collector caps its reads).
+        let result = client
+            .query_range(query, start as i64, end as i64, step)
+            .get()
             .await
-            .map_err(|e| format!("prometheus: {e}"))?;
-        let status = resp.status();
-        let doc: serde_json::Value = resp
-            .json()
-            .await
-            .map_err(|e| format!("prometheus answered {status} and no JSON: {e}"))?;
-        if doc["status"] != "success" {
-            return Err(format!(
-                "prometheus answered {status}: {}: {}",
-                doc["errorType"].as_str().unwrap_or(""),
-                doc["error"].as_str().unwrap_or("")
-            ));
+            .map_err(|e| format!("prometheus: {}", crate::error_chain(&e)))?;
+        let series = match result.data() {
+            prometheus_http_query::response::Data::Matrix(m) => m.first(),
+            _ => None,
         }
-        let series = doc["data"]["result"]
-            .as_array()
-            .and_then(|r| r.first())
-            .ok_or("the query returned no series")?;
-        let mut rows = Vec::new();
-        for v in series["values"].as_array().into_iter().flatten() {
-            let t = v[0].as_f64().ok_or("bad timestamp in the answer")?;
-            let x = v[1]
-                .as_str()
-                .and_then(|s| s.parse::<f64>().ok())
-                .ok_or("bad value in the answer")?;
-            rows.push((t, vec![x]));
-        }
+        .ok_or("the query returned no series")?;
+        let rows: Vec<(f64, Vec<f64>)> = series
+            .samples()
+            .iter()
+            .map(|p| (p.timestamp(), vec![p.value()]))
+            .collect();
         if rows.len() < 2 {
             return Err("the query returned fewer than two points".into());
         }
