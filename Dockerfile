@@ -2,7 +2,7 @@
 # slim base with CA certificates, as a non-root user.
 FROM rust:1-bookworm AS build
 WORKDIR /src
-COPY Cargo.toml Cargo.lock ./
+COPY Cargo.toml Cargo.lock build.rs ./
 COPY src ./src
 COPY stdlib ./stdlib
 # `fas sandbox` embeds scripts/pool.lua.

