@@ -18,7 +18,9 @@ fn fly_env(dir: &std::path::Path) -> Vec<(String, String)> {
             a.iter()
                 .map(|f| {
                     let guest = f["guest_path"].as_str().unwrap().to_string();
-                    let local = dir
+                    // Relative to where `fly deploy` runs: the repository root.
+                    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+                    let local = root
                         .join(f["local_path"].as_str().unwrap())
                         .display()
                         .to_string();

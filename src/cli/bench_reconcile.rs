@@ -22,12 +22,16 @@ use crate::telemetry::Metrics;
 
 #[derive(clap::Args)]
 pub struct ReconcileBenchArgs {
+    /// Apps matched by the wildcard (`fas bench reconcile`).
     #[arg(long, default_value_t = 10_000)]
     apps: usize,
+    /// Reconcile interval of the run (`fas bench reconcile`).
     #[arg(long, default_value_t = 15)]
     interval_secs: u64,
+    /// Latency the simulator adds to every API call, in ms (`fas bench reconcile`).
     #[arg(long, default_value_t = 50)]
     latency_ms: u64,
+    /// Reconciles in flight at once (`fas bench reconcile`).
     #[arg(long, default_value_t = 64)]
     concurrency: usize,
 }

@@ -19,7 +19,7 @@ use clap::{Parser, Subcommand};
     version,
     about = "A metrics-based autoscaler for Fly.io Machines with Lua policies"
 )]
-struct Cli {
+pub struct Cli {
     #[command(subcommand)]
     command: Command,
 }
@@ -32,7 +32,8 @@ enum Command {
     Serve(serve::ServeArgs),
     /// Evaluate the configured counts or policy once and print the targets as JSON.
     Eval(eval::EvalArgs),
-    /// Print figures for the performance goals (ns per policy decision).
+    /// Print figures for the performance goals: policy decision time, simulator
+    /// throughput, a 10,000-app reconcile, simulate speed, the fault matrix.
     Bench(bench::BenchArgs),
     /// Run the Lua policy tests (*_test.lua).
     ScriptTest(script_test::ScriptTestArgs),

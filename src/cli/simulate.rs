@@ -31,10 +31,13 @@ pub struct SimulateArgs {
     /// Prometheus base URL to read the history from (with --query, --start, --end, --step).
     #[arg(long)]
     prometheus: Option<String>,
+    /// PromQL of the history to read from --prometheus, e.g. sum(queue_depth).
     #[arg(long)]
     query: Option<String>,
+    /// Start of the history: unix seconds or RFC 3339 (with --prometheus).
     #[arg(long)]
     start: Option<String>,
+    /// End of the history: unix seconds or RFC 3339 (with --prometheus).
     #[arg(long)]
     end: Option<String>,
     /// Step of the range query, e.g. 15s.

@@ -91,6 +91,44 @@ const COLORS: &[&str] = &[
 
 /// Demand (in Machines' worth when a capacity is given) against each policy's started
 /// and created Machines over time.
+/// Ticks for the time axis (at most ~8) and the axis title: wall-clock UTC `HH:MM` when
+/// the history has real timestamps, hours from the start otherwise.
+fn time_ticks(t0: f64, t1: f64) -> (Vec<(f64, String)>, String) {
+    const STEPS: [f64; 10] = [
+        60.0, 300.0, 900.0, 1800.0, 3600.0, 7200.0, 10800.0, 21600.0, 43200.0, 86400.0,
+    ];
+    let span = (t1 - t0).max(1.0);
+    let step = STEPS
+        .into_iter()
+        .find(|s| span / s <= 8.0)
+        .unwrap_or_else(|| (span / 8.0 / 86400.0).ceil() * 86400.0);
+    let wall = t0 > 1e9;
+    let mut t = if wall { (t0 / step).ceil() * step } else { t0 };
+    let mut ticks = Vec::new();
+    while t <= t1 + 1e-6 {
+        let label = if !wall {
+            format!("{:.0}h", (t - t0) / 3600.0)
+        } else if step >= 86400.0 {
+            format!("day {:.0}", ((t - t0) / 86400.0).floor() + 1.0)
+        } else {
+            let day_secs = t.rem_euclid(86400.0);
+            format!(
+                "{:02.0}:{:02.0}",
+                (day_secs / 3600.0).floor(),
+                (day_secs % 3600.0 / 60.0).floor()
+            )
+        };
+        ticks.push((t, label));
+        t += step;
+    }
+    let title = if wall {
+        format!("time (UTC), {:.1} h", span / 3600.0)
+    } else {
+        format!("hours from the start, {:.1} h", span / 3600.0)
+    };
+    (ticks, title)
+}
+
 pub fn chart_svg(runs: &[Run], capacity: Option<f64>) -> String {
     let (w, h, left, right, top, bottom) = (960.0, 420.0, 60.0, 20.0, 30.0, 50.0);
     let first = runs.first().map(|r| &r.timeline[..]).unwrap_or(&[]);
@@ -132,8 +170,16 @@ pub fn chart_svg(runs: &[Run], capacity: Option<f64>) -> String {
         "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"{w}\" height=\"{h}\" viewBox=\"0 0 {w} {h}\" font-family=\"sans-serif\" font-size=\"12\">\n\
          <rect width=\"100%\" height=\"100%\" fill=\"white\"/>\n"
     );
-    for i in 0..=4 {
-        let v = ymax / 1.1 * i as f64 / 4.0;
+    // Round values on the Machines axis: a step of 1, 2 or 5 times a power of ten.
+    let rough = (ymax / 1.1 / 5.0).max(1.0);
+    let mag = 10f64.powf(rough.log10().floor());
+    let ystep = [1.0, 2.0, 5.0, 10.0]
+        .into_iter()
+        .map(|m| m * mag)
+        .find(|s| *s >= rough)
+        .unwrap_or(10.0 * mag);
+    for i in 0..=((ymax / ystep).floor() as usize) {
+        let v = ystep * i as f64;
         let _ = writeln!(
             svg,
             "<line x1=\"{left}\" x2=\"{:.1}\" y1=\"{:.1}\" y2=\"{:.1}\" stroke=\"#ddd\"/><text x=\"{:.1}\" y=\"{:.1}\" text-anchor=\"end\">{v:.0}</text>",
@@ -144,12 +190,29 @@ pub fn chart_svg(runs: &[Run], capacity: Option<f64>) -> String {
             y(v) + 4.0
         );
     }
-    let hours = (t1 - t0) / 3600.0;
+    let (ticks, title) = time_ticks(t0, t1);
+    for (t, label) in ticks {
+        let _ = writeln!(
+            svg,
+            "<line x1=\"{0:.1}\" x2=\"{0:.1}\" y1=\"{1:.1}\" y2=\"{2:.1}\" stroke=\"#999\"/><text x=\"{0:.1}\" y=\"{3:.1}\" text-anchor=\"middle\">{label}</text>",
+            x(t),
+            h - bottom,
+            h - bottom + 5.0,
+            h - bottom + 18.0
+        );
+    }
     let _ = writeln!(
         svg,
-        "<text x=\"{:.1}\" y=\"{:.1}\" text-anchor=\"middle\">time: {hours:.1} h</text>",
-        w / 2.0,
-        h - 15.0
+        "<line x1=\"{left}\" x2=\"{:.1}\" y1=\"{1:.1}\" y2=\"{1:.1}\" stroke=\"#999\"/><line x1=\"{left}\" x2=\"{left}\" y1=\"{top}\" y2=\"{1:.1}\" stroke=\"#999\"/>",
+        w - right,
+        h - bottom
+    );
+    let _ = writeln!(
+        svg,
+        "<text x=\"{:.1}\" y=\"{:.1}\" text-anchor=\"middle\">{title}</text>\n<text transform=\"translate(16 {:.1}) rotate(-90)\" text-anchor=\"middle\">Machines</text>",
+        (left + w - right) / 2.0,
+        h - 8.0,
+        (top + h - bottom) / 2.0
     );
     let demand_label = if capacity.is_some() {
         "demand (Machines needed)"
