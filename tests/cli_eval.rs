@@ -365,3 +365,38 @@ fn echoing_prometheus() -> String {
     });
     format!("http://{addr}")
 }
+
+#[test]
+fn a_policy_reading_a_metric_nobody_provides_is_warned_about() {
+    let dir = tempfile::tempdir().unwrap();
+    let policy = dir.path().join("p.lua");
+    std::fs::write(
+        &policy,
+        "function scale(metrics, app)\n  return { started = math.ceil((metrics.queue_dept or 0) / 10) }\nend\n",
+    )
+    .unwrap();
+    let args = [
+        "eval",
+        "--policy",
+        policy.to_str().unwrap(),
+        "--set",
+        "queue_depth=95",
+    ];
+    let o = fas(&args, &env(&[("FAS_APP_NAME", "web")]), &repo());
+    assert!(o.status.success(), "{}", stderr(&o));
+    let err = stderr(&o);
+    assert!(
+        err.contains("`queue_dept`") && err.contains("provided: queue_depth"),
+        "{err}"
+    );
+    // Spelled right, nothing to say.
+    std::fs::write(
+        &policy,
+        "function scale(metrics, app)\n  return { started = math.ceil(metrics.queue_depth / 10) }\nend\n",
+    )
+    .unwrap();
+    let o = fas(&args, &env(&[("FAS_APP_NAME", "web")]), &repo());
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert_eq!(stderr(&o), "");
+    assert!(stdout(&o).contains("\"min\": 10"), "{}", stdout(&o));
+}

@@ -84,3 +84,96 @@ fn at_any_speed_the_app_keeps_a_machine() {
         }
     }
 }
+
+/// Every shipped policy gets a fleet it can scale and the metric it reads: each acts,
+/// and the sandbox says what it fed.
+#[test]
+fn every_shipped_policy_scales_in_the_sandbox() {
+    for policy in ["queue_per_machine", "hpa_target", "scale_to_zero", "pool"] {
+        let path = format!("scripts/{policy}.lua");
+        let args = [
+            "sandbox",
+            "--policy",
+            &path,
+            "--duration",
+            "3s",
+            "--speed",
+            "100",
+            "--once",
+        ];
+        let o = fas(&args, &[], &repo());
+        let out = stdout(&o);
+        assert!(o.status.success(), "{policy}: {out}{}", stderr(&o));
+        assert!(
+            out.contains("metrics fed to the policy: queue_depth"),
+            "{out}"
+        );
+        assert!(!out.contains("warning:"), "{policy}: {out}");
+        let summary = out.lines().find(|l| l.starts_with("summary:")).unwrap();
+        // "…; C created, D destroyed, S started, P stopped; …": some action happened.
+        let actions: u64 = summary
+            .split("; ")
+            .find(|part| part.ends_with(" stopped") && part.contains(" destroyed, "))
+            .unwrap_or_else(|| panic!("{summary}"))
+            .split(", ")
+            .filter_map(|kv| kv.split(' ').next()?.parse::<u64>().ok())
+            .sum();
+        assert!(actions > 0, "{policy} never scaled: {summary}");
+    }
+}
+
+#[test]
+fn a_policy_waiting_on_a_metric_the_sandbox_lacks_is_named() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("typo.lua");
+    std::fs::write(
+        &path,
+        "function scale(metrics, app)\n  if metrics.jobs == nil then return nil end\n  return { started = metrics.jobs }\nend\n",
+    )
+    .unwrap();
+    let args = [
+        "sandbox",
+        "--policy",
+        path.to_str().unwrap(),
+        "--duration",
+        "2s",
+        "--speed",
+        "100",
+        "--once",
+    ];
+    let o = fas(&args, &[], &repo());
+    let out = stdout(&o);
+    assert!(o.status.success(), "{out}{}", stderr(&o));
+    assert!(out.contains("warning: the policy reads `jobs`"), "{out}");
+    assert!(
+        out.contains("the policy never acted: it reads jobs"),
+        "{out}"
+    );
+}
+
+#[test]
+fn ctrl_c_stops_early_with_the_summary() {
+    use std::io::Read;
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_fas"))
+        .args(["sandbox", "--duration", "60s", "--speed", "40", "--once"])
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(std::time::Duration::from_millis(2500));
+    let started = std::time::Instant::now();
+    std::process::Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .unwrap();
+    let status = child.wait().unwrap();
+    let mut out = String::new();
+    child
+        .stdout
+        .take()
+        .unwrap()
+        .read_to_string(&mut out)
+        .unwrap();
+    assert!(status.success(), "{status:?}: {out}");
+    assert!(started.elapsed().as_secs() < 15, "Ctrl-C took too long");
+    assert!(out.contains("\nsummary: "), "{out}");
+}

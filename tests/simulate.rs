@@ -93,7 +93,10 @@ fn compares_policies_deterministically() {
     );
     // Both axes are labelled: Machines, and wall-clock ticks over the day of history.
     assert!(svg.contains(">Machines</text>"), "no y-axis title");
-    assert!(svg.contains(">time (UTC), 24.0 h</text>"), "no time-axis title");
+    assert!(
+        svg.contains(">time (UTC), 24.0 h</text>"),
+        "no time-axis title"
+    );
     for tick in [">00:00<", ">06:00<", ">12:00<", ">18:00<"] {
         assert!(svg.contains(tick), "no time tick {tick}");
     }

@@ -117,6 +117,14 @@ pub fn run(args: EvalArgs) -> anyhow::Result<()> {
         metrics: &metrics,
     };
     let targets = policy.decide(&input)?;
+    let unknown = policy.unknown_metrics();
+    if !unknown.is_empty() {
+        eprintln!(
+            "warning: the policy read {}, which no collector (or --set) provides; it sees nil there: check the name{}",
+            unknown.iter().map(|n| format!("`{n}`")).collect::<Vec<_>>().join(", "),
+            if names.is_empty() { String::new() } else { format!(" (provided: {})", names.join(", ")) }
+        );
+    }
     let out = EvalOutput {
         created: targets.created.unwrap_or_default(),
         started: targets.started.unwrap_or_default(),

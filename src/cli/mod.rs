@@ -6,6 +6,7 @@ mod bench_reconcile;
 mod bench_sim;
 mod eval;
 mod sandbox;
+mod sandbox_feed;
 mod script_test;
 mod serve;
 mod sim;

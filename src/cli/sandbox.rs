@@ -13,7 +13,6 @@ use std::time::{Duration, Instant};
 use anyhow::Context;
 
 use crate::clock::Clock;
-use crate::collect::{CollectFuture, Collector};
 use crate::config::{text, Secret};
 use crate::fly::{ClientOptions, FlyClient};
 use crate::policy::expr::CountExprs;
@@ -22,10 +21,12 @@ use crate::reconcile::{scheduler::STATE_GRACE, Apps, PlanOptions, Reconciler, Sc
 use crate::sim::{self, Latencies, Seed, SeedApp, SeedMachine, SimOptions};
 use crate::telemetry::Metrics;
 
+use super::sandbox_feed::{unfed_metrics, CpuCollector, Workload, WorkloadCollector, FED};
+
 /// The policy `fas sandbox` runs when given none: the shipped pool policy.
 const DEFAULT_POLICY: &str = include_str!("../../scripts/pool.lua");
-const APP: &str = "sandbox-app";
-const PER_MACHINE: f64 = 10.0;
+pub(super) const APP: &str = "sandbox-app";
+pub(super) const PER_MACHINE: f64 = 10.0;
 
 #[derive(clap::Args)]
 pub struct SandboxArgs {
@@ -50,63 +51,15 @@ pub struct SandboxArgs {
 }
 
 /// Simulated time running `speed` times faster than the wall clock.
-struct ScaledClock {
+pub(super) struct ScaledClock {
     start: Instant,
-    sim_start: f64,
+    pub(super) sim_start: f64,
     speed: f64,
 }
 
 impl Clock for ScaledClock {
     fn now(&self) -> f64 {
         self.sim_start + self.start.elapsed().as_secs_f64() * self.speed
-    }
-}
-
-/// Queue depth over simulated time: a wave with a 10-minute "day" plus bursts.
-struct Workload {
-    clock: Arc<ScaledClock>,
-    bursts: Vec<(f64, f64)>,
-}
-
-impl Workload {
-    fn new(clock: Arc<ScaledClock>, seed: u64) -> Workload {
-        let mut rng = sim::world::Rng::new(seed);
-        let mut bursts = Vec::new();
-        let mut at = 0.0;
-        while at < 86_400.0 {
-            at += 60.0 + rng.unit() * 180.0;
-            if rng.unit() < 0.6 {
-                bursts.push((at, 40.0 + rng.unit() * 110.0));
-            }
-        }
-        Workload { clock, bursts }
-    }
-
-    fn demand_at(&self, t: f64) -> f64 {
-        let wave = 55.0 + 50.0 * (t / 600.0 * std::f64::consts::TAU - 1.6).sin();
-        let burst: f64 = self
-            .bursts
-            .iter()
-            .filter(|(at, _)| t >= *at && t - at < 300.0)
-            .map(|(at, size)| size * (-(t - at) / 40.0).exp())
-            .sum();
-        (wave + burst).max(0.0).round()
-    }
-
-    fn demand(&self) -> f64 {
-        self.demand_at(self.clock.now() - self.clock.sim_start)
-    }
-}
-
-struct WorkloadCollector(Arc<Workload>);
-
-impl Collector for WorkloadCollector {
-    fn name(&self) -> &str {
-        "queue_depth"
-    }
-    fn collect<'a>(&'a self, _app: &'a str) -> CollectFuture<'a> {
-        let v = self.0.demand();
-        Box::pin(async move { Ok(v) })
     }
 }
 
@@ -140,8 +93,11 @@ async fn sandbox(args: SandboxArgs, duration: Duration) -> anyhow::Result<()> {
         },
     )
     .await?;
-    // A pool for start/stop policies: one started, more stopped for an Expr.
-    let stopped = if args.expr.is_some() { 19 } else { 0 };
+    // A fleet every shipped policy can work with: one started and 19 stopped (start/
+    // stop and target policies need Machines to start); the default pool policy
+    // creates its own, so it starts from one.
+    let default_policy = args.policy.is_none() && args.expr.is_none();
+    let stopped = if default_policy { 0 } else { 19 };
     let machine = |state: &str| SeedMachine {
         region: "iad".into(),
         state: state.into(),
@@ -182,7 +138,8 @@ async fn sandbox(args: SandboxArgs, duration: Duration) -> anyhow::Result<()> {
                     max_started: Some(e.clone()),
                     ..Default::default()
                 };
-                move || Policy::from_exprs(&exprs, &["queue_depth".to_string()], Limits::default())
+                let names: Vec<String> = FED.iter().map(|(n, _)| n.to_string()).collect();
+                move || Policy::from_exprs(&exprs, &names, Limits::default())
             })?,
         ),
         (None, None) => {
@@ -214,12 +171,18 @@ async fn sandbox(args: SandboxArgs, duration: Duration) -> anyhow::Result<()> {
     let plan = PlanOptions {
         process_group: "app".into(),
         regions: vec![],
-        create_stopped: args.policy.is_none() && args.expr.is_none(),
+        create_stopped: default_policy,
         suspend: false,
     };
     let reconciler = Arc::new(Reconciler::new(
         fly.clone(),
-        vec![Arc::new(WorkloadCollector(workload.clone()))],
+        vec![
+            Arc::new(WorkloadCollector(workload.clone())),
+            Arc::new(CpuCollector {
+                workload: workload.clone(),
+                sim: server.sim.clone(),
+            }),
+        ],
         policy,
         plan,
         Duration::from_secs(5),
@@ -268,9 +231,33 @@ async fn sandbox(args: SandboxArgs, duration: Duration) -> anyhow::Result<()> {
     let (mut rounds_seen, mut last) = (0u64, Instant::now());
     let mut fewest = u64::MAX;
     let started_at = Instant::now();
-    println!("fas sandbox: policy {label}, {} real = {:.0} simulated minutes (speed {}x); Ctrl-C to stop", crate::config::text::format_duration(duration), duration.as_secs_f64() * args.speed / 60.0, args.speed);
+    println!("fas sandbox: policy {label}, {} real = {:.0} simulated minutes (speed {}x); Ctrl-C stops early with the summary", crate::config::text::format_duration(duration), duration.as_secs_f64() * args.speed / 60.0, args.speed);
+    println!(
+        "metrics fed to the policy: {}",
+        FED.iter()
+            .map(|(n, what)| format!("{n} ({what})"))
+            .collect::<Vec<_>>()
+            .join(", ")
+    );
+    println!("fleet at the start: {} Machines, 1 started", 1 + stopped);
+    let unfed = match &args.policy {
+        Some(path) => unfed_metrics(path, &serde_json::json!({"per_machine": PER_MACHINE})),
+        None => Vec::new(),
+    };
+    if !unfed.is_empty() {
+        println!(
+            "warning: the policy reads {}, which the sandbox does not feed (it sees nil there), so what depends on it never acts; the sandbox feeds {}",
+            unfed.iter().map(|n| format!("`{n}`")).collect::<Vec<_>>().join(", "),
+            FED.iter().map(|(n, _)| *n).collect::<Vec<_>>().join(", ")
+        );
+    }
+    let ctrl_c = tokio::signal::ctrl_c();
+    tokio::pin!(ctrl_c);
     while started_at.elapsed() < duration {
-        tokio::time::sleep(Duration::from_millis(100)).await;
+        tokio::select! {
+            _ = tokio::time::sleep(Duration::from_millis(100)) => {}
+            _ = &mut ctrl_c => break,
+        }
         let (demand, created, started) = (workload.demand(), count(""), count("started"));
         let dt = last.elapsed().as_secs_f64() * args.speed;
         last = Instant::now();
@@ -292,7 +279,7 @@ async fn sandbox(args: SandboxArgs, duration: Duration) -> anyhow::Result<()> {
         started_hist.push(started as f64);
         let [c, d, s, p] = actions();
         let t = clock.now() - clock.sim_start;
-        let line = format!("t={:>5.0}s demand={demand:>5.0} ({:>4.1} Machines) created={created:>2} started={started:>2} | created {c} destroyed {d} started {s} stopped {p}", t, demand / PER_MACHINE);
+        let line = format!("t={t:>5.0}s (simulated) demand={demand:>5.0} ({:>4.1} Machines' worth) | fleet now: created={created:>2} started={started:>2} | actions so far: {c} created, {d} destroyed, {s} started, {p} stopped", demand / PER_MACHINE);
         if live {
             let width = 60;
             let from = demand_hist.len().saturating_sub(width);
@@ -302,8 +289,9 @@ async fn sandbox(args: SandboxArgs, duration: Duration) -> anyhow::Result<()> {
                 .fold(1.0f64, |a, b| a.max(*b));
             print!("\x1b[2J\x1b[H");
             println!(
-                "fas sandbox — policy {label} — speed {}x — {:.0}s left\n",
+                "fas sandbox — policy {label} — speed {}x — simulated time {:.0} min — {:.0}s left (Ctrl-C: stop with the summary)\n",
                 args.speed,
+                t / 60.0,
                 (duration.saturating_sub(started_at.elapsed())).as_secs_f64()
             );
             println!(
@@ -326,11 +314,22 @@ async fn sandbox(args: SandboxArgs, duration: Duration) -> anyhow::Result<()> {
     let fewest = fewest.min(count(""));
     println!(
         "\nsummary: {rounds_seen} rounds over {:.0} simulated minutes; {:.2} Machine-hours; peak {peak} started; {c} created, {d} destroyed, {s} started, {p} stopped; {:.0} s under capacity ({PER_MACHINE} items per Machine); fewest Machines {fewest}, at the end {} ({} started)",
-        duration.as_secs_f64() * args.speed / 60.0,
+        started_at.elapsed().min(duration).as_secs_f64() * args.speed / 60.0,
         machine_secs / 3600.0,
         under_secs,
         count(""),
         count("started")
     );
+    if c + d + s + p == 0 {
+        let why = if unfed.is_empty() {
+            "its targets matched the fleet all along".to_string()
+        } else {
+            format!(
+                "it reads {} and the sandbox does not feed that",
+                unfed.join(", ")
+            )
+        };
+        println!("the policy never acted: {why}");
+    }
     Ok(())
 }

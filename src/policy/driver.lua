@@ -4,12 +4,29 @@
 -- translated Expr policies their generated `fas_pack`, which knows the shape `scale`
 -- returns (those policies get no `app` and need no checks).
 local scale, params, pack, state_reset = ...
-local type, error, select, next, tostring = type, error, select, next, tostring
+local type, error, select, next, tostring, setmetatable, pairs = type, error, select, next, tostring, setmetatable, pairs
 local metrics, names, nnames = {}, {}, 0
 local apps, app_regions = {}, {}
+-- Metric names the policy read but no collector provides (a typo, or a metric the
+-- deployment lacks): recorded by the metrics table's __index, which runs only for
+-- absent keys, so reading a provided metric costs nothing more.
+local known, unknown = {}, {}
+local function note_unknown(_, k)
+  if type(k) == "string" and not known[k] then unknown[k] = true end
+end
 
 local function set_names(...)
-  names, nnames, metrics = { ... }, select("#", ...), {}
+  names, nnames = { ... }, select("#", ...)
+  known = {}
+  for i = 1, nnames do known[names[i]] = true end
+  metrics = setmetatable({}, { __index = note_unknown })
+end
+
+local function unknown_metrics()
+  local out = {}
+  for k in pairs(unknown) do out[#out + 1] = k end
+  table.sort(out)
+  return out
 end
 
 -- Stores the metric values, given in `names` order: the first four as arguments
@@ -131,4 +148,4 @@ local function forget(app_name)
   apps[app_name], app_regions[app_name] = nil, nil
 end
 
-return pack and drive_expr or drive, set_names, state_of, states, restore, forget
+return pack and drive_expr or drive, set_names, state_of, states, restore, forget, unknown_metrics

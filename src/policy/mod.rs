@@ -53,6 +53,7 @@ pub struct Policy {
     all_states: Function,
     restore: Function,
     forget: Function,
+    unknown: Function,
     metric_names: Vec<String>,
     app_names: HashMap<String, LuaString>,
     last_regions: HashMap<String, Vec<(String, u64, u64)>>,
@@ -145,7 +146,15 @@ impl Policy {
                 })
             }
         };
-        type DriverFns = (Function, Function, Function, Function, Function, Function);
+        type DriverFns = (
+            Function,
+            Function,
+            Function,
+            Function,
+            Function,
+            Function,
+            Function,
+        );
         let setup = || -> mlua::Result<DriverFns> {
             let params = match lua.to_value(params)? {
                 Value::Table(t) => t,
@@ -167,7 +176,7 @@ impl Policy {
                 .set_name("=fas-driver")
                 .call((scale, params, pack, state_reset))
         };
-        let (drive, set_names, state_of, all_states, restore, forget) =
+        let (drive, set_names, state_of, all_states, restore, forget, unknown) =
             setup().map_err(|e| PolicyError::lua(&label, &e))?;
         Ok(Policy {
             lua,
@@ -179,6 +188,7 @@ impl Policy {
             all_states,
             restore,
             forget,
+            unknown,
             metric_names: Vec::new(),
             app_names: HashMap::new(),
             last_regions: HashMap::new(),
@@ -188,6 +198,11 @@ impl Policy {
     /// The policy's name in messages: its file, or `fas-expr`.
     pub fn label(&self) -> String {
         self.kind.label()
+    }
+
+    /// Metric names the policy has read that were not given to it (sorted).
+    pub fn unknown_metrics(&self) -> Vec<String> {
+        self.unknown.call(()).unwrap_or_default()
     }
 
     /// True for a policy translated from Expr counts.

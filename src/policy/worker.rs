@@ -9,7 +9,7 @@
 //! policy), leaves the stuck thread behind, and starts a fresh one on a new Lua
 //! state restored from the last good state of every app, which takes over the queue.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{mpsc, Arc, Mutex, Weak};
 use std::time::{Duration, Instant};
@@ -56,6 +56,9 @@ struct Shared {
     quarantined: Mutex<HashMap<String, String>>,
     label: Mutex<String>,
     watchdog: Duration,
+    /// Apps whose first decision was checked for metrics no collector provides, and
+    /// the names already warned about (each once).
+    unknown_checked: Mutex<(HashSet<String>, HashSet<String>)>,
 }
 
 fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
@@ -95,6 +98,7 @@ impl PolicyHandle {
             quarantined: Mutex::new(HashMap::new()),
             label: Mutex::new(String::new()),
             watchdog,
+            unknown_checked: Mutex::new(Default::default()),
         });
         start_worker(&shared, 0)?;
         let weak = Arc::downgrade(&shared);
@@ -229,6 +233,22 @@ fn serve(s: &Shared, policy: &mut Policy, generation: u64) {
     }
 }
 
+/// After an app's first decision: a metric the policy read that no collector provides
+/// (a typo, a missing collector) is named once, since the policy then sees nil there.
+fn warn_unknown_metrics(s: &Shared, policy: &Policy, app: &str, metrics: &[(String, f64)]) {
+    let mut checked = lock(&s.unknown_checked);
+    if !checked.0.insert(app.to_string()) {
+        return;
+    }
+    for name in policy.unknown_metrics() {
+        if checked.1.insert(name.clone()) {
+            let provided: Vec<&str> = metrics.iter().map(|(n, _)| n.as_str()).collect();
+            tracing::warn!(app, metric = %name, provided = %provided.join(","),
+                "the policy reads a metric no collector provides (it sees nil): check its name or add a collector");
+        }
+    }
+}
+
 fn run(s: &Shared, policy: &mut Policy, job: Job) {
     match job {
         Job::Decide(d, reply) => {
@@ -240,6 +260,9 @@ fn run(s: &Shared, policy: &mut Policy, job: Job) {
                 metrics: &d.metrics,
             };
             let result = policy.decide(&input);
+            if !policy.is_expr() {
+                warn_unknown_metrics(s, policy, &d.app, &d.metrics);
+            }
             if result.is_ok() && !policy.is_expr() {
                 if let Ok(state) = policy.state_json(&d.app) {
                     lock(&s.last_good).insert(d.app.clone(), state);
