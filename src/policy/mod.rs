@@ -86,10 +86,15 @@ impl Policy {
             sandbox::new_state(None, limits).map_err(|e| PolicyError::lua("fas-expr", &e))?;
         let setup = || -> mlua::Result<()> {
             let pow = lua.create_function(|_, (x, y): (f64, f64)| Ok(expr::go_pow(x, y)))?;
+            let mut patterns = expr::goregex::Cache::default();
+            let matches =
+                lua.create_function_mut(move |_, (text, pattern): (String, String)| {
+                    Ok(patterns.is_match(&text, &pattern))
+                })?;
             let runtime: Table = lua
                 .load(expr::RUNTIME_LUA)
                 .set_name("=fas-expr-runtime")
-                .call(pow)?;
+                .call((pow, matches))?;
             for (name, more) in expr::RUNTIME_MORE_LUA {
                 lua.load(*more).set_name(*name).call::<()>(&runtime)?;
             }

@@ -4,6 +4,7 @@
 
 mod builtin_types;
 mod gomath;
+pub mod goregex;
 mod lexer;
 mod nesting;
 mod parser;

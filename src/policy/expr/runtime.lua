@@ -1,8 +1,9 @@
 -- Helpers for Lua translated from Expr (see translate.rs). Each reproduces what
 -- expr-lang/expr v1.16 does at run time for a value whose type the checker could not
 -- pin down (Go's interface{}), and fails with an error where Go's VM panics.
--- Called as a chunk with the Rust-provided Go math.Pow; returns the helper table.
-local gopow = ...
+-- Called as a chunk with the Rust-provided Go math.Pow and regexp match; returns the
+-- helper table.
+local gopow, gomatch = ...
 local R = {}
 local mtype, floor, ceil, fmod = math.type, math.floor, math.ceil, math.fmod
 local type, error, select, tonumber, sort = type, error, select, tonumber, table.sort
@@ -100,6 +101,13 @@ local function strings(op, a, b) if type(a) ~= "string" or type(b) ~= "string" t
 function R.CONTAINS(a, b) strings("contains", a, b) return a:find(b, 1, true) ~= nil end
 function R.STARTS(a, b) strings("startsWith", a, b) return a:sub(1, #b) == b end
 function R.ENDS(a, b) strings("endsWith", a, b) return #b == 0 or a:sub(-#b) == b end
+-- Go's regexp via Rust (goregex.rs): (true|false) or (nil, error text).
+function R.MATCHES(a, b)
+  strings("matches", a, b)
+  local hit, err = gomatch(a, b)
+  if hit == nil then fail(err) end
+  return hit
+end
 function R.COALESCE(a, rest) if a == nil then return rest() end return a end
 function R.INDEX(arr, i)
   if not isarr(arr) then fail("cannot fetch " .. tname(i) .. " from " .. tname(arr)) end

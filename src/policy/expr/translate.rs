@@ -279,6 +279,14 @@ impl<'a> Translator<'a> {
             "contains" => call("CONTAINS"),
             "startsWith" => call("STARTS"),
             "endsWith" => call("ENDS"),
+            "matches" => {
+                // A constant pattern is checked at load, as upstream's checker does.
+                if let Node::Str(pattern) = &r.node {
+                    super::goregex::compile(pattern).map_err(|m| Self::type_err(n, m))?;
+                }
+                self.loops = true;
+                format!("R.MATCHES({lc}, {rc})")
+            }
             "??" => {
                 if (lt.always_truthy() || lt == Ty::Bool) && !left_nil {
                     lc

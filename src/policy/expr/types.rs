@@ -167,7 +167,7 @@ pub fn binary(op: &str, l: &Ty, r: &Ty) -> Result<Ty, String> {
             Ty::Array(_) | Ty::Map(..) | Ty::Any => Ok(Ty::Bool),
             _ => Err(mismatched(op, l, r)),
         },
-        "contains" | "startsWith" | "endsWith" => {
+        "contains" | "startsWith" | "endsWith" | "matches" => {
             let str_or_unknown = |t: &Ty| *t == Ty::Str || t.is_unknown();
             if str_or_unknown(l) && str_or_unknown(r) {
                 Ok(Ty::Bool)
@@ -181,7 +181,7 @@ pub fn binary(op: &str, l: &Ty, r: &Ty) -> Result<Ty, String> {
             (l, r) if l == r => l.clone(),
             _ => Ty::Any,
         }),
-        "matches" => Err("unsupported Expr feature: `matches` (regular expressions)".into()),
+
         _ => Err(format!("unsupported Expr feature: operator `{op}`")),
     }
 }
