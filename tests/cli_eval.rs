@@ -191,7 +191,7 @@ fn show_lua_prints_the_translation() {
     );
     assert!(o.status.success(), "{}", stderr(&o));
     assert!(
-        stdout(&o).contains("function scale(metrics, app)"),
+        stdout(&o).contains("function scale(metrics, clock)"),
         "{}",
         stdout(&o)
     );

@@ -498,3 +498,32 @@ fn loops_run_under_the_budget_and_plain_arithmetic_without_it() {
     .unwrap();
     assert!(!lua.contains(fas::policy::expr::LOOPS_MARK));
 }
+
+#[test]
+fn now_is_the_clock_passed_in_so_simulate_replays_it() {
+    // 2024-03-01T10:30:00Z, a Friday: what a decision at that time sees.
+    let at = |expr: &str| {
+        let e = Some(expr.to_string());
+        let exprs = CountExprs {
+            min_started: e.clone(),
+            max_started: e,
+            ..Default::default()
+        };
+        let mut p = Policy::from_exprs(&exprs, &["q".to_string()], Limits::default()).unwrap();
+        let machines = MachineCounts::default();
+        let metrics = vec![("q".to_string(), 4.0)];
+        let input = AppInput {
+            name: "app",
+            now: 1_709_289_000.0,
+            interval_secs: 15.0,
+            machines: &machines,
+            metrics: &metrics,
+        };
+        p.decide(&input).map(|t| t.started.unwrap().min.unwrap())
+    };
+    assert_eq!(at("now().Hour()"), Ok(10));
+    assert_eq!(at("now().Minute()"), Ok(30));
+    assert_eq!(at("now().Weekday().String() == 'Friday' ? q : 0"), Ok(4));
+    assert_eq!(at("now().Hour() >= 9 && now().Hour() < 17 ? 5 : 1"), Ok(5));
+    assert_eq!(at("(now() - date('2024-03-01')).Minutes()"), Ok(630));
+}

@@ -55,9 +55,13 @@ fn fas_answer(expr: &str, m: &[(String, f64)], names: &[String]) -> Result<i64, 
         Err(e) => return Err(classify(&e.to_string())),
     };
     let machines = MachineCounts::default();
+    // The real clock, as the oracle's `now()` reads it.
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0.0, |d| d.as_secs_f64());
     let input = AppInput {
         name: "app",
-        now: 0.0,
+        now,
         interval_secs: 15.0,
         machines: &machines,
         metrics: m,
@@ -100,7 +104,7 @@ fn fas_answers_every_corpus_case_as_expr_v1_16_0_does() {
     let text = std::fs::read_to_string(corpus_dir().join("answers.jsonl")).unwrap();
     let known = listed("known_gaps.txt");
     let deliberate = listed("deliberate.txt");
-    let (mut total, mut compiled, mut agree) = (0, 0, 0);
+    let (mut total, mut compiled, mut agree, mut on_purpose) = (0, 0, 0, 0);
     let mut surprises = Vec::new();
     let mut fixed = Vec::new();
     let mut gaps = Vec::new();
@@ -118,6 +122,7 @@ fn fas_answers_every_corpus_case_as_expr_v1_16_0_does() {
         };
         if deliberate.contains(&want.expr) || deliberate_overflow(&want, &got) {
             agree += 1;
+            on_purpose += 1;
             continue;
         }
         let listed = known.contains(&want.expr);
@@ -141,7 +146,7 @@ fn fas_answers_every_corpus_case_as_expr_v1_16_0_does() {
         }
     }
     eprintln!(
-        "expr corpus: {agree} of {total} cases agree or differ only deliberately ({compiled} compile under expr v1.16.0); {} known gaps",
+        "expr corpus: {agree} of {total} cases agree, {on_purpose} of them by a deliberate difference ({compiled} compile under expr v1.16.0); {} known gaps",
         known.len()
     );
     if std::env::var_os("FAS_UPDATE_GAPS").is_some() {

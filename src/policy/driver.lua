@@ -116,10 +116,10 @@ local function drive(app_name, now, interval, created, started, stopped, regions
   return mask, cmin, cmax, smin, smax
 end
 
--- Translated Expr policies read only metrics: a shorter call.
-local function drive_expr(m1, m2, m3, m4, more)
+-- Translated Expr policies read only metrics and the clock (for `now()`): a shorter call.
+local function drive_expr(m1, m2, m3, m4, more, now)
   fill(m1, m2, m3, m4, more)
-  return pack(scale(metrics))
+  return pack(scale(metrics, now))
 end
 
 local function state_of(app_name)

@@ -252,7 +252,7 @@ impl Policy {
         self.budget.reset();
         if self.is_expr() {
             // Translated expressions never see `app` (driver.lua's drive_expr).
-            return self.drive.call((v(0), v(1), v(2), v(3), more));
+            return self.drive.call((v(0), v(1), v(2), v(3), more, input.now));
         }
         let name = match self.app_names.get(input.name) {
             Some(s) => s.clone(),

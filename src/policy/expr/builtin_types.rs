@@ -28,6 +28,8 @@ fn signatures(name: &str) -> Option<(&'static [&'static [P]], Ty)> {
         "hasPrefix" | "hasSuffix" => (&[&[S, S]], Ty::Bool),
         "fromJSON" => (&[&[S]], Ty::Any),
         "duration" => (&[&[S]], Ty::Duration),
+        "date" => (&[&[S], &[S, S], &[S, S, S]], Ty::Time),
+        "now" => (&[&[]], Ty::Time),
         "bitand" | "bitor" | "bitxor" | "bitnand" | "bitshl" | "bitshr" | "bitushr" => {
             (&[&[I, I]], Ty::Int)
         }
@@ -177,6 +179,8 @@ pub fn get(base: &Ty, key: &Ty) -> Result<Ty, String> {
 
 /// Builtins this module types (besides the predicates and `get`).
 pub const NAMES: &[&str] = &[
+    "now",
+    "date",
     "type",
     "string",
     "toJSON",

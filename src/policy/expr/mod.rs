@@ -9,6 +9,7 @@ mod lexer;
 mod nesting;
 mod parser;
 mod postfix;
+mod time_types;
 mod translate;
 mod translate_access;
 mod translate_builtins;
@@ -28,6 +29,7 @@ pub const RUNTIME_MORE_LUA: &[(&str, &str)] = &[
         "=fas-expr-runtime-strings",
         include_str!("runtime_strings.lua"),
     ),
+    ("=fas-expr-runtime-time", include_str!("runtime_time.lua")),
 ];
 
 /// The helper names runtime.lua exports, bound as locals of each generated chunk.
@@ -145,7 +147,9 @@ fn finish(
     let expr = match out.ty {
         types::Ty::Int | types::Ty::Float if tr.maybe_nil => format!("RESULT({})", out.expr),
         types::Ty::Int | types::Ty::Float => out.expr,
-        types::Ty::Any | types::Ty::Duration => format!("RESULT({})", out.expr),
+        types::Ty::Any | types::Ty::Duration | types::Ty::Named(_) => {
+            format!("RESULT({})", out.expr)
+        }
         t => {
             return Err(ExprError::Type {
                 msg: format!("expected float64, but got {t}"),
@@ -247,7 +251,7 @@ pub fn translate_policy(exprs: &CountExprs, metrics: &[String]) -> Result<String
             .join(", "),
     );
     // `stage` names the expression being evaluated, so a run-time error can say which.
-    src.push_str("\nlocal stage = -1\nlocal out = {}\nfunction fas_expr_stage() return stage end\nfunction scale(metrics, app)\n");
+    src.push_str("\nlocal stage = -1\nlocal out = {}\nfunction fas_expr_stage() return stage end\nfunction scale(metrics, clock)\n");
     for (name, var) in &tr.used_metrics {
         src.push_str(&format!(
             "  local {var} = metrics[\"{}\"]\n",

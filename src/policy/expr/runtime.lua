@@ -9,8 +9,8 @@ local mtype, floor, ceil, fmod = math.type, math.floor, math.ceil, math.fmod
 local type, error, select, tonumber, sort = type, error, select, tonumber, table.sort
 
 -- Maps and time.Durations are tables with these metatables; arrays have none.
-local MAP, DUR = {}, {}
-R.MAPMT, R.DURMT = MAP, DUR
+local MAP, DUR, TIME, MONTH, WEEKDAY = {}, {}, {}, {}, {}
+R.MAPMT, R.DURMT, R.TIMEMT, R.MONTHMT, R.WEEKDAYMT = MAP, DUR, TIME, MONTH, WEEKDAY
 local getmt = getmetatable
 local function isarr(v) return type(v) == "table" and getmt(v) == nil end
 R.isarr = isarr
@@ -22,6 +22,9 @@ local function tname(v)
     local mt = getmt(v)
     if mt == MAP then return "map[string]interface {}" end
     if mt == DUR then return "time.Duration" end
+    if mt == TIME then return "time.Time" end
+    if mt == MONTH then return "time.Month" end
+    if mt == WEEKDAY then return "time.Weekday" end
     return "[]interface {}"
   end
   if t == "nil" then return "<nil>" end
@@ -33,17 +36,31 @@ local function mismatched(op, a, b)
 end
 local function isnum(v) return type(v) == "number" end
 
+-- Go's time arithmetic: Duration ± Duration, Time ± Duration, Time - Time.
+local function dur(ns) return setmetatable({ ns = ns }, DUR) end
 function R.ADD(a, b)
   if isnum(a) and isnum(b) then return a + b end
   if type(a) == "string" and type(b) == "string" then return a .. b end
+  local ma, mb = getmt(a), getmt(b)
+  if ma == DUR and mb == DUR then return dur(a.ns + b.ns) end
+  if ma == TIME and mb == DUR then return R.TIME_ADD(a, b.ns) end
+  if ma == DUR and mb == TIME then return R.TIME_ADD(b, a.ns) end
   mismatched("+", a, b)
 end
-function R.SUB(a, b) if isnum(a) and isnum(b) then return a - b end mismatched("-", a, b) end
+function R.SUB(a, b)
+  if isnum(a) and isnum(b) then return a - b end
+  local ma, mb = getmt(a), getmt(b)
+  if ma == DUR and mb == DUR then return dur(a.ns - b.ns) end
+  if ma == TIME and mb == TIME then return dur(R.TIME_DIFF(a, b)) end
+  if ma == TIME and mb == DUR then return R.TIME_ADD(a, -b.ns) end
+  mismatched("-", a, b)
+end
 function R.MUL(a, b)
   if isnum(a) and isnum(b) then return a * b end
   -- A Duration times an int is a Duration in Go; nothing else mixes with one.
-  if getmt(a) == DUR and mtype(b) == "integer" then return setmetatable({ ns = a.ns * b }, DUR) end
-  if getmt(b) == DUR and mtype(a) == "integer" then return setmetatable({ ns = b.ns * a }, DUR) end
+  local ma, mb = getmt(a), getmt(b)
+  if ma == DUR and (mtype(b) == "integer" or mb == DUR) then return dur(a.ns * (mb == DUR and b.ns or b)) end
+  if ma == DUR and mtype(b) == "float" then return a.ns * b end
   mismatched("*", a, b)
 end
 function R.DIV(a, b) if isnum(a) and isnum(b) then return a / b end mismatched("/", a, b) end
@@ -61,10 +78,14 @@ function R.B(v)
   fail("interface conversion: interface {} is " .. tname(v) .. ", not bool")
 end
 local function ordered(op, a, b)
-  if getmt(a) == DUR and getmt(b) == DUR then return end
+  if getmt(a) == DUR and getmt(b) == DUR or getmt(a) == TIME and getmt(b) == TIME then return end
   if not ((isnum(a) and isnum(b)) or (type(a) == "string" and type(b) == "string")) then mismatched(op, a, b) end
 end
-local function plain(v) if getmt(v) == DUR then return v.ns end return v end
+local function plain(v)
+  if getmt(v) == DUR then return v.ns end
+  if getmt(v) == TIME then return v.s + v.ns / 1e9 end
+  return v
+end
 function R.LT(a, b) ordered("<", a, b) return plain(a) < plain(b) end
 function R.LE(a, b) ordered("<=", a, b) return plain(a) <= plain(b) end
 local function eq(a, b)
@@ -75,6 +96,8 @@ local function eq(a, b)
   end
   if type(a) == "table" and type(b) == "table" and getmt(a) == getmt(b) then
     if getmt(a) == DUR then return a.ns == b.ns end
+    if getmt(a) == TIME then return a.s == b.s and a.ns == b.ns end
+    if getmt(a) == MONTH or getmt(a) == WEEKDAY then return a.v == b.v end
     for k, v in pairs(a) do if b[k] == nil or not eq(v, b[k]) then return false end end
     for k in pairs(b) do if a[k] == nil then return false end end
     return true

@@ -163,10 +163,26 @@ local METHODS = {
   Nanoseconds = function(d) return d.ns end,
   String = function(d) return duration_string(d.ns) end,
   Abs = function(d) return dur(d.ns < 0 and -d.ns or d.ns) end,
+  Truncate = function(d, m)
+    if getmt(m) ~= DUR then fail("cannot use " .. tname(m) .. " as argument (type time.Duration) to call Truncate") end
+    if m.ns <= 0 then return d end
+    return dur(d.ns - math.fmod(d.ns, m.ns))
+  end,
+  Round = function(d, m)
+    if getmt(m) ~= DUR then fail("cannot use " .. tname(m) .. " as argument (type time.Duration) to call Round") end
+    if m.ns <= 0 then return d end
+    local r = math.fmod(d.ns, m.ns)
+    local a = r < 0 and -r or r
+    if a + a < m.ns then return dur(d.ns - r) end
+    return dur(d.ns + (d.ns < 0 and -(m.ns - a) or (m.ns - a)))
+  end,
 }
 function R.METHOD(base, name, ...)
   if base == R.SKIP then return base end
-  if getmt(base) == DUR and METHODS[name] then return METHODS[name](base, ...) end
+  local mt = getmt(base)
+  if mt == DUR and METHODS[name] then return METHODS[name](base, ...) end
+  if mt == R.TIMEMT and R.TIME_METHODS[name] then return R.TIME_METHODS[name](base, ...) end
+  if (mt == R.MONTHMT or mt == R.WEEKDAYMT) and R.NAMED_METHODS[name] then return R.NAMED_METHODS[name](base, ...) end
   fail(("cannot call method %s on %s"):format(name, tname(base)))
 end
 

@@ -88,6 +88,8 @@ local function go_string(v)
   if mtype(v) == "integer" then return tostring(v) end
   if type(v) == "number" then return go_float(v) end
   if getmt(v) == DUR then return R.DURSTRING(v.ns) end
+  if getmt(v) == R.TIMEMT then return R.TIME_METHODS.String(v) end
+  if getmt(v) == R.MONTHMT or getmt(v) == R.WEEKDAYMT then return R.NAMED_METHODS.String(v) end
   local parts = {}
   if getmt(v) == MAP then
     for _, k in ipairs(keys_sorted(v)) do parts[#parts + 1] = go_string(k) .. ":" .. go_string(value_of(v, k)) end
@@ -105,6 +107,9 @@ function R.TYPE(v)
   if type(v) == "number" then return "float" end
   if getmt(v) == MAP then return "map" end
   if getmt(v) == DUR then return "time.Duration" end
+  if getmt(v) == R.TIMEMT then return "time.Time" end
+  if getmt(v) == R.MONTHMT then return "time.Month" end
+  if getmt(v) == R.WEEKDAYMT then return "time.Weekday" end
   return "array"
 end
 
@@ -121,6 +126,8 @@ local function to_json(v, indent)
   if mtype(v) == "integer" then return tostring(v) end
   if type(v) == "number" then return json_float(v) end
   if getmt(v) == DUR then return tostring(v.ns) end
+  if getmt(v) == R.TIMEMT then return json_string(R.TIME_FORMAT(v, "2006-01-02T15:04:05.999999999Z07:00")) end
+  if getmt(v) == R.MONTHMT or getmt(v) == R.WEEKDAYMT then return tostring(v.v) end
   local inner = indent .. "  "
   local parts = {}
   if getmt(v) == MAP then

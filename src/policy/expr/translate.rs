@@ -228,7 +228,8 @@ impl<'a> Translator<'a> {
         self.maybe_nil |= outer_nil;
         let (rc, rt) = self.expr(r)?;
         let ty = types::binary(op, &lt, &rt).map_err(|m| Self::type_err(n, m))?;
-        let durations = lt == Ty::Duration || rt == Ty::Duration;
+        let time_kind = |t: &Ty| matches!(t, Ty::Duration | Ty::Time | Ty::Named(_));
+        let durations = time_kind(&lt) || time_kind(&rt);
         let unknown = lt.is_unknown() || rt.is_unknown() || durations;
         let numbers = lt.is_number() && rt.is_number();
         let call = |f: &str| format!("{f}({lc}, {rc})");
@@ -249,7 +250,7 @@ impl<'a> Translator<'a> {
             "<=" => call("LE"),
             ">=" => format!("LE({rc}, {lc})"),
             "==" | "!=" => {
-                let tables = |t: &Ty| matches!(t, Ty::Array(_) | Ty::Map(..) | Ty::Duration);
+                let tables = |t: &Ty| matches!(t, Ty::Array(_) | Ty::Map(..)) || time_kind(t);
                 let arrays = tables(&lt) || tables(&rt) || unknown;
                 let eq = if arrays {
                     call("EQ")

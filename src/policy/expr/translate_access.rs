@@ -42,11 +42,8 @@ impl Translator<'_> {
             return Err(Self::type_err(n, msg));
         }
         let ty = match (&bt, &prop.node) {
-            (Ty::Duration, Node::Str(name)) => {
-                return Err(Self::type_err(
-                    n,
-                    format!("type time.Duration has no field {name}"),
-                ))
+            (Ty::Duration | Ty::Time | Ty::Named(_), Node::Str(name)) => {
+                return Err(Self::type_err(n, format!("type {bt} has no field {name}")))
             }
             _ => types::index(&bt, &pt).map_err(|m| Self::type_err(prop, m))?,
         };
@@ -63,35 +60,19 @@ impl Translator<'_> {
     ) -> Out {
         let (bc, bt) = self.expr(base)?;
         let mut codes = vec![bc, super::translate::lua_string(name)];
+        let mut tys = Vec::new();
         for a in args {
-            codes.push(self.expr(a)?.0);
+            let (c, t) = self.expr(a)?;
+            codes.push(c);
+            tys.push(t);
         }
         let ty = match bt {
             Ty::Any | Ty::Map(..) => Ty::Any,
-            Ty::Duration => match (name, args.len()) {
-                ("Hours" | "Minutes" | "Seconds", 0) => Ty::Float,
-                ("Milliseconds" | "Microseconds" | "Nanoseconds", 0) => Ty::Int,
-                ("String", 0) => Ty::Str,
-                ("Abs", 0) => Ty::Duration,
-                (
-                    "Hours" | "Minutes" | "Seconds" | "Milliseconds" | "Microseconds"
-                    | "Nanoseconds" | "String" | "Abs",
-                    _,
-                ) => {
-                    return Err(Self::type_err(
-                        n,
-                        format!("too many arguments to call {name}"),
-                    ))
-                }
-                _ => {
-                    return Err(Self::type_err(
-                        n,
-                        format!("type time.Duration has no method {name}"),
-                    ))
-                }
-            },
             Ty::Nil => return Err(Self::type_err(n, format!("type <nil> has no field {name}"))),
-            t => return Err(Self::type_err(n, format!("type {t}[string] is undefined"))),
+            ref t => match super::time_types::method(t, name, &tys) {
+                Some(r) => r.map_err(|m| Self::type_err(n, m))?,
+                None => return Err(Self::type_err(n, format!("type {t}[string] is undefined"))),
+            },
         };
         Ok((format!("R.METHOD({})", codes.join(", ")), ty))
     }

@@ -36,7 +36,12 @@ impl Translator<'_> {
             Some(r) => r.map_err(|m| Self::type_err(n, m))?,
             None => return Ok(None),
         };
-        let code = format!("R.{}({})", name.to_uppercase(), codes.join(", "));
+        let code = if name == "now" {
+            // The clock passed in (app.now), so `fas simulate` replays it.
+            "R.NOW(clock)".to_string()
+        } else {
+            format!("R.{}({})", name.to_uppercase(), codes.join(", "))
+        };
         Ok(Some((code, ty)))
     }
 

@@ -16,6 +16,11 @@ pub enum Ty {
     Map(Box<Ty>, Box<Ty>),
     /// Go's time.Duration (an int64 kind, so a number to the checker).
     Duration,
+    /// Go's time.Time.
+    Time,
+    /// A named int of Go's time package (time.Month, time.Weekday): a number to the
+    /// checker, equal to nothing but its own kind at run time.
+    Named(&'static str),
     /// Go's `interface{}`: the type is only known when the expression runs.
     Any,
 }
@@ -39,6 +44,8 @@ impl fmt::Display for Ty {
             ),
             Ty::Map(k, v) => write!(f, "map[{k}]{v}"),
             Ty::Duration => write!(f, "time.Duration"),
+            Ty::Time => write!(f, "time.Time"),
+            Ty::Named(n) => write!(f, "{n}"),
             Ty::Any => write!(f, "interface {{}}"),
         }
     }
@@ -50,7 +57,7 @@ impl Ty {
     }
     /// Upstream's isInteger: every integer kind, time.Duration included.
     pub fn is_integer(&self) -> bool {
-        matches!(self, Ty::Int | Ty::Duration)
+        matches!(self, Ty::Int | Ty::Duration | Ty::Named(_))
     }
     /// The `[]interface {}` every array literal and most array builtins give.
     pub fn any_array() -> Ty {
@@ -82,19 +89,8 @@ fn mismatched(op: &str, l: &Ty, r: &Ty) -> String {
 
 /// Result type of a binary operator, or the checker's error message.
 pub fn binary(op: &str, l: &Ty, r: &Ty) -> Result<Ty, String> {
-    // time.Duration is an int64 to the checker; its run-time rules are runtime.lua's.
-    if *l == Ty::Duration || *r == Ty::Duration {
-        let as_int = |t: &Ty| {
-            if *t == Ty::Duration {
-                Ty::Int
-            } else {
-                t.clone()
-            }
-        };
-        if op == "==" || op == "!=" {
-            return Ok(Ty::Bool);
-        }
-        return binary(op, &as_int(l), &as_int(r));
+    if let Some(t) = super::time_types::binary(op, l, r) {
+        return t;
     }
     let unknown = l.is_unknown() || r.is_unknown();
     match op {
@@ -267,7 +263,7 @@ pub fn builtin(name: &str, args: &[Ty]) -> Result<Ty, String> {
         }
         "int" | "float" => {
             let t = one()?;
-            if t.number_or_unknown() || *t == Ty::Str {
+            if t.number_or_unknown() || t.is_integer() || *t == Ty::Str {
                 Ok(if name == "int" { Ty::Int } else { Ty::Float })
             } else {
                 Err(invalid(t))
@@ -328,6 +324,5 @@ pub fn is_builtin(name: &str) -> bool {
         || name == "get"
 }
 
-/// Builtins of Expr v1.16 that fas does not translate (rejected with a clear message):
-/// the clock's, whose answers change from one round to the next by design.
-pub const UNSUPPORTED_BUILTINS: &[&str] = &["now", "date"];
+/// Builtins of Expr v1.16 that fas does not translate (rejected with a clear message).
+pub const UNSUPPORTED_BUILTINS: &[&str] = &[];
