@@ -21,4 +21,13 @@ fn every_command_and_flag_has_a_description() {
         }
     }
     assert!(missing.is_empty(), "no description: {missing:?}");
+    let serve = cli.find_subcommand("serve").unwrap();
+    let after = serve
+        .get_after_help()
+        .map(|h| h.to_string())
+        .unwrap_or_default();
+    assert!(
+        after.contains("FAS_APP_NAME") && after.contains("\"Configuration\""),
+        "serve --help must point to the FAS_* list: {after}"
+    );
 }

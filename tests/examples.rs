@@ -108,3 +108,88 @@ fn start_stop_pool() {
         json!({"created": {"min": 6, "max": 20}, "started": {"min": 4, "max": 4}}),
     );
 }
+
+/// The deploy files as the README's commands use them: every example's fly.toml
+/// deploys from the repository root with the Dockerfile (no prebuilt image), names
+/// its region, says how to set its token secrets (and holds none), exposes /metrics,
+/// and ships only files that exist; the Dockerfile copies only what exists.
+#[test]
+fn deploy_files_work_as_the_readme_says() {
+    let root = repo();
+    let mut seen = 0;
+    for entry in std::fs::read_dir(root.join("examples")).unwrap() {
+        let dir = entry.unwrap().path();
+        let Ok(text) = std::fs::read_to_string(dir.join("fly.toml")) else {
+            continue;
+        };
+        seen += 1;
+        let name = dir.file_name().unwrap().to_string_lossy().to_string();
+        let doc: toml::Table = text.parse().unwrap();
+        assert!(
+            doc.get("build").is_none(),
+            "{name}: [build] would override --dockerfile"
+        );
+        assert!(
+            doc.get("primary_region").and_then(|r| r.as_str()).is_some(),
+            "{name}: primary_region"
+        );
+        assert!(
+            doc["metrics"]["port"].as_integer() == Some(9090),
+            "{name}: [metrics] port 9090"
+        );
+        let deploy =
+            format!("fly deploy . --config examples/{name}/fly.toml --dockerfile Dockerfile");
+        assert!(text.contains(&deploy), "{name}: the deploy command");
+        assert!(
+            text.contains("fly secrets set -a my-autoscaler FAS_API_TOKEN="),
+            "{name}: how to set the API token"
+        );
+        for key in doc["env"].as_table().unwrap().keys() {
+            assert!(
+                !key.ends_with("_TOKEN") && !key.ends_with("_KEY_DATA"),
+                "{name}: secret {key} in [env]"
+            );
+        }
+        for f in doc
+            .get("files")
+            .and_then(|f| f.as_array())
+            .into_iter()
+            .flatten()
+        {
+            let local = f["local_path"].as_str().unwrap();
+            assert!(
+                root.join(local).is_file(),
+                "{name}: {local} from the repository root"
+            );
+        }
+    }
+    assert!(seen >= 5, "examples with a fly.toml: {seen}");
+    let dockerfile = std::fs::read_to_string(root.join("Dockerfile")).unwrap();
+    for line in dockerfile
+        .lines()
+        .filter(|l| l.starts_with("COPY ") && !l.contains("--from"))
+    {
+        let parts: Vec<&str> = line.split_whitespace().collect();
+        for src in &parts[1..parts.len() - 1] {
+            assert!(
+                root.join(src).exists(),
+                "Dockerfile copies {src}, which is missing"
+            );
+        }
+    }
+}
+
+/// The shipped example policy holds when its metric is missing or NaN.
+#[test]
+fn lua_cooldown_holds_without_its_metric() {
+    let dir = repo().join("examples").join("lua-cooldown");
+    let o = fas(&["eval", "--set", "other=1"], &fly_env(&dir), &dir);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert_eq!(
+        json(&o),
+        json!({"created": {"min": null, "max": null}, "started": {"min": null, "max": null}})
+    );
+    let o = fas(&["eval", "--set", "queue_depth=NaN"], &fly_env(&dir), &dir);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert_eq!(json(&o)["started"]["min"], serde_json::Value::Null);
+}

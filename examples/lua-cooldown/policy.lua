@@ -9,8 +9,11 @@
 local util = require("fas.util")
 
 function scale(metrics, app)
+  local q = metrics.queue_depth
+  -- No number (a collector that returned NaN, a metric renamed): hold, scale nothing.
+  if type(q) ~= "number" or q ~= q then return nil end
   local p = app.params
-  local want = util.clamp(math.ceil(metrics.queue_depth / (p.per_machine or 10)), 0, p.max or 20)
+  local want = util.clamp(math.ceil(q / (p.per_machine or 10)), 0, p.max or 20)
   local s = app.state
   if s.target == nil or want >= s.target then
     s.target, s.lower_since = want, nil

@@ -25,11 +25,21 @@ pub struct Cli {
     command: Command,
 }
 
+/// `fas serve --help` ends with where the configuration comes from.
+const SERVE_CONFIG_HELP: &str = "\
+Configuration comes from FAS_* environment variables (or the same keys in --config YAML),
+as fly-autoscaler's: FAS_APP_NAME (an app or a wildcard such as my-app-*), FAS_ORG,
+FAS_API_TOKEN, FAS_STARTED_MACHINE_COUNT / FAS_CREATED_MACHINE_COUNT (Expr) or
+FAS_POLICY (Lua), FAS_PROMETHEUS_* / FAS_TEMPORAL_* collectors, FAS_INTERVAL, ...
+Every variable, its YAML key and default: README.md, section \"Configuration\".
+Check a configuration without scaling anything: fas eval.";
+
 #[derive(Subcommand)]
 enum Command {
     /// Watch fas scale a simulated app: simulator, workload and the real loop, no Fly account.
     Sandbox(sandbox::SandboxArgs),
     /// Run the autoscaler: reconcile the configured apps every interval.
+    #[command(after_help = SERVE_CONFIG_HELP)]
     Serve(serve::ServeArgs),
     /// Evaluate the configured counts or policy once and print the targets as JSON.
     Eval(eval::EvalArgs),
