@@ -86,20 +86,45 @@ fn compares_policies_deterministically() {
         serde_json::from_str(&std::fs::read_to_string(&out2).unwrap()).unwrap();
     assert_eq!(json[0]["timeline"].as_array().unwrap().len(), 1440);
     let svg = std::fs::read_to_string(&chart1).unwrap();
-    assert!(
-        svg.starts_with("<svg")
-            && svg.contains("queue_per_machine: started")
-            && svg.trim_end().ends_with("</svg>")
-    );
-    // Both axes are labelled: Machines, and wall-clock ticks over the day of history.
-    assert!(svg.contains(">Machines</text>"), "no y-axis title");
-    assert!(
-        svg.contains(">time (UTC), 24.0 h</text>"),
-        "no time-axis title"
-    );
-    for tick in [">00:00<", ">06:00<", ">12:00<", ">18:00<"] {
-        assert!(svg.contains(tick), "no time tick {tick}");
+    assert!(svg.starts_with("<svg") && svg.trim_end().ends_with("</svg>"));
+    // One panel per policy, each with its title, its own Machines axis and time ticks;
+    // one time-axis title for all.
+    let panels: Vec<&str> = svg.split("<g class=\"panel\"").skip(1).collect();
+    assert_eq!(panels.len(), 2, "one panel per policy");
+    for (panel, policy) in panels
+        .iter()
+        .zip(["queue_per_machine", "ceil(queue_depth / 10)"])
+    {
+        assert!(
+            panel.starts_with(&format!(" data-policy=\"{policy}\"")),
+            "{policy}"
+        );
+        assert!(
+            panel.contains(&format!("font-weight=\"bold\">{policy}</text>")),
+            "{policy} title"
+        );
+        assert!(
+            panel.contains(">Machines</text>"),
+            "{policy}: no y-axis title"
+        );
+        assert_eq!(
+            panel.matches("<path ").count(),
+            3,
+            "{policy}: demand, created, started"
+        );
+        for tick in [">00:00<", ">06:00<", ">12:00<", ">18:00<"] {
+            assert!(panel.contains(tick), "{policy}: no time tick {tick}");
+        }
+        assert!(
+            panel.contains(" flaps, "),
+            "{policy}: flaps in the subtitle"
+        );
     }
+    assert_eq!(
+        svg.matches(">time (UTC), 24.0 h</text>").count(),
+        1,
+        "time-axis title"
+    );
 }
 
 #[test]

@@ -160,8 +160,11 @@ pub fn run(args: SimulateArgs) -> anyhow::Result<()> {
         std::fs::write(path, text).with_context(|| format!("cannot write {}", path.display()))?;
     }
     if let Some(path) = &args.chart {
-        std::fs::write(path, output::chart_svg(&runs, args.capacity_per_machine))
-            .with_context(|| format!("cannot write {}", path.display()))?;
+        std::fs::write(
+            path,
+            crate::simulate::chart::chart_svg(&runs, args.capacity_per_machine),
+        )
+        .with_context(|| format!("cannot write {}", path.display()))?;
     }
     Ok(())
 }

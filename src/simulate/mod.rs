@@ -3,6 +3,7 @@
 //! allows; the same planner as `fas serve` decides the actions. Deterministic: the
 //! same inputs give the same outputs.
 
+pub mod chart;
 pub mod history;
 pub mod output;
 
