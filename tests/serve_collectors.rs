@@ -135,3 +135,32 @@ async fn serve_scales_on_a_real_temporal_server() {
     let _ = child.kill();
     let _ = child.wait();
 }
+
+/// An HTTP JSON endpoint (an app's own stats, RabbitMQ's API): no server to install.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn serve_scales_on_an_http_json_endpoint() {
+    let app = axum::Router::new().route(
+        "/stats/{app}",
+        axum::routing::get(
+            |axum::extract::Path(app): axum::extract::Path<String>| async move {
+                let depth = if app == "web" { 40 } else { 0 };
+                format!("{{\"jobs\": {{\"ready\": {depth}}}}}")
+            },
+        ),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}/stats/$APP_NAME", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    let s = fleet().await;
+    let mut child = serve(
+        &s,
+        &[
+            ("FAS_STARTED_MACHINE_COUNT", "ceil(ready / 10)"),
+            ("FAS_HTTP_URL", url.as_str()),
+            ("FAS_HTTP_METRIC_NAME", "ready"),
+            ("FAS_HTTP_JSON_POINTER", "/jobs/ready"),
+        ],
+    );
+    until_started(&s, 4, &mut child).await;
+    let _ = child.kill();
+}

@@ -2,6 +2,7 @@
 //! collector error skips the app for the round (no scaling on missing data); the
 //! reconciler bounds every collection with the round's timeout.
 
+pub mod http;
 pub mod prometheus;
 pub mod temporal;
 
@@ -67,6 +68,7 @@ pub fn build(
         .map(|c| -> Result<Arc<dyn Collector>, CollectError> {
             match c.kind.as_str() {
                 "prometheus" => Ok(Arc::new(prometheus::Prometheus::new(c, timeout)?)),
+                "http" => Ok(Arc::new(http::Http::new(c, timeout)?)),
                 _ => Ok(Arc::new(temporal::Temporal::new(c, timeout)?)),
             }
         })

@@ -73,6 +73,9 @@ pub struct FileCollector {
     pub server_name: Option<String>,
     pub ca_data: Option<String>,
     pub tls: Option<bool>,
+    pub url: Option<String>,
+    pub json_pointer: Option<String>,
+    pub headers: Option<BTreeMap<String, String>>,
 }
 
 /// Parses YAML text (already expanded). Errors carry the line and column, and no

@@ -28,7 +28,7 @@ fn invalid(msg: impl Into<String>) -> ConfigError {
 
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct CollectorConfig {
-    /// `prometheus` or `temporal`.
+    /// `prometheus`, `temporal` or `http`.
     pub kind: String,
     pub metric_name: String,
     pub query: String,
@@ -47,6 +47,12 @@ pub struct CollectorConfig {
     pub ca_data: String,
     /// Temporal: force TLS on or off (default: on with a certificate or an API key).
     pub tls: Option<bool>,
+    /// HTTP: the URL to GET (`$APP_NAME` and `$VARS` expanded, as a query is).
+    pub url: String,
+    /// HTTP: an RFC 6901 JSON Pointer to the number in the answer (`/queue/depth`).
+    pub json_pointer: String,
+    /// HTTP: extra request headers; values are secrets (API keys), never printed.
+    pub headers: Vec<(String, Secret)>,
     /// Where it was defined, for error messages: `FAS_PROMETHEUS_*`, `metric-collectors[0]`.
     pub origin: String,
 }
@@ -174,15 +180,9 @@ impl Config {
                 metric_name: get("FAS_PROMETHEUS_METRIC_NAME"),
                 query: get("FAS_PROMETHEUS_QUERY"),
                 token: Secret::new(get("FAS_PROMETHEUS_TOKEN")),
-                namespace: String::new(),
-                cert_data: Secret::default(),
-                key_data: Secret::default(),
                 on_empty: get("FAS_PROMETHEUS_ON_EMPTY"),
-                api_key: Secret::default(),
-                server_name: String::new(),
-                ca_data: String::new(),
-                tls: None,
                 origin: "FAS_PROMETHEUS_*".into(),
+                ..CollectorConfig::default()
             });
         }
         if let Some(addr) = env("FAS_TEMPORAL_ADDRESS").filter(|s| !s.is_empty()) {
@@ -194,16 +194,31 @@ impl Config {
                 address: addr,
                 metric_name: get("FAS_TEMPORAL_METRIC_NAME"),
                 query: get("FAS_TEMPORAL_QUERY"),
-                token: Secret::default(),
                 namespace: get("FAS_TEMPORAL_NAMESPACE"),
                 cert_data: Secret::new(either("TEMPORAL_TLS_CERT_DATA", "FAS_TEMPORAL_CERT_DATA")),
                 key_data: Secret::new(either("TEMPORAL_TLS_KEY_DATA", "FAS_TEMPORAL_KEY_DATA")),
-                on_empty: String::new(),
                 api_key: Secret::new(get("FAS_TEMPORAL_API_KEY")),
                 server_name: get("FAS_TEMPORAL_SERVER_NAME"),
                 ca_data: get("FAS_TEMPORAL_CA_DATA"),
-                tls: None,
                 origin: "FAS_TEMPORAL_*".into(),
+                ..CollectorConfig::default()
+            });
+        }
+        if let Some(url) = env("FAS_HTTP_URL").filter(|s| !s.is_empty()) {
+            let headers = match env("FAS_HTTP_HEADERS").filter(|s| !s.trim().is_empty()) {
+                Some(text) => parse_headers(&text)?,
+                None => Vec::new(),
+            };
+            c.metric_collectors.push(CollectorConfig {
+                kind: "http".into(),
+                url,
+                metric_name: get("FAS_HTTP_METRIC_NAME"),
+                token: Secret::new(get("FAS_HTTP_TOKEN")),
+                json_pointer: get("FAS_HTTP_JSON_POINTER"),
+                on_empty: get("FAS_HTTP_ON_EMPTY"),
+                headers,
+                origin: "FAS_HTTP_*".into(),
+                ..CollectorConfig::default()
             });
         }
         if let Some(p) = env("FAS_POLICY").filter(|s| !s.is_empty()) {
@@ -329,6 +344,14 @@ impl Config {
                     server_name: c.server_name.unwrap_or_default(),
                     ca_data: c.ca_data.unwrap_or_default(),
                     tls: c.tls,
+                    url: c.url.unwrap_or_default(),
+                    json_pointer: c.json_pointer.unwrap_or_default(),
+                    headers: c
+                        .headers
+                        .unwrap_or_default()
+                        .into_iter()
+                        .map(|(k, v)| (k, Secret::new(v)))
+                        .collect(),
                     origin: format!("metric-collectors[{i}]"),
                 })
                 .collect();
@@ -378,3 +401,15 @@ fn split_regions(s: &str) -> Vec<String> {
 
 mod validate;
 pub use validate::Needs;
+
+/// `FAS_HTTP_HEADERS`: a JSON object of header names to values. Values are secrets;
+/// an error names the variable, never a value.
+fn parse_headers(text: &str) -> Result<Vec<(String, Secret)>, ConfigError> {
+    let map: std::collections::BTreeMap<String, String> =
+        serde_json::from_str(text).map_err(|_| {
+            invalid(
+                r#"FAS_HTTP_HEADERS must be a JSON object of strings, e.g. {"X-Api-Key": "..."}"#,
+            )
+        })?;
+    Ok(map.into_iter().map(|(k, v)| (k, Secret::new(v))).collect())
+}

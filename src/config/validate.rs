@@ -158,7 +158,7 @@ impl Config {
         for c in &self.metric_collectors {
             let fail = |m: String| Err(invalid(format!("{}: {m}", c.origin)));
             if c.metric_name.is_empty() {
-                return fail("metric name required (metric-name, or FAS_PROMETHEUS_METRIC_NAME / FAS_TEMPORAL_METRIC_NAME)".into());
+                return fail("metric name required (metric-name, or FAS_PROMETHEUS_METRIC_NAME / FAS_TEMPORAL_METRIC_NAME / FAS_HTTP_METRIC_NAME)".into());
             }
             match c.kind.as_str() {
                 "prometheus" if c.address.is_empty() => {
@@ -179,17 +179,31 @@ impl Config {
                         "temporal namespace required (namespace / FAS_TEMPORAL_NAMESPACE)".into(),
                     )
                 }
-                "prometheus" if !matches!(c.on_empty.as_str(), "" | "error" | "zero") => {
+                "prometheus" | "http" if !matches!(c.on_empty.as_str(), "" | "error" | "zero") => {
                     return fail(format!(
                         "on-empty must be error or zero, got {:?}",
                         c.on_empty
                     ))
                 }
-                "prometheus" | "temporal" => {}
-                "" => return fail("type required: set type to prometheus or temporal".into()),
+                "http" if !(c.url.starts_with("http://") || c.url.starts_with("https://")) => {
+                    return fail(
+                        "http url required, starting with http:// or https:// (url / FAS_HTTP_URL)"
+                            .into(),
+                    )
+                }
+                "http" if !(c.json_pointer.is_empty() || c.json_pointer.starts_with('/')) => {
+                    return fail(format!(
+                        "json-pointer must start with / (RFC 6901), e.g. /queue/depth, got {:?} (json-pointer / FAS_HTTP_JSON_POINTER)",
+                        c.json_pointer
+                    ))
+                }
+                "prometheus" | "temporal" | "http" => {}
+                "" => {
+                    return fail("type required: set type to prometheus, temporal or http".into())
+                }
                 other => {
                     return fail(format!(
-                        "invalid type: {other:?}: use prometheus or temporal"
+                        "invalid type: {other:?}: use prometheus, temporal or http"
                     ))
                 }
             }
