@@ -164,3 +164,36 @@ async fn serve_scales_on_an_http_json_endpoint() {
     until_started(&s, 4, &mut child).await;
     let _ = child.kill();
 }
+
+/// Redis: a Sidekiq-style queue, read each round over one kept connection.
+#[cfg_attr(
+    fas_no_redis,
+    ignore = "needs redis-server here: apt-get install -y redis-server"
+)]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn serve_scales_on_a_real_redis_queue() {
+    let Some(redis) = tokio::task::spawn_blocking(|| servers::redis("pw", None))
+        .await
+        .unwrap()
+    else {
+        return;
+    };
+    servers::redis_cli(
+        &redis,
+        "pw",
+        &["RPUSH", "queue:web", "1", "2", "3", "4", "5", "6"],
+    );
+    let s = fleet().await;
+    let addr = format!("redis://:pw@{}", redis.url);
+    let mut child = serve(
+        &s,
+        &[
+            ("FAS_STARTED_MACHINE_COUNT", "ceil(jobs / 2)"),
+            ("FAS_REDIS_ADDRESS", addr.as_str()),
+            ("FAS_REDIS_METRIC_NAME", "jobs"),
+            ("FAS_REDIS_COMMAND", "LLEN queue:$APP_NAME"),
+        ],
+    );
+    until_started(&s, 3, &mut child).await;
+    let _ = child.kill();
+}

@@ -4,6 +4,7 @@
 
 pub mod http;
 pub mod prometheus;
+pub mod redis;
 pub mod temporal;
 
 use std::future::Future;
@@ -69,6 +70,7 @@ pub fn build(
             match c.kind.as_str() {
                 "prometheus" => Ok(Arc::new(prometheus::Prometheus::new(c, timeout)?)),
                 "http" => Ok(Arc::new(http::Http::new(c, timeout)?)),
+                "redis" => Ok(Arc::new(redis::Redis::new(c, timeout)?)),
                 _ => Ok(Arc::new(temporal::Temporal::new(c, timeout)?)),
             }
         })

@@ -73,6 +73,7 @@ pub struct FileCollector {
     pub server_name: Option<String>,
     pub ca_data: Option<String>,
     pub tls: Option<bool>,
+    pub command: Option<String>,
     pub url: Option<String>,
     pub json_pointer: Option<String>,
     pub headers: Option<BTreeMap<String, String>>,

@@ -47,6 +47,8 @@ pub struct CollectorConfig {
     pub ca_data: String,
     /// Temporal: force TLS on or off (default: on with a certificate or an API key).
     pub tls: Option<bool>,
+    /// Redis: the read-only command whose answer is the count (`LLEN queue:default`).
+    pub command: String,
     /// HTTP: the URL to GET (`$APP_NAME` and `$VARS` expanded, as a query is).
     pub url: String,
     /// HTTP: an RFC 6901 JSON Pointer to the number in the answer (`/queue/depth`).
@@ -221,6 +223,18 @@ impl Config {
                 ..CollectorConfig::default()
             });
         }
+        if let Some(addr) = env("FAS_REDIS_ADDRESS").filter(|s| !s.is_empty()) {
+            c.metric_collectors.push(CollectorConfig {
+                kind: "redis".into(),
+                address: addr,
+                metric_name: get("FAS_REDIS_METRIC_NAME"),
+                command: get("FAS_REDIS_COMMAND"),
+                on_empty: get("FAS_REDIS_ON_EMPTY"),
+                ca_data: get("FAS_REDIS_CA_DATA"),
+                origin: "FAS_REDIS_*".into(),
+                ..CollectorConfig::default()
+            });
+        }
         if let Some(p) = env("FAS_POLICY").filter(|s| !s.is_empty()) {
             c.policy = Some(PathBuf::from(p));
         }
@@ -344,6 +358,7 @@ impl Config {
                     server_name: c.server_name.unwrap_or_default(),
                     ca_data: c.ca_data.unwrap_or_default(),
                     tls: c.tls,
+                    command: c.command.unwrap_or_default(),
                     url: c.url.unwrap_or_default(),
                     json_pointer: c.json_pointer.unwrap_or_default(),
                     headers: c

@@ -158,7 +158,7 @@ impl Config {
         for c in &self.metric_collectors {
             let fail = |m: String| Err(invalid(format!("{}: {m}", c.origin)));
             if c.metric_name.is_empty() {
-                return fail("metric name required (metric-name, or FAS_PROMETHEUS_METRIC_NAME / FAS_TEMPORAL_METRIC_NAME / FAS_HTTP_METRIC_NAME)".into());
+                return fail("metric name required (metric-name, or FAS_PROMETHEUS_METRIC_NAME / FAS_TEMPORAL_METRIC_NAME / FAS_HTTP_METRIC_NAME / FAS_REDIS_METRIC_NAME)".into());
             }
             match c.kind.as_str() {
                 "prometheus" if c.address.is_empty() => {
@@ -178,6 +178,20 @@ impl Config {
                     return fail(
                         "temporal namespace required (namespace / FAS_TEMPORAL_NAMESPACE)".into(),
                     )
+                }
+                "redis" if !(c.address.starts_with("redis://") || c.address.starts_with("rediss://")) => {
+                    return fail(
+                        "redis address required: redis://[user:password@]host:port/db or rediss://… (address / FAS_REDIS_ADDRESS)"
+                            .into(),
+                    )
+                }
+                "redis" => {
+                    if let Err(e) = crate::collect::redis::parse_command(&c.command) {
+                        return fail(format!("{e} (command / FAS_REDIS_COMMAND)"));
+                    }
+                    if !matches!(c.on_empty.as_str(), "" | "error" | "zero") {
+                        return fail(format!("on-empty must be error or zero, got {:?}", c.on_empty));
+                    }
                 }
                 "prometheus" | "http" if !matches!(c.on_empty.as_str(), "" | "error" | "zero") => {
                     return fail(format!(
@@ -199,11 +213,13 @@ impl Config {
                 }
                 "prometheus" | "temporal" | "http" => {}
                 "" => {
-                    return fail("type required: set type to prometheus, temporal or http".into())
+                    return fail(
+                        "type required: set type to prometheus, temporal, http or redis".into(),
+                    )
                 }
                 other => {
                     return fail(format!(
-                        "invalid type: {other:?}: use prometheus, temporal or http"
+                        "invalid type: {other:?}: use prometheus, temporal, http or redis"
                     ))
                 }
             }

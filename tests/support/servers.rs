@@ -334,3 +334,82 @@ pub fn mtls_proxy(upstream: &str) -> Option<Server> {
     });
     Some(server)
 }
+
+/// A throwaway redis-server (Debian's) on 127.0.0.1 with a password, no persistence;
+/// `url` is `127.0.0.1:PORT`. With `tls_dir` (from `make_pki`) it listens with TLS only.
+pub fn redis(password: &str, tls_dir: Option<&std::path::Path>) -> Option<Server> {
+    let bin = require(
+        "redis-server",
+        &[PathBuf::from("/usr/bin/redis-server")],
+        "apt-get install -y redis-server",
+    )?;
+    let dir = tempfile::tempdir().unwrap();
+    let port = free_port();
+    let mut args: Vec<String> = vec![
+        "--bind".into(),
+        "127.0.0.1".into(),
+        "--save".into(),
+        String::new(),
+        "--appendonly".into(),
+        "no".into(),
+        "--dir".into(),
+        dir.path().display().to_string(),
+        "--requirepass".into(),
+        password.into(),
+    ];
+    match tls_dir {
+        None => args.extend(["--port".into(), port.to_string()]),
+        Some(pki) => args.extend([
+            "--port".into(),
+            "0".into(),
+            "--tls-port".into(),
+            port.to_string(),
+            "--tls-cert-file".into(),
+            pki.join("server.pem").display().to_string(),
+            "--tls-key-file".into(),
+            pki.join("server.key").display().to_string(),
+            "--tls-ca-cert-file".into(),
+            pki.join("ca.pem").display().to_string(),
+            "--tls-auth-clients".into(),
+            "no".into(),
+        ]),
+    }
+    let child = Command::new(bin)
+        .args(&args)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let addr = format!("127.0.0.1:{port}");
+    wait_until("redis-server", Duration::from_secs(10), || {
+        std::net::TcpStream::connect(&addr).is_ok()
+    });
+    Some(Server {
+        child,
+        url: addr,
+        dir,
+    })
+}
+
+/// Runs redis-cli against a server started by `redis` (plain TCP), failing on error.
+pub fn redis_cli(server: &Server, password: &str, args: &[&str]) {
+    let port = server.url.rsplit(':').next().unwrap();
+    let out = Command::new("redis-cli")
+        .args([
+            "-h",
+            "127.0.0.1",
+            "-p",
+            port,
+            "--no-auth-warning",
+            "-a",
+            password,
+        ])
+        .args(args)
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success() && !text.starts_with("ERR"),
+        "redis-cli {args:?}: {text}"
+    );
+}

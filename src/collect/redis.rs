@@ -1,0 +1,448 @@
+//! The Redis collector: one read-only command whose answer is a count (`LLEN
+//! queue:default` for Sidekiq/RQ/Celery lists, `ZCARD bull:emails:delayed` for BullMQ,
+//! `XLEN`, `XPENDING stream group`), spoken in RESP2 over one connection per collector
+//! that is kept across rounds and opened again after an error. `redis://` or
+//! `rediss://` (TLS, webpki roots and `ca-data`); `user:password@` and `/db` in the address. The
+//! address holds a password: it never appears in an error or a log line.
+
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::io::{AsyncBufReadExt, AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt, BufReader};
+use tokio::sync::Mutex;
+
+use super::{expand_query, CollectError, CollectFuture, Collector};
+use crate::config::CollectorConfig;
+
+/// Read-only commands whose answer is a number (or a number's text, for GET/HGET).
+/// XPENDING in its summary form (key group) answers [count, ...]: the count is used.
+pub const ALLOWED: &[&str] = &[
+    "LLEN",
+    "ZCARD",
+    "ZCOUNT",
+    "ZLEXCOUNT",
+    "SCARD",
+    "HLEN",
+    "XLEN",
+    "XPENDING",
+    "PFCOUNT",
+    "STRLEN",
+    "EXISTS",
+    "DBSIZE",
+    "GET",
+    "HGET",
+    "LINDEX",
+];
+/// No answer fas reads is larger than the bodies it caps elsewhere.
+const MAX_REPLY: usize = 8 << 20;
+
+/// Splits a command into words (double quotes keep spaces) and checks it is one fas
+/// may send: the error says which commands are.
+pub fn parse_command(text: &str) -> Result<Vec<String>, String> {
+    let mut words = Vec::new();
+    let mut word = String::new();
+    let (mut quoted, mut started) = (false, false);
+    for c in text.chars() {
+        match c {
+            '"' => (quoted, started) = (!quoted, true),
+            c if c.is_whitespace() && !quoted => {
+                if started {
+                    words.push(std::mem::take(&mut word));
+                    started = false;
+                }
+            }
+            c => (word.push(c), started = true).1,
+        }
+    }
+    if quoted {
+        return Err("unbalanced \" in the command".into());
+    }
+    if started {
+        words.push(word);
+    }
+    let Some(name) = words.first().map(|w| w.to_ascii_uppercase()) else {
+        return Err("command required, e.g. LLEN queue:default".into());
+    };
+    if !ALLOWED.contains(&name.as_str()) {
+        return Err(format!(
+            "{name} is not allowed: fas sends only read-only commands that answer a count ({})",
+            ALLOWED.join(", ")
+        ));
+    }
+    if name == "XPENDING" && words.len() != 3 {
+        return Err("XPENDING takes exactly a stream and a group (its summary form)".into());
+    }
+    Ok(words)
+}
+
+trait Stream: AsyncRead + AsyncWrite + Unpin + Send {}
+impl<T: AsyncRead + AsyncWrite + Unpin + Send> Stream for T {}
+type Conn = BufReader<Box<dyn Stream>>;
+
+struct Target {
+    host: String,
+    port: u16,
+    tls: bool,
+    user: String,
+    password: String,
+    db: u32,
+}
+
+fn parse_address(address: &str) -> Result<Target, String> {
+    let url = reqwest::Url::parse(address).map_err(|_| {
+        "address must be redis://[user:password@]host:port/db or rediss://…".to_string()
+    })?;
+    let tls = match url.scheme() {
+        "redis" => false,
+        "rediss" => true,
+        _ => return Err("address must start with redis:// or rediss://".into()),
+    };
+    let decode = |s: &str| {
+        percent_decode(s).ok_or_else(|| {
+            "the address's user or password is not valid percent-encoding".to_string()
+        })
+    };
+    let password = decode(url.password().unwrap_or(""))?;
+    crate::redact::register(&password);
+    let db = match url.path().trim_start_matches('/') {
+        "" => 0,
+        d => d
+            .parse()
+            .map_err(|_| "the address's path must be a database number".to_string())?,
+    };
+    Ok(Target {
+        host: url
+            .host_str()
+            .ok_or("the address has no host")?
+            .trim_matches(['[', ']'])
+            .to_string(),
+        port: url.port().unwrap_or(6379),
+        tls,
+        user: decode(url.username())?,
+        password,
+        db,
+    })
+}
+
+fn percent_decode(s: &str) -> Option<String> {
+    let bytes = s.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        if bytes[i] == b'%' {
+            let hex = std::str::from_utf8(bytes.get(i + 1..i + 3)?).ok()?;
+            out.push(u8::from_str_radix(hex, 16).ok()?);
+            i += 3;
+        } else {
+            out.push(bytes[i]);
+            i += 1;
+        }
+    }
+    String::from_utf8(out).ok()
+}
+
+/// One RESP2 reply, as far as fas needs it.
+#[derive(Debug, PartialEq)]
+enum Reply {
+    Int(i64),
+    Text(String),
+    Nil,
+    Error(String),
+    Array(Vec<Reply>),
+}
+
+fn encode(words: &[String]) -> Vec<u8> {
+    let mut out = format!("*{}\r\n", words.len()).into_bytes();
+    for w in words {
+        out.extend_from_slice(format!("${}\r\n", w.len()).as_bytes());
+        out.extend_from_slice(w.as_bytes());
+        out.extend_from_slice(b"\r\n");
+    }
+    out
+}
+
+async fn read_reply(conn: &mut Conn, budget: &mut usize, depth: usize) -> std::io::Result<Reply> {
+    let bad = |m: &str| std::io::Error::new(std::io::ErrorKind::InvalidData, m.to_string());
+    let mut line = Vec::new();
+    let n = (&mut *conn)
+        .take(64 * 1024)
+        .read_until(b'\n', &mut line)
+        .await?;
+    if n == 0 || !line.ends_with(b"\r\n") {
+        return Err(bad("the connection closed mid-answer"));
+    }
+    *budget = budget
+        .checked_sub(n)
+        .ok_or_else(|| bad("the answer is larger than 8 MiB"))?;
+    let text = String::from_utf8_lossy(&line[1..line.len() - 2]).into_owned();
+    let number = || text.parse::<i64>().map_err(|_| bad("a malformed answer"));
+    Ok(match line[0] {
+        b'+' => Reply::Text(text),
+        b'-' => Reply::Error(text),
+        b':' => Reply::Int(number()?),
+        b'$' => match number()? {
+            -1 => Reply::Nil,
+            len if len < 0 || len as usize > *budget => {
+                return Err(bad("the answer is larger than 8 MiB"))
+            }
+            len => {
+                let mut buf = vec![0; len as usize + 2];
+                conn.read_exact(&mut buf).await?;
+                *budget -= buf.len();
+                buf.truncate(len as usize);
+                Reply::Text(String::from_utf8_lossy(&buf).into_owned())
+            }
+        },
+        b'*' if depth < 4 => match number()? {
+            -1 => Reply::Nil,
+            len if len < 0 || len as usize > *budget / 3 => {
+                return Err(bad("the answer is larger than 8 MiB"))
+            }
+            len => {
+                let mut items = Vec::with_capacity(len as usize);
+                for _ in 0..len {
+                    items.push(Box::pin(read_reply(conn, budget, depth + 1)).await?);
+                }
+                Reply::Array(items)
+            }
+        },
+        _ => return Err(bad("a malformed answer")),
+    })
+}
+
+pub struct Redis {
+    name: String,
+    command: String,
+    target: Target,
+    empty_is_zero: bool,
+    timeout: Duration,
+    ca_data: String,
+    conn: Mutex<Option<Conn>>,
+    opened: Arc<AtomicU64>,
+}
+
+impl Redis {
+    pub fn new(c: &CollectorConfig, timeout: Duration) -> Result<Redis, CollectError> {
+        let err = |msg: String| CollectError {
+            collector: c.metric_name.clone(),
+            msg,
+        };
+        parse_command(&c.command).map_err(err)?;
+        Ok(Redis {
+            name: c.metric_name.clone(),
+            command: c.command.clone(),
+            target: parse_address(&c.address).map_err(err)?,
+            empty_is_zero: c.on_empty == "zero",
+            timeout,
+            ca_data: c.ca_data.clone(),
+            conn: Mutex::new(None),
+            opened: Arc::new(AtomicU64::new(0)),
+        })
+    }
+
+    /// Connections opened so far (one per collector while the server stays up).
+    pub fn connections_opened(&self) -> u64 {
+        self.opened.load(Ordering::Relaxed)
+    }
+
+    fn err(&self, msg: impl Into<String>) -> CollectError {
+        CollectError {
+            collector: self.name.clone(),
+            msg: msg.into(),
+        }
+    }
+
+    async fn connect(&self) -> Result<Conn, CollectError> {
+        let t = &self.target;
+        let tcp = tokio::net::TcpStream::connect((t.host.as_str(), t.port))
+            .await
+            .map_err(|e| {
+                self.err(format!(
+                    "cannot connect to redis at {}:{}: {e}",
+                    t.host, t.port
+                ))
+            })?;
+        let _ = tcp.set_nodelay(true);
+        let stream: Box<dyn Stream> = if t.tls {
+            Box::new(self.tls(tcp).await?)
+        } else {
+            Box::new(tcp)
+        };
+        self.opened.fetch_add(1, Ordering::Relaxed);
+        let mut conn = BufReader::new(stream);
+        if !t.password.is_empty() {
+            let mut auth = vec!["AUTH".to_string()];
+            if !t.user.is_empty() {
+                auth.push(t.user.clone());
+            }
+            auth.push(t.password.clone());
+            self.expect_ok(&mut conn, &auth, "AUTH").await?;
+        }
+        if t.db != 0 {
+            self.expect_ok(&mut conn, &["SELECT".into(), t.db.to_string()], "SELECT")
+                .await?;
+        }
+        Ok(conn)
+    }
+
+    async fn tls(
+        &self,
+        tcp: tokio::net::TcpStream,
+    ) -> Result<tokio_rustls::client::TlsStream<tokio::net::TcpStream>, CollectError> {
+        let mut roots = rustls::RootCertStore::empty();
+        roots.extend(webpki_roots::TLS_SERVER_ROOTS.iter().cloned());
+        // A private CA (self-hosted Redis, tests): `ca-data`, PEM.
+        for cert in pem_certs(self.ca_data.as_bytes()) {
+            let _ = roots.add(cert);
+        }
+        let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
+        let config = rustls::ClientConfig::builder_with_provider(provider)
+            .with_safe_default_protocol_versions()
+            .map_err(|e| self.err(e.to_string()))?
+            .with_root_certificates(roots)
+            .with_no_client_auth();
+        let name = rustls::pki_types::ServerName::try_from(self.target.host.clone())
+            .map_err(|_| self.err("the address's host is not a valid TLS name"))?;
+        tokio_rustls::TlsConnector::from(Arc::new(config))
+            .connect(name, tcp)
+            .await
+            .map_err(|e| self.err(format!("TLS with redis failed: {e}")))
+    }
+
+    async fn expect_ok(
+        &self,
+        conn: &mut Conn,
+        words: &[String],
+        what: &str,
+    ) -> Result<(), CollectError> {
+        match self.call(conn, words).await? {
+            Reply::Text(_) => Ok(()),
+            Reply::Error(e) => {
+                Err(self.err(format!("redis refused {what}: {}", first_word_error(&e))))
+            }
+            _ => Err(self.err(format!("unexpected answer to {what}"))),
+        }
+    }
+
+    async fn call(&self, conn: &mut Conn, words: &[String]) -> Result<Reply, CollectError> {
+        let io = |e: std::io::Error| self.err(format!("redis: {e}"));
+        conn.get_mut().write_all(&encode(words)).await.map_err(io)?;
+        conn.get_mut().flush().await.map_err(io)?;
+        let mut budget = MAX_REPLY;
+        read_reply(conn, &mut budget, 0).await.map_err(io)
+    }
+
+    async fn query(&self, app: &str) -> Result<f64, CollectError> {
+        let words = parse_command(&expand_query(&self.command, app)).map_err(|e| self.err(e))?;
+        let mut slot = self.conn.lock().await;
+        let run = async {
+            if slot.is_none() {
+                *slot = Some(self.connect().await?);
+            }
+            let conn = slot.as_mut().expect("connected above");
+            self.call(conn, &words).await
+        };
+        let reply = match tokio::time::timeout(self.timeout, run).await {
+            Ok(Ok(r)) => r,
+            Ok(Err(e)) => {
+                *slot = None; // a broken or half-read connection is not reused
+                return Err(e);
+            }
+            Err(_) => {
+                *slot = None;
+                return Err(self.err("redis did not answer in time"));
+            }
+        };
+        self.value(reply)
+    }
+
+    fn value(&self, reply: Reply) -> Result<f64, CollectError> {
+        match reply {
+            Reply::Int(n) => Ok(n as f64),
+            Reply::Text(t) => t
+                .trim()
+                .parse::<f64>()
+                .map_err(|_| self.err("the command answered text that is not a number")),
+            // XPENDING's summary: [count, smallest id, greatest id, consumers].
+            Reply::Array(items) => match items.into_iter().next() {
+                Some(first) => self.value(first),
+                None if self.empty_is_zero => Ok(0.0),
+                None => Err(self.err("the command answered an empty list")),
+            },
+            Reply::Nil if self.empty_is_zero => Ok(0.0),
+            Reply::Nil => Err(self.err(
+                "the command answered nil (no such key?): set on-empty: zero to read that as 0",
+            )),
+            Reply::Error(e) => Err(self.err(format!("redis: {}", first_word_error(&e)))),
+        }
+    }
+}
+
+/// Redis's error text (`WRONGPASS invalid username-password pair…`), bounded.
+fn first_word_error(e: &str) -> String {
+    e.chars().take(200).collect()
+}
+
+/// The certificates of PEM text.
+fn pem_certs(pem: &[u8]) -> Vec<rustls::pki_types::CertificateDer<'static>> {
+    use rustls::pki_types::pem::PemObject;
+    rustls::pki_types::CertificateDer::pem_slice_iter(pem)
+        .filter_map(Result::ok)
+        .collect()
+}
+
+impl Collector for Redis {
+    fn name(&self) -> &str {
+        &self.name
+    }
+    fn collect<'a>(&'a self, app: &'a str) -> CollectFuture<'a> {
+        Box::pin(self.query(app))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn commands_are_read_only_and_split_like_a_shell() {
+        assert_eq!(
+            parse_command("LLEN queue:default").unwrap(),
+            ["LLEN", "queue:default"]
+        );
+        assert_eq!(
+            parse_command("llen \"my queue\"").unwrap(),
+            ["llen", "my queue"]
+        );
+        for bad in [
+            "DEL queue",
+            "FLUSHALL",
+            "EVAL x 0",
+            "XPENDING s g - + 10",
+            "",
+            "GET \"x",
+        ] {
+            assert!(parse_command(bad).is_err(), "{bad}");
+        }
+        assert!(parse_command("SET a 1").unwrap_err().contains("LLEN"));
+    }
+
+    #[test]
+    fn addresses() {
+        let t = parse_address("rediss://u:p%40ss@cache.internal:6380/2").unwrap();
+        assert_eq!(
+            (
+                t.host.as_str(),
+                t.port,
+                t.tls,
+                t.user.as_str(),
+                t.password.as_str(),
+                t.db
+            ),
+            ("cache.internal", 6380, true, "u", "p@ss", 2)
+        );
+        assert!(parse_address("http://x").is_err());
+        assert!(parse_address("redis://x/abc").is_err());
+    }
+}
