@@ -28,7 +28,7 @@ fn main() {
     println!("cargo:rerun-if-env-changed=PATH");
     println!("cargo:rerun-if-env-changed=FAS_TEST_TEMPORAL_BIN");
     // Installing a server changes these folders, which reruns this script.
-    for dir in ["/usr/bin", "/usr/sbin", "/opt"] {
+    for dir in ["/usr/bin", "/usr/sbin", "/opt", "/usr/lib/postgresql"] {
         if Path::new(dir).is_dir() {
             println!("cargo:rerun-if-changed={dir}");
         }
@@ -44,5 +44,14 @@ fn main() {
         if !found && !ci {
             println!("cargo:rustc-cfg={cfg}");
         }
+    }
+    // PostgreSQL lives in a versioned folder: /usr/lib/postgresql/<version>/bin.
+    println!("cargo::rustc-check-cfg=cfg(fas_no_postgres)");
+    let postgres = std::fs::read_dir("/usr/lib/postgresql").is_ok_and(|d| {
+        d.filter_map(Result::ok)
+            .any(|e| e.path().join("bin/initdb").is_file())
+    });
+    if !postgres && !ci {
+        println!("cargo:rustc-cfg=fas_no_postgres");
     }
 }

@@ -197,3 +197,45 @@ async fn serve_scales_on_a_real_redis_queue() {
     until_started(&s, 3, &mut child).await;
     let _ = child.kill();
 }
+
+/// PostgreSQL: an Oban-like jobs table, counted each round over one kept connection.
+#[cfg_attr(
+    fas_no_postgres,
+    ignore = "needs postgresql here: apt-get install -y postgresql"
+)]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn serve_scales_on_a_real_postgres_table() {
+    let Some(pg) = tokio::task::spawn_blocking(|| servers::postgres("pw", None))
+        .await
+        .unwrap()
+    else {
+        return;
+    };
+    let url = format!("postgres://fas:pw@{}/postgres?sslmode=disable", pg.url);
+    let (client, conn) = tokio_postgres::connect(&url, tokio_postgres::NoTls)
+        .await
+        .unwrap();
+    tokio::spawn(conn);
+    client
+        .batch_execute(
+            "CREATE TABLE oban_jobs (queue text, state text);
+             INSERT INTO oban_jobs SELECT 'web', 'available' FROM generate_series(1, 20);",
+        )
+        .await
+        .unwrap();
+    let s = fleet().await;
+    let mut child = serve(
+        &s,
+        &[
+            ("FAS_STARTED_MACHINE_COUNT", "ceil(jobs / 10)"),
+            ("FAS_POSTGRES_ADDRESS", url.as_str()),
+            ("FAS_POSTGRES_METRIC_NAME", "jobs"),
+            (
+                "FAS_POSTGRES_QUERY",
+                "SELECT count(*) FROM oban_jobs WHERE queue = '$APP_NAME' AND state = 'available'",
+            ),
+        ],
+    );
+    until_started(&s, 2, &mut child).await;
+    let _ = child.kill();
+}

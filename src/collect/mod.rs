@@ -3,6 +3,7 @@
 //! reconciler bounds every collection with the round's timeout.
 
 pub mod http;
+pub mod postgres;
 pub mod prometheus;
 pub mod redis;
 pub mod temporal;
@@ -71,9 +72,18 @@ pub fn build(
                 "prometheus" => Ok(Arc::new(prometheus::Prometheus::new(c, timeout)?)),
                 "http" => Ok(Arc::new(http::Http::new(c, timeout)?)),
                 "redis" => Ok(Arc::new(redis::Redis::new(c, timeout)?)),
+                "postgres" => Ok(Arc::new(postgres::Postgres::new(c, timeout)?)),
                 _ => Ok(Arc::new(temporal::Temporal::new(c, timeout)?)),
             }
         })
+        .collect()
+}
+
+/// The certificates of PEM text (a private CA in `ca-data`).
+pub(crate) fn pem_certs(pem: &[u8]) -> Vec<rustls::pki_types::CertificateDer<'static>> {
+    use rustls::pki_types::pem::PemObject;
+    rustls::pki_types::CertificateDer::pem_slice_iter(pem)
+        .filter_map(Result::ok)
         .collect()
 }
 

@@ -293,7 +293,7 @@ impl Redis {
         let mut roots = rustls::RootCertStore::empty();
         roots.extend(webpki_roots::TLS_SERVER_ROOTS.iter().cloned());
         // A private CA (self-hosted Redis, tests): `ca-data`, PEM.
-        for cert in pem_certs(self.ca_data.as_bytes()) {
+        for cert in super::pem_certs(self.ca_data.as_bytes()) {
             let _ = roots.add(cert);
         }
         let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
@@ -382,14 +382,6 @@ impl Redis {
 /// Redis's error text (`WRONGPASS invalid username-password pair…`), bounded.
 fn first_word_error(e: &str) -> String {
     e.chars().take(200).collect()
-}
-
-/// The certificates of PEM text.
-fn pem_certs(pem: &[u8]) -> Vec<rustls::pki_types::CertificateDer<'static>> {
-    use rustls::pki_types::pem::PemObject;
-    rustls::pki_types::CertificateDer::pem_slice_iter(pem)
-        .filter_map(Result::ok)
-        .collect()
 }
 
 impl Collector for Redis {

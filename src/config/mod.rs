@@ -235,6 +235,18 @@ impl Config {
                 ..CollectorConfig::default()
             });
         }
+        if let Some(addr) = env("FAS_POSTGRES_ADDRESS").filter(|s| !s.is_empty()) {
+            c.metric_collectors.push(CollectorConfig {
+                kind: "postgres".into(),
+                address: addr,
+                metric_name: get("FAS_POSTGRES_METRIC_NAME"),
+                query: get("FAS_POSTGRES_QUERY"),
+                on_empty: get("FAS_POSTGRES_ON_EMPTY"),
+                ca_data: get("FAS_POSTGRES_CA_DATA"),
+                origin: "FAS_POSTGRES_*".into(),
+                ..CollectorConfig::default()
+            });
+        }
         if let Some(p) = env("FAS_POLICY").filter(|s| !s.is_empty()) {
             c.policy = Some(PathBuf::from(p));
         }

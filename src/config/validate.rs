@@ -158,7 +158,7 @@ impl Config {
         for c in &self.metric_collectors {
             let fail = |m: String| Err(invalid(format!("{}: {m}", c.origin)));
             if c.metric_name.is_empty() {
-                return fail("metric name required (metric-name, or FAS_PROMETHEUS_METRIC_NAME / FAS_TEMPORAL_METRIC_NAME / FAS_HTTP_METRIC_NAME / FAS_REDIS_METRIC_NAME)".into());
+                return fail("metric name required (metric-name, or FAS_PROMETHEUS_METRIC_NAME / FAS_TEMPORAL_METRIC_NAME / FAS_HTTP_METRIC_NAME / FAS_REDIS_METRIC_NAME / FAS_POSTGRES_METRIC_NAME)".into());
             }
             match c.kind.as_str() {
                 "prometheus" if c.address.is_empty() => {
@@ -193,7 +193,24 @@ impl Config {
                         return fail(format!("on-empty must be error or zero, got {:?}", c.on_empty));
                     }
                 }
-                "prometheus" | "http" if !matches!(c.on_empty.as_str(), "" | "error" | "zero") => {
+                "postgres"
+                    if !(c.address.starts_with("postgres://")
+                        || c.address.starts_with("postgresql://")) =>
+                {
+                    return fail(
+                        "postgres address required: postgres://user:password@host:5432/db?sslmode=require (address / FAS_POSTGRES_ADDRESS)"
+                            .into(),
+                    )
+                }
+                "postgres" if c.query.trim().is_empty() => {
+                    return fail(
+                        "postgres query required: one row, one numeric column (query / FAS_POSTGRES_QUERY)"
+                            .into(),
+                    )
+                }
+                "prometheus" | "http" | "postgres"
+                    if !matches!(c.on_empty.as_str(), "" | "error" | "zero") =>
+                {
                     return fail(format!(
                         "on-empty must be error or zero, got {:?}",
                         c.on_empty
@@ -211,15 +228,15 @@ impl Config {
                         c.json_pointer
                     ))
                 }
-                "prometheus" | "temporal" | "http" => {}
+                "prometheus" | "temporal" | "http" | "postgres" => {}
                 "" => {
                     return fail(
-                        "type required: set type to prometheus, temporal, http or redis".into(),
+                        "type required: set type to prometheus, temporal, http, redis or postgres".into(),
                     )
                 }
                 other => {
                     return fail(format!(
-                        "invalid type: {other:?}: use prometheus, temporal, http or redis"
+                        "invalid type: {other:?}: use prometheus, temporal, http, redis or postgres"
                     ))
                 }
             }

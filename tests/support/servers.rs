@@ -413,3 +413,108 @@ pub fn redis_cli(server: &Server, password: &str, args: &[&str]) {
         "redis-cli {args:?}: {text}"
     );
 }
+
+/// Debian's PostgreSQL binaries (`/usr/lib/postgresql/<version>/bin`).
+fn postgres_bin() -> Option<PathBuf> {
+    let mut dirs: Vec<PathBuf> = std::fs::read_dir("/usr/lib/postgresql")
+        .ok()?
+        .filter_map(|e| e.ok().map(|e| e.path().join("bin")))
+        .filter(|d| d.join("initdb").is_file())
+        .collect();
+    dirs.sort();
+    dirs.pop()
+}
+
+/// Runs a PostgreSQL program as the `postgres` user when this process is root
+/// (initdb and postgres refuse to run as root).
+fn as_postgres(program: &std::path::Path) -> Command {
+    let root = Command::new("id")
+        .arg("-u")
+        .output()
+        .is_ok_and(|o| String::from_utf8_lossy(&o.stdout).trim() == "0");
+    if root {
+        let mut c = Command::new("runuser");
+        c.args(["-u", "postgres", "--"]).arg(program);
+        c
+    } else {
+        Command::new(program)
+    }
+}
+
+/// A throwaway PostgreSQL on 127.0.0.1 (user `fas`, SCRAM password, database `fas`),
+/// data in a temporary folder; with `tls_dir` (from `make_pki`) it also offers TLS.
+/// `url` is `127.0.0.1:PORT`.
+pub fn postgres(password: &str, tls_dir: Option<&std::path::Path>) -> Option<Server> {
+    let bin = match postgres_bin() {
+        Some(b) => b,
+        None => {
+            require("initdb", &[], "apt-get install -y postgresql")?;
+            unreachable!("require finds no initdb outside Debian's layout");
+        }
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    std::fs::write(dir.path().join("pw"), password).unwrap();
+    if let Some(pki) = tls_dir {
+        for f in ["server.pem", "server.key"] {
+            std::fs::copy(pki.join(f), dir.path().join(f)).unwrap();
+        }
+    }
+    let _ = Command::new("chown")
+        .args(["-R", "postgres"])
+        .arg(dir.path())
+        .status();
+    let _ = Command::new("chmod")
+        .arg("0600")
+        .arg(dir.path().join("server.key"))
+        .status();
+    let out = as_postgres(&bin.join("initdb"))
+        .arg("-D")
+        .arg(&data)
+        .args(["-U", "fas", "--auth=scram-sha-256", "--no-sync"])
+        .arg(format!("--pwfile={}", dir.path().join("pw").display()))
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "initdb: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let port = free_port();
+    let mut cmd = as_postgres(&bin.join("postgres"));
+    cmd.arg("-D")
+        .arg(&data)
+        .args(["-p", &port.to_string(), "-c", "listen_addresses=127.0.0.1"])
+        .arg("-k")
+        .arg(dir.path())
+        .args(["-c", "fsync=off"]);
+    if tls_dir.is_some() {
+        cmd.args(["-c", "ssl=on"])
+            .arg("-c")
+            .arg(format!(
+                "ssl_cert_file={}",
+                dir.path().join("server.pem").display()
+            ))
+            .arg("-c")
+            .arg(format!(
+                "ssl_key_file={}",
+                dir.path().join("server.key").display()
+            ));
+    }
+    let child = cmd
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let addr = format!("127.0.0.1:{port}");
+    wait_until("postgres", Duration::from_secs(20), || {
+        std::net::TcpStream::connect(&addr).is_ok()
+    });
+    // The server accepts connections a moment before it accepts logins.
+    std::thread::sleep(Duration::from_millis(300));
+    Some(Server {
+        child,
+        url: addr,
+        dir,
+    })
+}
