@@ -3,6 +3,7 @@
 //! reconciler bounds every collection with the round's timeout.
 
 pub mod http;
+pub mod nats;
 pub mod postgres;
 pub mod prometheus;
 pub mod redis;
@@ -73,6 +74,7 @@ pub fn build(
                 "http" => Ok(Arc::new(http::Http::new(c, timeout)?)),
                 "redis" => Ok(Arc::new(redis::Redis::new(c, timeout)?)),
                 "postgres" => Ok(Arc::new(postgres::Postgres::new(c, timeout)?)),
+                "nats" => Ok(Arc::new(nats::Nats::new(c, timeout)?)),
                 _ => Ok(Arc::new(temporal::Temporal::new(c, timeout)?)),
             }
         })
@@ -85,6 +87,38 @@ pub(crate) fn pem_certs(pem: &[u8]) -> Vec<rustls::pki_types::CertificateDer<'st
     rustls::pki_types::CertificateDer::pem_slice_iter(pem)
         .filter_map(Result::ok)
         .collect()
+}
+
+/// A TLS client configuration trusting webpki roots plus a private CA (`ca-data`).
+pub(crate) fn tls_config(ca_data: &str) -> Result<rustls::ClientConfig, String> {
+    let mut roots = rustls::RootCertStore::empty();
+    roots.extend(webpki_roots::TLS_SERVER_ROOTS.iter().cloned());
+    for cert in pem_certs(ca_data.as_bytes()) {
+        let _ = roots.add(cert);
+    }
+    let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
+    Ok(rustls::ClientConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .map_err(|e| e.to_string())?
+        .with_root_certificates(roots)
+        .with_no_client_auth())
+}
+
+/// TLS over a connected socket, verified against webpki roots plus a private CA
+/// (`ca-data`), for the collectors that speak their own protocol (Redis, NATS). The
+/// error says what failed, never an address.
+pub(crate) async fn tls_connect(
+    host: &str,
+    tcp: tokio::net::TcpStream,
+    ca_data: &str,
+) -> Result<tokio_rustls::client::TlsStream<tokio::net::TcpStream>, String> {
+    let config = tls_config(ca_data)?;
+    let name = rustls::pki_types::ServerName::try_from(host.to_string())
+        .map_err(|_| "the address's host is not a valid TLS name".to_string())?;
+    tokio_rustls::TlsConnector::from(Arc::new(config))
+        .connect(name, tcp)
+        .await
+        .map_err(|e| format!("TLS failed: {e}"))
 }
 
 /// Collects every metric once for `app` (what `fas eval` prints).

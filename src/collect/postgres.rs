@@ -7,7 +7,6 @@
 //! so it is one statement: `SELECT 1; DELETE …` is refused by the server.
 
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::Arc;
 use std::time::Duration;
 
 use tokio::sync::Mutex;
@@ -64,17 +63,7 @@ impl Postgres {
         if let Some(p) = config.get_password() {
             crate::redact::register(&String::from_utf8_lossy(p));
         }
-        let mut roots = rustls::RootCertStore::empty();
-        roots.extend(webpki_roots::TLS_SERVER_ROOTS.iter().cloned());
-        for cert in super::pem_certs(c.ca_data.as_bytes()) {
-            let _ = roots.add(cert);
-        }
-        let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
-        let tls = rustls::ClientConfig::builder_with_provider(provider)
-            .with_safe_default_protocol_versions()
-            .map_err(|e| err(e.to_string()))?
-            .with_root_certificates(roots)
-            .with_no_client_auth();
+        let tls = super::tls_config(&c.ca_data).map_err(err)?;
         Ok(Postgres {
             name: c.metric_name.clone(),
             query: c.query.clone(),

@@ -265,7 +265,11 @@ impl Redis {
             })?;
         let _ = tcp.set_nodelay(true);
         let stream: Box<dyn Stream> = if t.tls {
-            Box::new(self.tls(tcp).await?)
+            Box::new(
+                super::tls_connect(&t.host, tcp, &self.ca_data)
+                    .await
+                    .map_err(|e| self.err(format!("redis: {e}")))?,
+            )
         } else {
             Box::new(tcp)
         };
@@ -284,30 +288,6 @@ impl Redis {
                 .await?;
         }
         Ok(conn)
-    }
-
-    async fn tls(
-        &self,
-        tcp: tokio::net::TcpStream,
-    ) -> Result<tokio_rustls::client::TlsStream<tokio::net::TcpStream>, CollectError> {
-        let mut roots = rustls::RootCertStore::empty();
-        roots.extend(webpki_roots::TLS_SERVER_ROOTS.iter().cloned());
-        // A private CA (self-hosted Redis, tests): `ca-data`, PEM.
-        for cert in super::pem_certs(self.ca_data.as_bytes()) {
-            let _ = roots.add(cert);
-        }
-        let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
-        let config = rustls::ClientConfig::builder_with_provider(provider)
-            .with_safe_default_protocol_versions()
-            .map_err(|e| self.err(e.to_string()))?
-            .with_root_certificates(roots)
-            .with_no_client_auth();
-        let name = rustls::pki_types::ServerName::try_from(self.target.host.clone())
-            .map_err(|_| self.err("the address's host is not a valid TLS name"))?;
-        tokio_rustls::TlsConnector::from(Arc::new(config))
-            .connect(name, tcp)
-            .await
-            .map_err(|e| self.err(format!("TLS with redis failed: {e}")))
     }
 
     async fn expect_ok(

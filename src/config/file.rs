@@ -74,6 +74,8 @@ pub struct FileCollector {
     pub ca_data: Option<String>,
     pub tls: Option<bool>,
     pub command: Option<String>,
+    pub stream: Option<String>,
+    pub consumer: Option<String>,
     pub url: Option<String>,
     pub json_pointer: Option<String>,
     pub headers: Option<BTreeMap<String, String>>,

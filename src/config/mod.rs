@@ -49,6 +49,9 @@ pub struct CollectorConfig {
     pub tls: Option<bool>,
     /// Redis: the read-only command whose answer is the count (`LLEN queue:default`).
     pub command: String,
+    /// NATS: the JetStream stream and consumer whose backlog is counted.
+    pub stream: String,
+    pub consumer: String,
     /// HTTP: the URL to GET (`$APP_NAME` and `$VARS` expanded, as a query is).
     pub url: String,
     /// HTTP: an RFC 6901 JSON Pointer to the number in the answer (`/queue/depth`).
@@ -247,6 +250,18 @@ impl Config {
                 ..CollectorConfig::default()
             });
         }
+        if let Some(addr) = env("FAS_NATS_ADDRESS").filter(|s| !s.is_empty()) {
+            c.metric_collectors.push(CollectorConfig {
+                kind: "nats".into(),
+                address: addr,
+                metric_name: get("FAS_NATS_METRIC_NAME"),
+                stream: get("FAS_NATS_STREAM"),
+                consumer: get("FAS_NATS_CONSUMER"),
+                ca_data: get("FAS_NATS_CA_DATA"),
+                origin: "FAS_NATS_*".into(),
+                ..CollectorConfig::default()
+            });
+        }
         if let Some(p) = env("FAS_POLICY").filter(|s| !s.is_empty()) {
             c.policy = Some(PathBuf::from(p));
         }
@@ -371,6 +386,8 @@ impl Config {
                     ca_data: c.ca_data.unwrap_or_default(),
                     tls: c.tls,
                     command: c.command.unwrap_or_default(),
+                    stream: c.stream.unwrap_or_default(),
+                    consumer: c.consumer.unwrap_or_default(),
                     url: c.url.unwrap_or_default(),
                     json_pointer: c.json_pointer.unwrap_or_default(),
                     headers: c

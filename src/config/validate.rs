@@ -158,7 +158,7 @@ impl Config {
         for c in &self.metric_collectors {
             let fail = |m: String| Err(invalid(format!("{}: {m}", c.origin)));
             if c.metric_name.is_empty() {
-                return fail("metric name required (metric-name, or FAS_PROMETHEUS_METRIC_NAME / FAS_TEMPORAL_METRIC_NAME / FAS_HTTP_METRIC_NAME / FAS_REDIS_METRIC_NAME / FAS_POSTGRES_METRIC_NAME)".into());
+                return fail("metric name required (metric-name, or FAS_PROMETHEUS_METRIC_NAME / FAS_TEMPORAL_METRIC_NAME / FAS_HTTP_METRIC_NAME / FAS_REDIS_METRIC_NAME / FAS_POSTGRES_METRIC_NAME / FAS_NATS_METRIC_NAME)".into());
             }
             match c.kind.as_str() {
                 "prometheus" if c.address.is_empty() => {
@@ -228,15 +228,32 @@ impl Config {
                         c.json_pointer
                     ))
                 }
+                "nats" if !(c.address.starts_with("nats://") || c.address.starts_with("tls://")) => {
+                    return fail(
+                        "nats address required: nats://[user:password@|token@]host:4222 or tls://… (address / FAS_NATS_ADDRESS)"
+                            .into(),
+                    )
+                }
+                "nats" => {
+                    for (what, v, var) in [
+                        ("stream", &c.stream, "FAS_NATS_STREAM"),
+                        ("consumer", &c.consumer, "FAS_NATS_CONSUMER"),
+                    ] {
+                        let name = crate::collect::expand_query(v, "app");
+                        if let Err(e) = crate::collect::nats::check_name(what, &name) {
+                            return fail(format!("{e} ({what} / {var})"));
+                        }
+                    }
+                }
                 "prometheus" | "temporal" | "http" | "postgres" => {}
                 "" => {
                     return fail(
-                        "type required: set type to prometheus, temporal, http, redis or postgres".into(),
+                        "type required: set type to prometheus, temporal, http, redis, postgres or nats".into(),
                     )
                 }
                 other => {
                     return fail(format!(
-                        "invalid type: {other:?}: use prometheus, temporal, http, redis or postgres"
+                        "invalid type: {other:?}: use prometheus, temporal, http, redis, postgres or nats"
                     ))
                 }
             }

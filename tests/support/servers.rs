@@ -518,3 +518,49 @@ pub fn postgres(password: &str, tls_dir: Option<&std::path::Path>) -> Option<Ser
         dir,
     })
 }
+
+/// A throwaway nats-server (Debian's) with JetStream on 127.0.0.1, storage in a
+/// temporary folder, requiring `token`; with `tls_dir` (from `make_pki`) TLS is required.
+/// `url` is `127.0.0.1:PORT`.
+pub fn nats(token: &str, tls_dir: Option<&std::path::Path>) -> Option<Server> {
+    let bin = require(
+        "nats-server",
+        &[PathBuf::from("/usr/sbin/nats-server")],
+        "apt-get install -y nats-server",
+    )?;
+    let dir = tempfile::tempdir().unwrap();
+    let port = free_port();
+    let mut cmd = Command::new(bin);
+    cmd.args([
+        "-a",
+        "127.0.0.1",
+        "-p",
+        &port.to_string(),
+        "-js",
+        "--auth",
+        token,
+    ])
+    .arg("-sd")
+    .arg(dir.path());
+    if let Some(pki) = tls_dir {
+        cmd.arg("--tls")
+            .arg("--tlscert")
+            .arg(pki.join("server.pem"))
+            .arg("--tlskey")
+            .arg(pki.join("server.key"));
+    }
+    let child = cmd
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let addr = format!("127.0.0.1:{port}");
+    wait_until("nats-server", Duration::from_secs(10), || {
+        std::net::TcpStream::connect(&addr).is_ok()
+    });
+    Some(Server {
+        child,
+        url: addr,
+        dir,
+    })
+}

@@ -1,0 +1,272 @@
+//! The NATS JetStream collector: a consumer's backlog, `num_pending` (not yet
+//! delivered) plus `num_ack_pending` (delivered, not acknowledged), asked of the
+//! JetStream API (`$JS.API.CONSUMER.INFO.<stream>.<consumer>`) over NATS's text
+//! protocol, on one connection per collector kept across rounds. `nats://` or `tls://`
+//! (also when the server requires TLS; webpki roots plus `ca-data`); a token
+//! (`nats://token@host`) or `user:password@`. The address never appears in an error.
+
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
+
+use serde_json::Value;
+use tokio::io::{AsyncBufReadExt, AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt, BufReader};
+use tokio::sync::Mutex;
+
+use super::{expand_query, CollectError, CollectFuture, Collector};
+use crate::config::CollectorConfig;
+
+trait Stream: AsyncRead + AsyncWrite + Unpin + Send {}
+impl<T: AsyncRead + AsyncWrite + Unpin + Send> Stream for T {}
+type Conn = BufReader<Box<dyn Stream>>;
+
+/// The JetStream API's answers are small; anything larger is refused.
+const MAX_MESSAGE: usize = 1 << 20;
+const INBOX: &str = "_INBOX.fas.consumer-info";
+
+struct Target {
+    host: String,
+    port: u16,
+    tls: bool,
+    user: String,
+    password: String,
+}
+
+fn parse_address(address: &str) -> Result<Target, String> {
+    let url = reqwest::Url::parse(address).map_err(|_| {
+        "address must be nats://[user:password@|token@]host:4222 or tls://…".to_string()
+    })?;
+    let tls = match url.scheme() {
+        "nats" => false,
+        "tls" => true,
+        _ => return Err("address must start with nats:// or tls://".into()),
+    };
+    let password = url.password().unwrap_or("").to_string();
+    crate::redact::register(&password);
+    if password.is_empty() {
+        // `nats://token@host`: the user part is a token.
+        crate::redact::register(url.username());
+    }
+    Ok(Target {
+        host: url.host_str().ok_or("the address has no host")?.to_string(),
+        port: url.port().unwrap_or(4222),
+        tls,
+        user: url.username().to_string(),
+        password,
+    })
+}
+
+/// Stream and consumer names: JetStream's rules (no spaces, dots, `*`, `>`).
+pub fn check_name(what: &str, name: &str) -> Result<(), String> {
+    if name.is_empty() {
+        return Err(format!("{what} required"));
+    }
+    if name.contains(|c: char| c.is_whitespace() || matches!(c, '.' | '*' | '>' | '/' | '\\')) {
+        return Err(format!("{what} {name:?} is not a valid JetStream name"));
+    }
+    Ok(())
+}
+
+pub struct Nats {
+    name: String,
+    stream: String,
+    consumer: String,
+    target: Target,
+    ca_data: String,
+    timeout: Duration,
+    conn: Mutex<Option<Conn>>,
+    opened: AtomicU64,
+}
+
+impl Nats {
+    pub fn new(c: &CollectorConfig, timeout: Duration) -> Result<Nats, CollectError> {
+        let err = |msg: String| CollectError {
+            collector: c.metric_name.clone(),
+            msg,
+        };
+        check_name("stream", &expand_query(&c.stream, "app")).map_err(err)?;
+        check_name("consumer", &expand_query(&c.consumer, "app")).map_err(err)?;
+        Ok(Nats {
+            name: c.metric_name.clone(),
+            stream: c.stream.clone(),
+            consumer: c.consumer.clone(),
+            target: parse_address(&c.address).map_err(err)?,
+            ca_data: c.ca_data.clone(),
+            timeout,
+            conn: Mutex::new(None),
+            opened: AtomicU64::new(0),
+        })
+    }
+
+    /// Connections opened so far (one per collector while the server stays up).
+    pub fn connections_opened(&self) -> u64 {
+        self.opened.load(Ordering::Relaxed)
+    }
+
+    fn err(&self, msg: impl Into<String>) -> CollectError {
+        CollectError {
+            collector: self.name.clone(),
+            msg: msg.into(),
+        }
+    }
+
+    fn io(&self) -> impl Fn(std::io::Error) -> CollectError + '_ {
+        move |e| self.err(format!("nats: {e}"))
+    }
+
+    async fn line(&self, conn: &mut Conn) -> Result<String, CollectError> {
+        let mut line = Vec::new();
+        let n = (&mut *conn)
+            .take(64 * 1024)
+            .read_until(b'\n', &mut line)
+            .await
+            .map_err(self.io())?;
+        if n == 0 {
+            return Err(self.err("nats closed the connection"));
+        }
+        Ok(String::from_utf8_lossy(&line).trim_end().to_string())
+    }
+
+    async fn connect(&self) -> Result<Conn, CollectError> {
+        let t = &self.target;
+        let mut tcp = BufReader::new(
+            tokio::net::TcpStream::connect((t.host.as_str(), t.port))
+                .await
+                .map_err(|e| {
+                    self.err(format!(
+                        "cannot connect to nats at {}:{}: {e}",
+                        t.host, t.port
+                    ))
+                })?,
+        );
+        let mut first = Vec::new();
+        tcp.read_until(b'\n', &mut first).await.map_err(self.io())?;
+        let info: Value = String::from_utf8_lossy(&first)
+            .strip_prefix("INFO ")
+            .and_then(|j| serde_json::from_str(j.trim()).ok())
+            .ok_or_else(|| self.err("the server did not greet like NATS"))?;
+        let tls = t.tls || info["tls_required"].as_bool() == Some(true);
+        let stream: Box<dyn Stream> = if tls {
+            Box::new(
+                super::tls_connect(&t.host, tcp.into_inner(), &self.ca_data)
+                    .await
+                    .map_err(|e| self.err(format!("nats: {e}")))?,
+            )
+        } else {
+            Box::new(tcp.into_inner())
+        };
+        self.opened.fetch_add(1, Ordering::Relaxed);
+        let mut conn = BufReader::new(stream);
+        let mut hello = serde_json::json!({
+            "verbose": false, "pedantic": false, "tls_required": tls, "name": "fas",
+            "lang": "rust", "version": env!("CARGO_PKG_VERSION"), "protocol": 1, "headers": false,
+        });
+        match (t.user.is_empty(), t.password.is_empty()) {
+            (false, true) => hello["auth_token"] = Value::from(t.user.clone()),
+            (false, false) => {
+                hello["user"] = Value::from(t.user.clone());
+                hello["pass"] = Value::from(t.password.clone());
+            }
+            _ => {}
+        }
+        let greeting = format!("CONNECT {hello}\r\nPING\r\nSUB {INBOX} 1\r\n");
+        conn.get_mut()
+            .write_all(greeting.as_bytes())
+            .await
+            .map_err(self.io())?;
+        conn.get_mut().flush().await.map_err(self.io())?;
+        loop {
+            let line = self.line(&mut conn).await?;
+            if line == "PONG" {
+                return Ok(conn);
+            }
+            if let Some(e) = line.strip_prefix("-ERR") {
+                return Err(self.err(format!("nats refused: {}", e.trim().trim_matches('\''))));
+            }
+        }
+    }
+
+    /// The consumer's info, as JSON.
+    async fn ask(&self, conn: &mut Conn, subject: &str) -> Result<Value, CollectError> {
+        let request = format!("PUB {subject} {INBOX} 0\r\n\r\n");
+        conn.get_mut()
+            .write_all(request.as_bytes())
+            .await
+            .map_err(self.io())?;
+        conn.get_mut().flush().await.map_err(self.io())?;
+        loop {
+            let line = self.line(conn).await?;
+            if line == "PING" {
+                conn.get_mut()
+                    .write_all(b"PONG\r\n")
+                    .await
+                    .map_err(self.io())?;
+                continue;
+            }
+            if let Some(e) = line.strip_prefix("-ERR") {
+                return Err(self.err(format!("nats: {}", e.trim().trim_matches('\''))));
+            }
+            let Some(rest) = line.strip_prefix("MSG ") else {
+                continue; // +OK, INFO updates, PONG
+            };
+            let size: usize = rest
+                .rsplit(' ')
+                .next()
+                .and_then(|n| n.parse().ok())
+                .filter(|n| *n <= MAX_MESSAGE)
+                .ok_or_else(|| self.err("nats sent a malformed or oversized message"))?;
+            let mut payload = vec![0; size + 2];
+            conn.read_exact(&mut payload).await.map_err(self.io())?;
+            payload.truncate(size);
+            return serde_json::from_slice(&payload)
+                .map_err(|_| self.err("the JetStream API answered something that is not JSON"));
+        }
+    }
+
+    async fn backlog(&self, app: &str) -> Result<f64, CollectError> {
+        // `$APP_NAME` may name the stream or consumer, one per app.
+        let (stream, consumer) = (
+            expand_query(&self.stream, app),
+            expand_query(&self.consumer, app),
+        );
+        check_name("stream", &stream).map_err(|e| self.err(e))?;
+        check_name("consumer", &consumer).map_err(|e| self.err(e))?;
+        let subject = format!("$JS.API.CONSUMER.INFO.{stream}.{consumer}");
+        let mut slot = self.conn.lock().await;
+        let attempt = async {
+            if slot.is_none() {
+                *slot = Some(self.connect().await?);
+            }
+            let conn = slot.as_mut().expect("connected above");
+            self.ask(conn, &subject).await
+        };
+        let info = match tokio::time::timeout(self.timeout, attempt).await {
+            Ok(Ok(info)) => info,
+            Ok(Err(e)) => {
+                *slot = None;
+                return Err(e);
+            }
+            Err(_) => {
+                *slot = None;
+                return Err(self.err("nats did not answer in time"));
+            }
+        };
+        if let Some(e) = info.get("error") {
+            let text = e["description"].as_str().unwrap_or("error");
+            return Err(self.err(format!("JetStream: {text} (code {})", e["code"])));
+        }
+        let count = |k: &str| info[k].as_f64();
+        match (count("num_pending"), count("num_ack_pending")) {
+            (Some(p), Some(a)) => Ok(p + a),
+            _ => Err(self.err("the consumer info has no num_pending/num_ack_pending")),
+        }
+    }
+}
+
+impl Collector for Nats {
+    fn name(&self) -> &str {
+        &self.name
+    }
+    fn collect<'a>(&'a self, app: &'a str) -> CollectFuture<'a> {
+        Box::pin(self.backlog(app))
+    }
+}

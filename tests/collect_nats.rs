@@ -1,0 +1,206 @@
+//! The NATS JetStream collector against a real nats-server (Debian's) with JetStream:
+//! a stream of jobs and a durable pull consumer, some messages delivered and not yet
+//! acknowledged; the count is pending + unacknowledged. Plus a wrong token, a missing
+//! consumer, a server down, TLS required with a private CA, connection reuse, and
+//! `fas eval` through the binary.
+
+mod support;
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::TcpStream;
+use std::time::Duration;
+
+use fas::collect::{nats::Nats, Collector};
+use fas::config::CollectorConfig;
+use support::servers;
+use support::{fas, repo, stderr, stdout};
+
+const TOKEN: &str = "nats-s3cret-token";
+
+/// A minimal NATS client for setting up the server (plain TCP, token auth).
+struct Setup {
+    r: BufReader<TcpStream>,
+    w: TcpStream,
+}
+
+impl Setup {
+    fn connect(addr: &str) -> Setup {
+        let w = TcpStream::connect(addr).unwrap();
+        w.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+        let mut s = Setup {
+            r: BufReader::new(w.try_clone().unwrap()),
+            w,
+        };
+        let mut info = String::new();
+        s.r.read_line(&mut info).unwrap();
+        let hello = format!("CONNECT {{\"verbose\":false,\"auth_token\":\"{TOKEN}\"}}\r\nSUB _INBOX.setup 1\r\nPING\r\n");
+        s.w.write_all(hello.as_bytes()).unwrap();
+        assert_eq!(s.line(), "PONG");
+        s
+    }
+    fn line(&mut self) -> String {
+        let mut l = String::new();
+        self.r.read_line(&mut l).unwrap();
+        l.trim_end().to_string()
+    }
+    /// The next message: (reply subject, payload).
+    fn next_msg(&mut self) -> (String, String) {
+        loop {
+            let l = self.line();
+            if let Some(rest) = l.strip_prefix("MSG ") {
+                let parts: Vec<&str> = rest.split(' ').collect();
+                let size: usize = parts.last().unwrap().parse().unwrap();
+                let reply = if parts.len() == 4 {
+                    parts[2].to_string()
+                } else {
+                    String::new()
+                };
+                let mut buf = vec![0; size + 2];
+                self.r.read_exact(&mut buf).unwrap();
+                return (reply, String::from_utf8_lossy(&buf[..size]).into_owned());
+            }
+        }
+    }
+    fn request(&mut self, subject: &str, body: &str) -> String {
+        let msg = format!("PUB {subject} _INBOX.setup {}\r\n{body}\r\n", body.len());
+        self.w.write_all(msg.as_bytes()).unwrap();
+        let (_, payload) = self.next_msg();
+        assert!(!payload.contains("\"error\""), "{subject}: {payload}");
+        payload
+    }
+}
+
+fn config(address: &str, stream: &str, consumer: &str) -> CollectorConfig {
+    CollectorConfig {
+        kind: "nats".into(),
+        metric_name: "backlog".into(),
+        address: address.into(),
+        stream: stream.into(),
+        consumer: consumer.into(),
+        origin: "test".into(),
+        ..CollectorConfig::default()
+    }
+}
+
+async fn value(n: &Nats, app: &str) -> Result<f64, String> {
+    n.collect(app).await.map_err(|e| e.to_string())
+}
+
+fn nats(c: &CollectorConfig) -> Nats {
+    Nats::new(c, Duration::from_secs(2)).unwrap()
+}
+
+#[cfg_attr(
+    fas_no_nats,
+    ignore = "needs nats-server here: apt-get install -y nats-server"
+)]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn counts_a_consumers_backlog_on_a_real_server() {
+    let Some(server) = tokio::task::spawn_blocking(|| servers::nats(TOKEN, None))
+        .await
+        .unwrap()
+    else {
+        return;
+    };
+    let addr = server.url.clone();
+    tokio::task::spawn_blocking(move || {
+        let mut s = Setup::connect(&addr);
+        s.request(
+            "$JS.API.STREAM.CREATE.jobs",
+            r#"{"name":"jobs","subjects":["jobs.>"]}"#,
+        );
+        s.request(
+            "$JS.API.CONSUMER.DURABLE.CREATE.jobs.web",
+            r#"{"stream_name":"jobs","config":{"durable_name":"web","ack_policy":"explicit"}}"#,
+        );
+        for i in 0..5 {
+            s.request("jobs.email", &format!("job {i}"));
+        }
+        // A worker takes two and acknowledges one of them.
+        let pull = "PUB $JS.API.CONSUMER.MSG.NEXT.jobs.web _INBOX.setup 11\r\n{\"batch\":2}\r\n";
+        s.w.write_all(pull.as_bytes()).unwrap();
+        let (ack, _) = s.next_msg();
+        let _ = s.next_msg();
+        s.w.write_all(format!("PUB {ack} 0\r\n\r\n").as_bytes())
+            .unwrap();
+        s.w.write_all(b"PING\r\n").unwrap();
+        while s.line() != "PONG" {}
+    })
+    .await
+    .unwrap();
+    let url = format!("nats://{TOKEN}@{}", server.url);
+    // 3 never delivered + 1 delivered, not acknowledged.
+    let n = nats(&config(&url, "jobs", "$APP_NAME"));
+    for _ in 0..10 {
+        assert_eq!(value(&n, "web").await, Ok(4.0));
+    }
+    assert_eq!(
+        n.connections_opened(),
+        1,
+        "one connection kept across rounds"
+    );
+    let errors = [
+        (config(&url, "jobs", "nobody"), "consumer not found"),
+        (
+            config(&format!("nats://wrong@{}", server.url), "jobs", "web"),
+            "Authorization Violation",
+        ),
+        (
+            config("nats://x@127.0.0.1:9", "jobs", "web"),
+            "cannot connect",
+        ),
+    ];
+    for (c, want) in errors {
+        let e = value(&nats(&c), "web").await.unwrap_err();
+        assert!(e.contains(want), "want {want:?} in {e:?}");
+        assert!(!e.contains(TOKEN), "{e}");
+    }
+    assert!(Nats::new(&config(&url, "jobs.x", "web"), Duration::from_secs(1)).is_err());
+
+    let env: Vec<(String, String)> = [
+        ("FAS_APP_NAME", "web"),
+        ("FAS_STARTED_MACHINE_COUNT", "backlog"),
+        ("FAS_NATS_ADDRESS", url.as_str()),
+        ("FAS_NATS_METRIC_NAME", "backlog"),
+        ("FAS_NATS_STREAM", "jobs"),
+        ("FAS_NATS_CONSUMER", "$APP_NAME"),
+    ]
+    .iter()
+    .map(|(k, v)| (k.to_string(), v.to_string()))
+    .collect();
+    let o = tokio::task::spawn_blocking(move || fas(&["eval"], &env, &repo()))
+        .await
+        .unwrap();
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(stdout(&o).contains("\"min\": 4"), "{}", stdout(&o));
+    assert!(!stdout(&o).contains(TOKEN) && !stderr(&o).contains(TOKEN));
+}
+
+#[cfg_attr(
+    fas_no_nats,
+    ignore = "needs nats-server here: apt-get install -y nats-server"
+)]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn tls_required_with_a_private_ca() {
+    let pki = tempfile::tempdir().unwrap();
+    servers::make_pki(pki.path());
+    let dir = pki.path().to_path_buf();
+    let Some(server) = tokio::task::spawn_blocking(move || servers::nats(TOKEN, Some(&dir)))
+        .await
+        .unwrap()
+    else {
+        return;
+    };
+    // nats:// against a TLS-required server upgrades, as NATS clients do.
+    let mut c = config(&format!("nats://{TOKEN}@{}", server.url), "none", "none");
+    c.ca_data = std::fs::read_to_string(pki.path().join("ca.pem")).unwrap();
+    let e = value(&nats(&c), "web").await.unwrap_err();
+    assert!(
+        e.contains("stream not found") || e.contains("not found"),
+        "{e}"
+    );
+    c.ca_data.clear();
+    let e = value(&nats(&c), "web").await.unwrap_err();
+    assert!(e.contains("TLS"), "{e}");
+    assert!(!e.contains(TOKEN), "{e}");
+}
