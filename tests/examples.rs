@@ -43,13 +43,36 @@ fn fly_env(dir: &std::path::Path) -> Vec<(String, String)> {
         .collect()
 }
 
+/// The secrets an example's fly.toml says to set with `fly secrets set` (placeholders:
+/// `--set` queries no collector, but the configuration must load with them).
+fn secrets(dir: &std::path::Path) -> Vec<(String, String)> {
+    let text = std::fs::read_to_string(dir.join("fly.toml")).unwrap();
+    [
+        (
+            "FAS_REDIS_ADDRESS",
+            "redis://default:x@my-redis.internal:6379/0",
+        ),
+        (
+            "FAS_POSTGRES_ADDRESS",
+            "postgres://fas:x@my-db.flycast:5432/app?sslmode=disable",
+        ),
+        ("FAS_NATS_ADDRESS", "nats://token@my-nats.internal:4222"),
+    ]
+    .iter()
+    .filter(|(k, _)| text.contains(&format!("fly secrets set -a my-autoscaler {k}=")))
+    .map(|(k, v)| (k.to_string(), v.to_string()))
+    .collect()
+}
+
 fn check(example: &str, sets: &[&str], want: serde_json::Value) {
     let dir = repo().join("examples").join(example);
     let mut args = vec!["eval"];
     for s in sets {
         args.extend(["--set", s]);
     }
-    let from_toml = fas(&args, &fly_env(&dir), &dir);
+    let mut env = fly_env(&dir);
+    env.extend(secrets(&dir));
+    let from_toml = fas(&args, &env, &dir);
     assert!(
         from_toml.status.success(),
         "{example} fly.toml: {}",
@@ -61,7 +84,7 @@ fn check(example: &str, sets: &[&str], want: serde_json::Value) {
     for s in sets {
         args.extend(["--set", s]);
     }
-    let from_yaml = fas(&args, &[], &dir);
+    let from_yaml = fas(&args, &secrets(&dir), &dir);
     assert!(
         from_yaml.status.success(),
         "{example} fas.yml: {}",
@@ -192,4 +215,34 @@ fn lua_cooldown_holds_without_its_metric() {
     let o = fas(&["eval", "--set", "queue_depth=NaN"], &fly_env(&dir), &dir);
     assert!(o.status.success(), "{}", stderr(&o));
     assert_eq!(json(&o)["started"]["min"], serde_json::Value::Null);
+}
+
+#[test]
+fn recipe_sidekiq() {
+    check("sidekiq", &["sidekiq_default=420"], started(9));
+}
+
+#[test]
+fn recipe_bullmq() {
+    check("bullmq", &["emails_waiting=250"], started(3));
+}
+
+#[test]
+fn recipe_celery() {
+    check("celery", &["celery_waiting=95"], started(5));
+}
+
+#[test]
+fn recipe_oban() {
+    check("oban", &["oban_available=60"], started(3));
+}
+
+#[test]
+fn recipe_solid_queue() {
+    check("solid-queue", &["ready_jobs=10"], started(1));
+}
+
+#[test]
+fn recipe_nats_jetstream() {
+    check("nats-jetstream", &["jobs_backlog=1000"], started(5));
 }
