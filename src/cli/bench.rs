@@ -11,7 +11,7 @@ use crate::policy::{AppInput, Limits, MachineCounts, Policy};
 #[derive(clap::Args)]
 pub struct BenchArgs {
     /// What to measure.
-    #[arg(value_parser = ["policy", "expr", "lua", "sim", "reconcile", "simulate", "faults"], default_value = "policy")]
+    #[arg(value_parser = ["policy", "expr", "lua", "sim", "reconcile", "simulate", "faults", "collectors"], default_value = "policy")]
     what: String,
     /// Decisions to time per policy.
     #[arg(long, default_value_t = 1_000_000)]
@@ -21,6 +21,8 @@ pub struct BenchArgs {
     seconds: u64,
     #[command(flatten)]
     reconcile: super::bench_reconcile::ReconcileBenchArgs,
+    #[command(flatten)]
+    collectors: super::bench_collectors::CollectorBenchArgs,
 }
 
 /// A 20-line policy of the kind users write: per-machine target, smoothing in
@@ -96,6 +98,14 @@ pub fn run(args: BenchArgs) -> anyhow::Result<()> {
     }
     if args.what == "simulate" {
         return bench_simulate();
+    }
+    if args.what == "collectors" {
+        let apps = if args.reconcile.apps == 10_000 {
+            1_000
+        } else {
+            args.reconcile.apps
+        };
+        return super::bench_collectors::run(args.collectors, apps);
     }
     if args.what == "reconcile" {
         return super::bench_reconcile::run(args.reconcile);

@@ -22,9 +22,9 @@ use crate::telemetry::Metrics;
 
 #[derive(clap::Args)]
 pub struct ReconcileBenchArgs {
-    /// Apps matched by the wildcard (`fas bench reconcile`).
+    /// Apps matched by the wildcard (`fas bench reconcile`; `collectors`: 1,000 unless given).
     #[arg(long, default_value_t = 10_000)]
-    apps: usize,
+    pub(super) apps: usize,
     /// Reconcile interval of the run (`fas bench reconcile`).
     #[arg(long, default_value_t = 15)]
     interval_secs: u64,
@@ -37,7 +37,7 @@ pub struct ReconcileBenchArgs {
 }
 
 /// (user + system CPU seconds, peak RSS in MB) of this process, from /proc.
-fn usage() -> (f64, f64) {
+pub(super) fn usage() -> (f64, f64) {
     let stat = std::fs::read_to_string("/proc/self/stat").unwrap_or_default();
     let fields: Vec<&str> = stat
         .rsplit(')')

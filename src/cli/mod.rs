@@ -2,6 +2,7 @@
 //! Errors print as one `ERROR: …` line on stderr with exit status 1, as upstream.
 
 mod bench;
+mod bench_collectors;
 mod bench_reconcile;
 mod bench_sim;
 mod eval;
@@ -44,7 +45,7 @@ enum Command {
     /// Evaluate the configured counts or policy once and print the targets as JSON.
     Eval(eval::EvalArgs),
     /// Print figures for the performance goals: policy decision time, simulator
-    /// throughput, a 10,000-app reconcile, simulate speed, the fault matrix.
+    /// throughput, a 10,000-app reconcile, simulate speed, the fault matrix, collectors.
     Bench(bench::BenchArgs),
     /// Run the Lua policy tests (*_test.lua).
     ScriptTest(script_test::ScriptTestArgs),
