@@ -6,69 +6,16 @@
 
 mod support;
 
-use std::io::{BufRead, BufReader, Read, Write};
-use std::net::TcpStream;
+use std::io::Write;
 use std::time::Duration;
 
 use fas::collect::{nats::Nats, Collector};
 use fas::config::CollectorConfig;
+use support::nats_setup::Setup;
 use support::servers;
 use support::{fas, repo, stderr, stdout};
 
 const TOKEN: &str = "nats-s3cret-token";
-
-/// A minimal NATS client for setting up the server (plain TCP, token auth).
-struct Setup {
-    r: BufReader<TcpStream>,
-    w: TcpStream,
-}
-
-impl Setup {
-    fn connect(addr: &str) -> Setup {
-        let w = TcpStream::connect(addr).unwrap();
-        w.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
-        let mut s = Setup {
-            r: BufReader::new(w.try_clone().unwrap()),
-            w,
-        };
-        let mut info = String::new();
-        s.r.read_line(&mut info).unwrap();
-        let hello = format!("CONNECT {{\"verbose\":false,\"auth_token\":\"{TOKEN}\"}}\r\nSUB _INBOX.setup 1\r\nPING\r\n");
-        s.w.write_all(hello.as_bytes()).unwrap();
-        assert_eq!(s.line(), "PONG");
-        s
-    }
-    fn line(&mut self) -> String {
-        let mut l = String::new();
-        self.r.read_line(&mut l).unwrap();
-        l.trim_end().to_string()
-    }
-    /// The next message: (reply subject, payload).
-    fn next_msg(&mut self) -> (String, String) {
-        loop {
-            let l = self.line();
-            if let Some(rest) = l.strip_prefix("MSG ") {
-                let parts: Vec<&str> = rest.split(' ').collect();
-                let size: usize = parts.last().unwrap().parse().unwrap();
-                let reply = if parts.len() == 4 {
-                    parts[2].to_string()
-                } else {
-                    String::new()
-                };
-                let mut buf = vec![0; size + 2];
-                self.r.read_exact(&mut buf).unwrap();
-                return (reply, String::from_utf8_lossy(&buf[..size]).into_owned());
-            }
-        }
-    }
-    fn request(&mut self, subject: &str, body: &str) -> String {
-        let msg = format!("PUB {subject} _INBOX.setup {}\r\n{body}\r\n", body.len());
-        self.w.write_all(msg.as_bytes()).unwrap();
-        let (_, payload) = self.next_msg();
-        assert!(!payload.contains("\"error\""), "{subject}: {payload}");
-        payload
-    }
-}
 
 fn config(address: &str, stream: &str, consumer: &str) -> CollectorConfig {
     CollectorConfig {
@@ -104,7 +51,7 @@ async fn counts_a_consumers_backlog_on_a_real_server() {
     };
     let addr = server.url.clone();
     tokio::task::spawn_blocking(move || {
-        let mut s = Setup::connect(&addr);
+        let mut s = Setup::connect(&addr, TOKEN);
         s.request(
             "$JS.API.STREAM.CREATE.jobs",
             r#"{"name":"jobs","subjects":["jobs.>"]}"#,

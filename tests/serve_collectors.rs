@@ -239,3 +239,38 @@ async fn serve_scales_on_a_real_postgres_table() {
     until_started(&s, 2, &mut child).await;
     let _ = child.kill();
 }
+
+/// NATS JetStream: a pull consumer's backlog.
+#[cfg_attr(
+    fas_no_nats,
+    ignore = "needs nats-server here: apt-get install -y nats-server"
+)]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn serve_scales_on_a_real_jetstream_consumer() {
+    let Some(nats) = tokio::task::spawn_blocking(|| servers::nats("tok", None))
+        .await
+        .unwrap()
+    else {
+        return;
+    };
+    let addr = nats.url.clone();
+    tokio::task::spawn_blocking(move || {
+        support::nats_setup::Setup::connect(&addr, "tok").stream_with_consumer("jobs", "web", 30)
+    })
+    .await
+    .unwrap();
+    let s = fleet().await;
+    let url = format!("nats://tok@{}", nats.url);
+    let mut child = serve(
+        &s,
+        &[
+            ("FAS_STARTED_MACHINE_COUNT", "ceil(backlog / 10)"),
+            ("FAS_NATS_ADDRESS", url.as_str()),
+            ("FAS_NATS_METRIC_NAME", "backlog"),
+            ("FAS_NATS_STREAM", "jobs"),
+            ("FAS_NATS_CONSUMER", "$APP_NAME"),
+        ],
+    );
+    until_started(&s, 3, &mut child).await;
+    let _ = child.kill();
+}

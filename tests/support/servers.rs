@@ -464,10 +464,12 @@ pub fn postgres(password: &str, tls_dir: Option<&std::path::Path>) -> Option<Ser
         .args(["-R", "postgres"])
         .arg(dir.path())
         .status();
-    let _ = Command::new("chmod")
-        .arg("0600")
-        .arg(dir.path().join("server.key"))
-        .status();
+    if tls_dir.is_some() {
+        let _ = Command::new("chmod")
+            .arg("0600")
+            .arg(dir.path().join("server.key"))
+            .status();
+    }
     let out = as_postgres(&bin.join("initdb"))
         .arg("-D")
         .arg(&data)
