@@ -31,7 +31,8 @@ const SERVE_CONFIG_HELP: &str = "\
 Configuration comes from FAS_* environment variables (or the same keys in --config YAML),
 as fly-autoscaler's: FAS_APP_NAME (an app or a wildcard such as my-app-*), FAS_ORG,
 FAS_API_TOKEN, FAS_STARTED_MACHINE_COUNT / FAS_CREATED_MACHINE_COUNT (Expr) or
-FAS_POLICY (Lua), FAS_PROMETHEUS_* / FAS_TEMPORAL_* collectors, FAS_INTERVAL, ...
+FAS_POLICY (Lua), collectors (FAS_PROMETHEUS_*, FAS_TEMPORAL_*, FAS_REDIS_*,
+FAS_POSTGRES_*, FAS_NATS_*, FAS_HTTP_*), FAS_INTERVAL, ...
 Every variable, its YAML key and default: README.md, section \"Configuration\".
 Check a configuration without scaling anything: fas eval.";
 
