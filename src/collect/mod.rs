@@ -3,6 +3,7 @@
 //! reconciler bounds every collection with the round's timeout.
 
 pub mod http;
+mod kept;
 pub mod nats;
 pub mod postgres;
 pub mod prometheus;

@@ -5,19 +5,14 @@
 //! (also when the server requires TLS; webpki roots plus `ca-data`); a token
 //! (`nats://token@host`) or `user:password@`. The address never appears in an error.
 
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use serde_json::Value;
-use tokio::io::{AsyncBufReadExt, AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt, BufReader};
-use tokio::sync::Mutex;
+use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
 
+use super::kept::{AfterError, Conn, Kept, Stream};
 use super::{expand_query, CollectError, CollectFuture, Collector};
 use crate::config::CollectorConfig;
-
-trait Stream: AsyncRead + AsyncWrite + Unpin + Send {}
-impl<T: AsyncRead + AsyncWrite + Unpin + Send> Stream for T {}
-type Conn = BufReader<Box<dyn Stream>>;
 
 /// The JetStream API's answers are small; anything larger is refused.
 const MAX_MESSAGE: usize = 1 << 20;
@@ -73,8 +68,7 @@ pub struct Nats {
     target: Target,
     ca_data: String,
     timeout: Duration,
-    conn: Mutex<Option<Conn>>,
-    opened: AtomicU64,
+    conn: Kept<Conn>,
 }
 
 impl Nats {
@@ -92,14 +86,13 @@ impl Nats {
             target: parse_address(&c.address).map_err(err)?,
             ca_data: c.ca_data.clone(),
             timeout,
-            conn: Mutex::new(None),
-            opened: AtomicU64::new(0),
+            conn: Kept::new(),
         })
     }
 
     /// Connections opened so far (one per collector while the server stays up).
     pub fn connections_opened(&self) -> u64 {
-        self.opened.load(Ordering::Relaxed)
+        self.conn.opened()
     }
 
     fn err(&self, msg: impl Into<String>) -> CollectError {
@@ -154,7 +147,6 @@ impl Nats {
         } else {
             Box::new(tcp.into_inner())
         };
-        self.opened.fetch_add(1, Ordering::Relaxed);
         let mut conn = BufReader::new(stream);
         let mut hello = serde_json::json!({
             "verbose": false, "pedantic": false, "tls_required": tls, "name": "fas",
@@ -231,25 +223,15 @@ impl Nats {
         check_name("stream", &stream).map_err(|e| self.err(e))?;
         check_name("consumer", &consumer).map_err(|e| self.err(e))?;
         let subject = format!("$JS.API.CONSUMER.INFO.{stream}.{consumer}");
-        let mut slot = self.conn.lock().await;
-        let attempt = async {
-            if slot.is_none() {
-                *slot = Some(self.connect().await?);
-            }
-            let conn = slot.as_mut().expect("connected above");
+        let mut kept = self.conn.take(|_| true).await;
+        let result = tokio::time::timeout(self.timeout, async {
+            let conn = kept.conn(self.connect()).await?;
             self.ask(conn, &subject).await
-        };
-        let info = match tokio::time::timeout(self.timeout, attempt).await {
-            Ok(Ok(info)) => info,
-            Ok(Err(e)) => {
-                *slot = None;
-                return Err(e);
-            }
-            Err(_) => {
-                *slot = None;
-                return Err(self.err("nats did not answer in time"));
-            }
-        };
+        })
+        .await
+        .ok();
+        kept.settle(&result, AfterError::Drop);
+        let info = result.ok_or_else(|| self.err("nats did not answer in time"))??;
         if let Some(e) = info.get("error") {
             let text = e["description"].as_str().unwrap_or("error");
             return Err(self.err(format!("JetStream: {text} (code {})", e["code"])));

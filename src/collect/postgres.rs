@@ -6,12 +6,11 @@
 //! against webpki roots plus `ca-data`. The query goes through the extended protocol,
 //! so it is one statement: `SELECT 1; DELETE …` is refused by the server.
 
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
-use tokio::sync::Mutex;
 use tokio_postgres::types::{FromSql, Type};
 
+use super::kept::{AfterError, Kept};
 use super::{expand_query, CollectError, CollectFuture, Collector};
 use crate::config::CollectorConfig;
 
@@ -22,8 +21,7 @@ pub struct Postgres {
     tls: tokio_postgres_rustls::MakeRustlsConnect,
     empty_is_zero: bool,
     timeout: Duration,
-    client: Mutex<Option<tokio_postgres::Client>>,
-    opened: AtomicU64,
+    client: Kept<tokio_postgres::Client>,
 }
 
 /// PostgreSQL's NUMERIC in binary form (what `sum`/`avg` of integers answer), as f64.
@@ -71,14 +69,13 @@ impl Postgres {
             tls: tokio_postgres_rustls::MakeRustlsConnect::new(tls),
             empty_is_zero: c.on_empty == "zero",
             timeout,
-            client: Mutex::new(None),
-            opened: AtomicU64::new(0),
+            client: Kept::new(),
         })
     }
 
     /// Connections opened so far (one per collector while the server stays up).
     pub fn connections_opened(&self) -> u64 {
-        self.opened.load(Ordering::Relaxed)
+        self.client.opened()
     }
 
     fn err(&self, msg: impl Into<String>) -> CollectError {
@@ -103,7 +100,6 @@ impl Postgres {
             .connect(self.tls.clone())
             .await
             .map_err(|e| self.db_err(&e))?;
-        self.opened.fetch_add(1, Ordering::Relaxed);
         // The connection task ends with the client (dropped after an error).
         tokio::spawn(async move {
             let _ = connection.await;
@@ -179,28 +175,17 @@ impl Postgres {
 
     async fn collect_value(&self, app: &str) -> Result<f64, CollectError> {
         let query = expand_query(&self.query, app);
-        let mut slot = self.client.lock().await;
-        let attempt = async {
-            if slot.as_ref().is_none_or(|c| c.is_closed()) {
-                *slot = Some(self.connect().await?);
-            }
-            let client = slot.as_mut().expect("connected above");
+        // A query error leaves the session usable; a closed one is renewed.
+        let mut kept = self.client.take(|c| !c.is_closed()).await;
+        let limit = self.timeout + Duration::from_secs(1);
+        let result = tokio::time::timeout(limit, async {
+            let client = kept.conn(self.connect()).await?;
             self.run(client, &query).await
-        };
-        match tokio::time::timeout(self.timeout + Duration::from_secs(1), attempt).await {
-            Ok(Ok(v)) => Ok(v),
-            Ok(Err(e)) => {
-                // A query error leaves the connection usable; a closed one is renewed.
-                if slot.as_ref().is_some_and(|c| c.is_closed()) {
-                    *slot = None;
-                }
-                Err(e)
-            }
-            Err(_) => {
-                *slot = None;
-                Err(self.err("postgres did not answer in time"))
-            }
-        }
+        })
+        .await
+        .ok();
+        kept.settle(&result, AfterError::KeepIfAlive);
+        result.unwrap_or_else(|| Err(self.err("postgres did not answer in time")))
     }
 }
 

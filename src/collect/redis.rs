@@ -5,13 +5,11 @@
 //! `rediss://` (TLS, webpki roots and `ca-data`); `user:password@` and `/db` in the address. The
 //! address holds a password: it never appears in an error or a log line.
 
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::Arc;
 use std::time::Duration;
 
-use tokio::io::{AsyncBufReadExt, AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt, BufReader};
-use tokio::sync::Mutex;
+use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
 
+use super::kept::{AfterError, Conn, Kept, Stream};
 use super::{expand_query, CollectError, CollectFuture, Collector};
 use crate::config::CollectorConfig;
 
@@ -75,10 +73,6 @@ pub fn parse_command(text: &str) -> Result<Vec<String>, String> {
     }
     Ok(words)
 }
-
-trait Stream: AsyncRead + AsyncWrite + Unpin + Send {}
-impl<T: AsyncRead + AsyncWrite + Unpin + Send> Stream for T {}
-type Conn = BufReader<Box<dyn Stream>>;
 
 struct Target {
     host: String,
@@ -218,8 +212,7 @@ pub struct Redis {
     empty_is_zero: bool,
     timeout: Duration,
     ca_data: String,
-    conn: Mutex<Option<Conn>>,
-    opened: Arc<AtomicU64>,
+    conn: Kept<Conn>,
 }
 
 impl Redis {
@@ -236,14 +229,13 @@ impl Redis {
             empty_is_zero: c.on_empty == "zero",
             timeout,
             ca_data: c.ca_data.clone(),
-            conn: Mutex::new(None),
-            opened: Arc::new(AtomicU64::new(0)),
+            conn: Kept::new(),
         })
     }
 
     /// Connections opened so far (one per collector while the server stays up).
     pub fn connections_opened(&self) -> u64 {
-        self.opened.load(Ordering::Relaxed)
+        self.conn.opened()
     }
 
     fn err(&self, msg: impl Into<String>) -> CollectError {
@@ -273,7 +265,6 @@ impl Redis {
         } else {
             Box::new(tcp)
         };
-        self.opened.fetch_add(1, Ordering::Relaxed);
         let mut conn = BufReader::new(stream);
         if !t.password.is_empty() {
             let mut auth = vec!["AUTH".to_string()];
@@ -315,25 +306,15 @@ impl Redis {
 
     async fn query(&self, app: &str) -> Result<f64, CollectError> {
         let words = parse_command(&expand_query(&self.command, app)).map_err(|e| self.err(e))?;
-        let mut slot = self.conn.lock().await;
-        let run = async {
-            if slot.is_none() {
-                *slot = Some(self.connect().await?);
-            }
-            let conn = slot.as_mut().expect("connected above");
+        let mut kept = self.conn.take(|_| true).await;
+        let result = tokio::time::timeout(self.timeout, async {
+            let conn = kept.conn(self.connect()).await?;
             self.call(conn, &words).await
-        };
-        let reply = match tokio::time::timeout(self.timeout, run).await {
-            Ok(Ok(r)) => r,
-            Ok(Err(e)) => {
-                *slot = None; // a broken or half-read connection is not reused
-                return Err(e);
-            }
-            Err(_) => {
-                *slot = None;
-                return Err(self.err("redis did not answer in time"));
-            }
-        };
+        })
+        .await
+        .ok();
+        kept.settle(&result, AfterError::Drop);
+        let reply = result.ok_or_else(|| self.err("redis did not answer in time"))??;
         self.value(reply)
     }
 
