@@ -65,6 +65,31 @@ fn wait_until(what: &str, deadline: Duration, mut ok: impl FnMut() -> bool) {
     panic!("{what} did not come up within {deadline:?}");
 }
 
+/// Spawns `cmd` (output discarded) and waits up to `within` for it to accept TCP on
+/// 127.0.0.1:`port`. The server is made first, so a child that never listens is
+/// killed when the wait panics.
+fn listening(
+    what: &str,
+    mut cmd: Command,
+    port: u16,
+    dir: tempfile::TempDir,
+    within: Duration,
+) -> Server {
+    let child = cmd
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let addr = format!("127.0.0.1:{port}");
+    let server = Server {
+        child,
+        url: addr.clone(),
+        dir,
+    };
+    wait_until(what, within, || std::net::TcpStream::connect(&addr).is_ok());
+    server
+}
+
 /// A Prometheus scraping `targets` every second.
 pub fn prometheus(targets: &[String]) -> Option<Server> {
     prometheus_on(targets, None)
@@ -317,22 +342,9 @@ pub fn mtls_proxy(upstream: &str) -> Option<Server> {
          ssl_client_certificate {d}/ca.pem;\n    ssl_verify_client on;\n    location / {{ grpc_pass grpc://{upstream}; }}\n  }}\n}}\n"
     );
     std::fs::write(dir.path().join("nginx.conf"), conf).unwrap();
-    let child = Command::new(bin)
-        .args(["-c", &format!("{d}/nginx.conf"), "-p", &d.to_string()])
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let addr = format!("127.0.0.1:{port}");
-    let server = Server {
-        child,
-        url: addr.clone(),
-        dir,
-    };
-    wait_until("nginx", Duration::from_secs(10), || {
-        std::net::TcpStream::connect(&addr).is_ok()
-    });
-    Some(server)
+    let mut cmd = Command::new(bin);
+    cmd.args(["-c", &format!("{d}/nginx.conf"), "-p", &d.to_string()]);
+    Some(listening("nginx", cmd, port, dir, Duration::from_secs(10)))
 }
 
 /// A throwaway redis-server (Debian's) on 127.0.0.1 with a password, no persistence;
@@ -374,21 +386,15 @@ pub fn redis(password: &str, tls_dir: Option<&std::path::Path>) -> Option<Server
             "no".into(),
         ]),
     }
-    let child = Command::new(bin)
-        .args(&args)
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let addr = format!("127.0.0.1:{port}");
-    wait_until("redis-server", Duration::from_secs(10), || {
-        std::net::TcpStream::connect(&addr).is_ok()
-    });
-    Some(Server {
-        child,
-        url: addr,
+    let mut cmd = Command::new(bin);
+    cmd.args(&args);
+    Some(listening(
+        "redis-server",
+        cmd,
+        port,
         dir,
-    })
+        Duration::from_secs(10),
+    ))
 }
 
 /// Runs redis-cli against a server started by `redis` (plain TCP), failing on error.
@@ -503,22 +509,10 @@ pub fn postgres(password: &str, tls_dir: Option<&std::path::Path>) -> Option<Ser
                 dir.path().join("server.key").display()
             ));
     }
-    let child = cmd
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let addr = format!("127.0.0.1:{port}");
-    wait_until("postgres", Duration::from_secs(20), || {
-        std::net::TcpStream::connect(&addr).is_ok()
-    });
+    let server = listening("postgres", cmd, port, dir, Duration::from_secs(20));
     // The server accepts connections a moment before it accepts logins.
     std::thread::sleep(Duration::from_millis(300));
-    Some(Server {
-        child,
-        url: addr,
-        dir,
-    })
+    Some(server)
 }
 
 /// A throwaway nats-server (Debian's) with JetStream on 127.0.0.1, storage in a
@@ -551,18 +545,11 @@ pub fn nats(token: &str, tls_dir: Option<&std::path::Path>) -> Option<Server> {
             .arg("--tlskey")
             .arg(pki.join("server.key"));
     }
-    let child = cmd
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let addr = format!("127.0.0.1:{port}");
-    wait_until("nats-server", Duration::from_secs(10), || {
-        std::net::TcpStream::connect(&addr).is_ok()
-    });
-    Some(Server {
-        child,
-        url: addr,
+    Some(listening(
+        "nats-server",
+        cmd,
+        port,
         dir,
-    })
+        Duration::from_secs(10),
+    ))
 }
