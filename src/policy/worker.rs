@@ -237,9 +237,11 @@ fn serve(s: &Shared, policy: &mut Policy, generation: u64) {
 /// (a typo, a missing collector) is named once, since the policy then sees nil there.
 fn warn_unknown_metrics(s: &Shared, policy: &Policy, app: &str, metrics: &[(String, f64)]) {
     let mut checked = lock(&s.unknown_checked);
-    if !checked.0.insert(app.to_string()) {
+    // Every decision passes here: look up before allocating the app's name.
+    if checked.0.contains(app) {
         return;
     }
+    checked.0.insert(app.to_string());
     for name in policy.unknown_metrics() {
         if checked.1.insert(name.clone()) {
             let provided: Vec<&str> = metrics.iter().map(|(n, _)| n.as_str()).collect();
