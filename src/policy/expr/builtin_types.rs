@@ -98,65 +98,69 @@ pub fn builtin(name: &str, args: &[Ty]) -> Option<Result<Ty, String>> {
         )),
     };
     let arrayish = |t: &Ty| matches!(t, Ty::Array(_) | Ty::Any);
-    Some((|| match name {
-        "first" | "last" => {
-            let t = one()?;
-            if arrayish(t) {
-                Ok(Ty::Any)
-            } else {
-                Err(format!("cannot get {name} element from {t}"))
-            }
-        }
-        "keys" | "values" | "toPairs" => {
-            let t = one()?;
-            if matches!(t, Ty::Map(..) | Ty::Any) {
-                Ok(Ty::any_array())
-            } else {
-                Err(format!("cannot get {name} from {t}"))
-            }
-        }
-        "fromPairs" => {
-            let t = one()?;
-            if arrayish(t) {
-                Ok(Ty::any_map())
-            } else {
-                Err(format!("cannot transform {t} from pairs"))
-            }
-        }
-        "take" => match args {
-            [a, _] if !arrayish(a) => Err(format!("cannot take from {a}")),
-            [_, n] if !(n.is_integer() || *n == Ty::Any) => {
-                Err(format!("cannot take {n} elements"))
-            }
-            [a, _] => Ok(a.clone()),
-            _ => Err(format!(
-                "invalid number of arguments (expected 2, got {})",
-                args.len()
-            )),
-        },
-        "sort" | "sortBy" => {
-            let (lo, hi) = if name == "sort" { (1, 2) } else { (2, 3) };
-            if args.len() < lo || args.len() > hi {
-                return Err(format!(
-                    "invalid number of arguments (expected {lo} or {hi}, got {})",
-                    args.len()
-                ));
-            }
-            if !arrayish(&args[0]) {
-                return Err(format!("cannot sort {}", args[0]));
-            }
-            for t in &args[1..] {
-                if !matches!(t, Ty::Str | Ty::Any) {
-                    return Err(format!(
-                        "invalid argument for sort (expected string, got {t})"
-                    ));
+    // Ok(None): not a builtin typed here.
+    let validated = || -> Result<Option<Ty>, String> {
+        let ty = match name {
+            "first" | "last" => {
+                let t = one()?;
+                if arrayish(t) {
+                    Ok(Ty::Any)
+                } else {
+                    Err(format!("cannot get {name} element from {t}"))
                 }
             }
-            Ok(Ty::any_array())
-        }
-        _ => Err(String::new()),
-    })())
-    .filter(|r| !matches!(r, Err(e) if e.is_empty()))
+            "keys" | "values" | "toPairs" => {
+                let t = one()?;
+                if matches!(t, Ty::Map(..) | Ty::Any) {
+                    Ok(Ty::any_array())
+                } else {
+                    Err(format!("cannot get {name} from {t}"))
+                }
+            }
+            "fromPairs" => {
+                let t = one()?;
+                if arrayish(t) {
+                    Ok(Ty::any_map())
+                } else {
+                    Err(format!("cannot transform {t} from pairs"))
+                }
+            }
+            "take" => match args {
+                [a, _] if !arrayish(a) => Err(format!("cannot take from {a}")),
+                [_, n] if !(n.is_integer() || *n == Ty::Any) => {
+                    Err(format!("cannot take {n} elements"))
+                }
+                [a, _] => Ok(a.clone()),
+                _ => Err(format!(
+                    "invalid number of arguments (expected 2, got {})",
+                    args.len()
+                )),
+            },
+            "sort" | "sortBy" => {
+                let (lo, hi) = if name == "sort" { (1, 2) } else { (2, 3) };
+                if args.len() < lo || args.len() > hi {
+                    return Err(format!(
+                        "invalid number of arguments (expected {lo} or {hi}, got {})",
+                        args.len()
+                    ));
+                }
+                if !arrayish(&args[0]) {
+                    return Err(format!("cannot sort {}", args[0]));
+                }
+                for t in &args[1..] {
+                    if !matches!(t, Ty::Str | Ty::Any) {
+                        return Err(format!(
+                            "invalid argument for sort (expected string, got {t})"
+                        ));
+                    }
+                }
+                Ok(Ty::any_array())
+            }
+            _ => return Ok(None),
+        };
+        ty.map(Some)
+    };
+    validated().transpose()
 }
 
 /// `get(value, key)`: a missing element is nil instead of an error.
