@@ -151,3 +151,95 @@ async fn tls_required_with_a_private_ca() {
     assert!(e.contains("TLS"), "{e}");
     assert!(!e.contains(TOKEN), "{e}");
 }
+
+/// Nkey auth: the server knows the user's public key and checks the nonce's signature.
+#[cfg_attr(
+    fas_no_nats,
+    ignore = "needs nats-server here: apt-get install -y nats-server"
+)]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_nkey_seed_signs_the_servers_nonce() {
+    let user = support::nats_jwt::key(fas::collect::nkey::USER, 5);
+    let public = user.public.clone();
+    let Some(server) = tokio::task::spawn_blocking(move || {
+        servers::nats_conf(|head| {
+            format!("{head}authorization {{ users = [ {{user: setup, password: setup-pass}}, {{nkey: {public}}} ] }}\n")
+        })
+    })
+    .await
+    .unwrap() else {
+        return;
+    };
+    let addr = server.url.clone();
+    tokio::task::spawn_blocking(move || {
+        Setup::connect_as(&addr, &|_| r#""user":"setup","pass":"setup-pass""#.into())
+            .stream_with_consumer("jobs", "web", 4)
+    })
+    .await
+    .unwrap();
+    let mut c = config(&format!("nats://{}", server.url), "jobs", "web");
+    c.credentials = fas::config::Secret::new(user.seed.clone());
+    assert_eq!(value(&nats(&c), "web").await, Ok(4.0));
+    // Another user's seed is refused by the server, and never printed.
+    let other = support::nats_jwt::key(fas::collect::nkey::USER, 6);
+    c.credentials = fas::config::Secret::new(other.seed.clone());
+    let e = value(&nats(&c), "web").await.unwrap_err();
+    assert!(e.contains("Authorization Violation"), "{e}");
+    assert!(!e.contains(&other.seed), "{e}");
+}
+
+/// Operator mode: a `.creds` file (the user JWT signed by an account the operator
+/// signed, and the user's seed), given as a file path and through `fas eval`.
+#[cfg_attr(
+    fas_no_nats,
+    ignore = "needs nats-server here: apt-get install -y nats-server"
+)]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_creds_file_in_operator_mode() {
+    let (conf, creds) = support::nats_jwt::operator_mode();
+    let Some(server) =
+        tokio::task::spawn_blocking(move || servers::nats_conf(|head| format!("{head}{conf}")))
+            .await
+            .unwrap()
+    else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("worker.creds");
+    std::fs::write(&path, &creds).unwrap();
+    let addr = server.url.clone();
+    let setup_creds = fas::collect::nkey::Credentials::load(&creds).unwrap();
+    tokio::task::spawn_blocking(move || {
+        let jwt = setup_creds.jwt.clone().unwrap();
+        Setup::connect_as(&addr, &|nonce| {
+            format!(r#""jwt":"{jwt}","sig":"{}""#, setup_creds.sign(nonce))
+        })
+        .stream_with_consumer("jobs", "web", 6)
+    })
+    .await
+    .unwrap();
+    let mut c = config(&format!("nats://{}", server.url), "jobs", "web");
+    c.credentials = fas::config::Secret::new(path.display().to_string());
+    assert_eq!(value(&nats(&c), "web").await, Ok(6.0));
+    // Without credentials the server refuses.
+    c.credentials = fas::config::Secret::new("");
+    let e = value(&nats(&c), "web").await.unwrap_err();
+    assert!(e.contains("Authorization Violation"), "{e}");
+
+    // The same through the binary, the file's content in FAS_NATS_CREDENTIALS.
+    let env = [
+        ("FAS_NATS_ADDRESS", format!("nats://{}", server.url)),
+        ("FAS_NATS_METRIC_NAME", "backlog".into()),
+        ("FAS_NATS_STREAM", "jobs".into()),
+        ("FAS_NATS_CONSUMER", "web".into()),
+        ("FAS_NATS_CREDENTIALS", creds.clone()),
+        ("FAS_APP_NAME", "web".into()),
+        ("FAS_CREATED_MACHINE_COUNT", "backlog".into()),
+    ]
+    .map(|(k, v)| (k.to_string(), v));
+    let out = fas(&["eval"], &env, dir.path());
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(stdout(&out).contains("\"min\": 6"), "{}", stdout(&out));
+    let seed = creds.lines().find(|l| l.starts_with("SU")).unwrap();
+    assert!(!stdout(&out).contains(seed) && !stderr(&out).contains(seed));
+}

@@ -5,6 +5,7 @@
 pub mod http;
 mod kept;
 pub mod nats;
+pub mod nkey;
 pub mod postgres;
 pub mod prometheus;
 pub mod redis;

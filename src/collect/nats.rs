@@ -3,7 +3,8 @@
 //! JetStream API (`$JS.API.CONSUMER.INFO.<stream>.<consumer>`) over NATS's text
 //! protocol, on one connection per collector kept across rounds. `nats://` or `tls://`
 //! (also when the server requires TLS; webpki roots plus `ca-data`); a token
-//! (`nats://token@host`) or `user:password@`. The address never appears in an error.
+//! (`nats://token@host`), `user:password@`, or `credentials` (a `.creds` file or an
+//! nkey seed, see nkey.rs). The address never appears in an error.
 
 use std::time::Duration;
 
@@ -11,6 +12,7 @@ use serde_json::Value;
 use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
 
 use super::kept::{AfterError, Conn, Kept, Stream};
+use super::nkey::Credentials;
 use super::{expand_query, CollectError, CollectFuture, Collector};
 use crate::config::CollectorConfig;
 
@@ -67,6 +69,7 @@ pub struct Nats {
     consumer: String,
     target: Target,
     ca_data: String,
+    credentials: Option<Credentials>,
     timeout: Duration,
     conn: Kept<Conn>,
 }
@@ -79,12 +82,17 @@ impl Nats {
         };
         check_name("stream", &expand_query(&c.stream, "app")).map_err(err)?;
         check_name("consumer", &expand_query(&c.consumer, "app")).map_err(err)?;
+        let credentials = match c.credentials.expose() {
+            "" => None,
+            text => Some(Credentials::load(text).map_err(|e| err(format!("credentials: {e}")))?),
+        };
         Ok(Nats {
             name: c.metric_name.clone(),
             stream: c.stream.clone(),
             consumer: c.consumer.clone(),
             target: parse_address(&c.address).map_err(err)?,
             ca_data: c.ca_data.clone(),
+            credentials,
             timeout,
             conn: Kept::new(),
         })
@@ -159,6 +167,16 @@ impl Nats {
                 hello["pass"] = Value::from(t.password.clone());
             }
             _ => {}
+        }
+        if let Some(creds) = &self.credentials {
+            let nonce = info["nonce"].as_str().ok_or_else(|| {
+                self.err("credentials are set but the server sent no nonce to sign (it does not use nkeys or JWTs)")
+            })?;
+            match &creds.jwt {
+                Some(jwt) => hello["jwt"] = Value::from(jwt.clone()),
+                None => hello["nkey"] = Value::from(creds.public()),
+            }
+            hello["sig"] = Value::from(creds.sign(nonce));
         }
         let greeting = format!("CONNECT {hello}\r\nPING\r\nSUB {INBOX} 1\r\n");
         conn.get_mut()

@@ -76,6 +76,7 @@ pub struct FileCollector {
     pub command: Option<String>,
     pub stream: Option<String>,
     pub consumer: Option<String>,
+    pub credentials: Option<String>,
     pub url: Option<String>,
     pub json_pointer: Option<String>,
     pub headers: Option<BTreeMap<String, String>>,

@@ -52,6 +52,8 @@ pub struct CollectorConfig {
     /// NATS: the JetStream stream and consumer whose backlog is counted.
     pub stream: String,
     pub consumer: String,
+    /// NATS: a `.creds` file (user JWT + nkey seed) or a bare nkey seed, as content or path.
+    pub credentials: Secret,
     /// HTTP: the URL to GET (`$APP_NAME` and `$VARS` expanded, as a query is).
     pub url: String,
     /// HTTP: an RFC 6901 JSON Pointer to the number in the answer (`/queue/depth`).
@@ -258,6 +260,7 @@ impl Config {
                 stream: get("FAS_NATS_STREAM"),
                 consumer: get("FAS_NATS_CONSUMER"),
                 ca_data: get("FAS_NATS_CA_DATA"),
+                credentials: Secret::new(get("FAS_NATS_CREDENTIALS")),
                 origin: "FAS_NATS_*".into(),
                 ..CollectorConfig::default()
             });
@@ -388,6 +391,7 @@ impl Config {
                     command: c.command.unwrap_or_default(),
                     stream: c.stream.unwrap_or_default(),
                     consumer: c.consumer.unwrap_or_default(),
+                    credentials: Secret::new(c.credentials.unwrap_or_default()),
                     url: c.url.unwrap_or_default(),
                     json_pointer: c.json_pointer.unwrap_or_default(),
                     headers: c

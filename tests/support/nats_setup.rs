@@ -13,6 +13,11 @@ pub struct Setup {
 
 impl Setup {
     pub fn connect(addr: &str, token: &str) -> Setup {
+        Setup::connect_as(addr, &|_| format!("\"auth_token\":\"{token}\""))
+    }
+
+    /// Connects with the CONNECT fields `auth` gives for the server's nonce.
+    pub fn connect_as(addr: &str, auth: &dyn Fn(&str) -> String) -> Setup {
         let w = TcpStream::connect(addr).unwrap();
         w.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
         let mut s = Setup {
@@ -21,7 +26,11 @@ impl Setup {
         };
         let mut info = String::new();
         s.r.read_line(&mut info).unwrap();
-        let hello = format!("CONNECT {{\"verbose\":false,\"auth_token\":\"{token}\"}}\r\nSUB _INBOX.setup 1\r\nPING\r\n");
+        let info: serde_json::Value =
+            serde_json::from_str(info.trim_start_matches("INFO ")).unwrap();
+        let fields = auth(info["nonce"].as_str().unwrap_or(""));
+        let hello =
+            format!("CONNECT {{\"verbose\":false,{fields}}}\r\nSUB _INBOX.setup 1\r\nPING\r\n");
         s.w.write_all(hello.as_bytes()).unwrap();
         assert_eq!(s.line(), "PONG");
         s

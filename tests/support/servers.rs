@@ -553,3 +553,30 @@ pub fn nats(token: &str, tls_dir: Option<&std::path::Path>) -> Option<Server> {
         Duration::from_secs(10),
     ))
 }
+
+/// A throwaway nats-server started from the configuration `conf` gives for its
+/// `listen` line and JetStream block (auth set by the caller: nkeys, operator mode).
+pub fn nats_conf(conf: impl FnOnce(&str) -> String) -> Option<Server> {
+    let bin = require(
+        "nats-server",
+        &[PathBuf::from("/usr/sbin/nats-server")],
+        "apt-get install -y nats-server",
+    )?;
+    let dir = tempfile::tempdir().unwrap();
+    let port = free_port();
+    let head = format!(
+        "listen: 127.0.0.1:{port}\njetstream {{ store_dir: {:?} }}\n",
+        dir.path().join("js")
+    );
+    let file = dir.path().join("nats.conf");
+    std::fs::write(&file, conf(&head)).unwrap();
+    let mut cmd = Command::new(bin);
+    cmd.arg("-c").arg(&file);
+    Some(listening(
+        "nats-server",
+        cmd,
+        port,
+        dir,
+        Duration::from_secs(10),
+    ))
+}
