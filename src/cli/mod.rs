@@ -10,6 +10,7 @@ mod sandbox;
 mod sandbox_feed;
 mod script_test;
 mod serve;
+mod serve_reload;
 mod sim;
 mod simulate;
 

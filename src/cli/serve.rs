@@ -1,6 +1,6 @@
 //! `fas serve`: upstream's serve. Validates the config (exit 1, nothing scaled, when
 //! it is wrong), logs a summary without secrets, serves /metrics and /healthz, runs
-//! the scheduler, and on SIGINT/SIGTERM stops taking work, lets in-flight rounds
+//! the scheduler, reloads on SIGHUP (serve_reload.rs), and on SIGINT/SIGTERM stops taking work, lets in-flight rounds
 //! finish (each bounded by the timeout), saves policy state and exits 0.
 
 use std::path::PathBuf;
@@ -9,11 +9,12 @@ use std::sync::Arc;
 use anyhow::{bail, Context};
 use tokio::sync::watch;
 
+use super::serve_reload;
 use crate::clock::SystemClock;
 use crate::config::{process_env, Config, Needs};
 use crate::fly::{ClientOptions, FlyClient};
-use crate::policy::{Limits, Policy, PolicyHandle};
-use crate::reconcile::{state, Apps, PlanOptions, Reconciler, Scheduler};
+use crate::policy::PolicyHandle;
+use crate::reconcile::{state, Apps, Reconciler, Scheduler};
 use crate::telemetry::{self, Metrics};
 
 #[derive(clap::Args)]
@@ -36,14 +37,11 @@ pub fn run(args: ServeArgs) -> anyhow::Result<()> {
     let rt = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()?;
-    rt.block_on(serve(cfg))
+    rt.block_on(serve(cfg, args.config))
 }
 
-async fn serve(cfg: Config) -> anyhow::Result<()> {
-    let names = cfg.metric_names();
-    let policy_cfg = cfg.clone();
-    let policy =
-        PolicyHandle::spawn(move || Policy::from_config(&policy_cfg, &names, Limits::default()))?;
+async fn serve(cfg: Config, config_path: Option<PathBuf>) -> anyhow::Result<()> {
+    let policy = PolicyHandle::spawn(serve_reload::build_policy(&cfg))?;
     if let Some(path) = &cfg.state_path {
         let states = state::load(path)?;
         tracing::info!(path = %path.display(), apps = states.len(), "policy state loaded");
@@ -59,42 +57,55 @@ async fn serve(cfg: Config) -> anyhow::Result<()> {
         .await
         .with_context(|| format!("cannot listen on {} (FAS_METRICS_ADDR)", cfg.metrics_addr))?;
     let metrics_addr = listener.local_addr()?;
-    let router = telemetry::http::router(metrics.clone());
-    tokio::spawn(async move {
-        let _ = axum::serve(listener, router).await;
-    });
+
 
     tracing::info!(
         app = %cfg.app_name, org = %cfg.org, interval_secs = cfg.interval.as_secs_f64(), timeout_secs = cfg.timeout.as_secs_f64(),
         concurrency = cfg.concurrency, process_group = %cfg.process_group, regions = %cfg.regions.join(","),
         initial_machine_state = %cfg.initial_machine_state, stop_mode = %cfg.stop_mode,
-        policy = %cfg.policy.as_ref().map(|p| p.display().to_string()).unwrap_or_else(|| "count expressions".into()),
+        policy = %serve_reload::policy_name(&cfg), dry_run = cfg.dry_run,
         machines_api = %machines_url, metrics = %metrics_addr, "fas serving"
     );
+    if cfg.dry_run {
+        tracing::warn!("dry run (shadow mode): every round collects, decides and plans; nothing that changes a Machine is sent");
+    }
 
-    let plan = PlanOptions {
-        process_group: cfg.process_group.clone(),
-        regions: cfg.regions.clone(),
-        create_stopped: cfg.initial_machine_state == "stopped",
-        suspend: cfg.stop_mode == "suspend",
-    };
-    let collectors = crate::collect::build(&cfg.metric_collectors, cfg.timeout)?;
+    let settings = serve_reload::settings(&cfg)?;
+    let clock: Arc<dyn crate::clock::Clock> = Arc::new(SystemClock);
     let reconciler = Arc::new(Reconciler::new(
         fly.clone(),
-        collectors,
+        Vec::new(),
         policy.clone(),
-        plan,
+        settings.plan.clone(),
         cfg.timeout,
         cfg.interval,
-        Arc::new(SystemClock),
-        metrics,
+        clock.clone(),
+        metrics.clone(),
     ));
+    reconciler.apply(settings);
+    metrics.set("fas_dry_run", &[], if cfg.dry_run { 1.0 } else { 0.0 });
+    metrics.set("fas_config_last_reload_successful", &[], 1.0);
+    reconciler
+        .status
+        .set_mode(serve_reload::mode(&cfg, clock.now()));
+    let router = telemetry::http::router(metrics, reconciler.status.clone(), clock.clone());
+    tokio::spawn(async move {
+        let _ = axum::serve(listener, router).await;
+    });
     let (stop_tx, stop_rx) = watch::channel(false);
     tokio::spawn(async move {
         wait_for_signal().await;
         tracing::info!("signal received, shutting down");
         let _ = stop_tx.send(true);
     });
+    let reloader = serve_reload::Reloader {
+        config_path,
+        started_with: cfg.clone(),
+        reconciler: reconciler.clone(),
+        policy: policy.clone(),
+        clock,
+    };
+    tokio::spawn(reloader.run(stop_rx.clone()));
     let persister = cfg.state_path.clone().map(|path| {
         tokio::spawn(persist_loop(
             policy.clone(),

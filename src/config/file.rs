@@ -49,6 +49,7 @@ pub struct FileConfig {
     pub app_list_refresh_interval: Option<Scalar>,
     pub api_token: Option<Scalar>,
     pub verbose: Option<bool>,
+    pub dry_run: Option<bool>,
     pub metric_collectors: Option<Vec<FileCollector>>,
     pub policy: Option<String>,
     pub policy_params: Option<BTreeMap<String, serde_json::Value>>,

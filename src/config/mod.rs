@@ -85,6 +85,8 @@ pub struct Config {
     pub app_list_refresh_interval: Duration,
     pub api_token: Secret,
     pub verbose: bool,
+    /// Shadow mode: collect, decide and plan, but send nothing that changes a Machine.
+    pub dry_run: bool,
     pub metric_collectors: Vec<CollectorConfig>,
     pub policy: Option<PathBuf>,
     pub policy_params: serde_json::Value,
@@ -115,6 +117,7 @@ impl Default for Config {
             app_list_refresh_interval: Duration::from_secs(60),
             api_token: Secret::default(),
             verbose: false,
+            dry_run: false,
             metric_collectors: Vec::new(),
             policy: None,
             policy_params: serde_json::json!({}),
@@ -172,6 +175,13 @@ impl Config {
                 .trim()
                 .parse()
                 .map_err(|_| invalid(format!("cannot parse FAS_CONCURRENCY as integer: {s:?}")))?;
+        }
+        if let Some(s) = env("FAS_DRY_RUN").filter(|s| !s.is_empty()) {
+            c.dry_run = match s.trim().to_ascii_lowercase().as_str() {
+                "true" | "1" | "yes" | "on" => true,
+                "false" | "0" | "no" | "off" => false,
+                _ => return Err(invalid(format!("cannot parse FAS_DRY_RUN as a boolean: {s:?} (use true or false)"))),
+            };
         }
         duration_var(env, "FAS_INTERVAL", &mut c.interval)?;
         duration_var(env, "FAS_TIMEOUT", &mut c.timeout)?;
@@ -355,6 +365,9 @@ impl Config {
         }
         if let Some(v) = f.verbose {
             self.verbose = v;
+        }
+        if let Some(v) = f.dry_run {
+            self.dry_run = v;
         }
         if let Some(p) = f.policy {
             // A relative policy path is relative to the config file.

@@ -39,12 +39,14 @@ enum Job {
     States(oneshot::Sender<Result<States, PolicyError>>),
     Restore(States, oneshot::Sender<Result<(), PolicyError>>),
     Forget(String),
+    Reload(Arc<Build>, oneshot::Sender<Result<(), PolicyError>>),
 }
 
 type Build = dyn Fn() -> Result<Policy, PolicyError> + Send + Sync;
 
 struct Shared {
-    build: Box<Build>,
+    /// Builds the policy: at start, after a watchdog restart, and the reloaded one.
+    build: Mutex<Arc<Build>>,
     rx: Mutex<mpsc::Receiver<Job>>,
     /// Which worker thread is the live one; an older one exits when it gets free.
     generation: AtomicU64,
@@ -90,7 +92,7 @@ impl PolicyHandle {
     ) -> Result<PolicyHandle, PolicyError> {
         let (tx, rx) = mpsc::channel::<Job>();
         let shared = Arc::new(Shared {
-            build: Box::new(build),
+            build: Mutex::new(Arc::new(build)),
             rx: Mutex::new(rx),
             generation: AtomicU64::new(0),
             current: Mutex::new(None),
@@ -173,6 +175,23 @@ impl PolicyHandle {
         self.ask(|reply| Job::Restore(states, reply), None).await
     }
 
+    /// Replaces the policy with the one `build` makes (on the policy thread, between
+    /// two decisions), carrying every app's state over. When `build` fails, or a state
+    /// does not carry over, the running policy stays and the error is returned. A
+    /// successful reload lifts quarantines: the new policy gets its chance.
+    pub async fn reload(
+        &self,
+        build: impl Fn() -> Result<Policy, PolicyError> + Send + Sync + 'static,
+    ) -> Result<(), PolicyError> {
+        self.ask(|reply| Job::Reload(Arc::new(build), reply), None)
+            .await
+    }
+
+    /// The running policy's name.
+    pub fn label(&self) -> String {
+        lock(&self.shared.label).clone()
+    }
+
     /// Apps quarantined so far, with why.
     pub fn quarantined(&self) -> Vec<(String, String)> {
         let q = lock(&self.shared.quarantined);
@@ -188,7 +207,8 @@ fn start_worker(shared: &Arc<Shared>, generation: u64) -> Result<(), PolicyError
     std::thread::Builder::new()
         .name("fas-policy".into())
         .spawn(move || {
-            let mut policy = match (s.build)() {
+            let build = lock(&s.build).clone();
+            let mut policy = match build() {
                 Ok(p) => p,
                 Err(e) => {
                     let _ = ready_tx.send(Err(e));
@@ -296,6 +316,20 @@ fn run(s: &Shared, policy: &mut Policy, job: Job) {
             let _ = reply.send(r);
         }
         Job::Forget(app) => policy.forget(&app),
+        Job::Reload(build, reply) => {
+            let next = build().and_then(|mut next| {
+                let (states, _) = policy.states_json()?;
+                next.restore_states(&states)?;
+                Ok(next)
+            });
+            let _ = reply.send(next.map(|next| {
+                *policy = next;
+                *lock(&s.build) = build;
+                *lock(&s.label) = policy.label();
+                lock(&s.quarantined).clear();
+                *lock(&s.unknown_checked) = Default::default();
+            }));
+        }
     }
 }
 
@@ -313,7 +347,7 @@ fn watch(shared: Weak<Shared>) {
         };
         let policy = lock(&s.label).clone();
         let why = format!(
-            "a decision ran past the watchdog's {:?} (still running after {:?}); the app stays quarantined until fas restarts",
+            "a decision ran past the watchdog's {:?} (still running after {:?}); the app stays quarantined until fas restarts or the policy is reloaded (SIGHUP)",
             s.watchdog,
             since.elapsed()
         );

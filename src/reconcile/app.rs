@@ -4,17 +4,18 @@
 //! Machine's failure, and a failed create counts as an attempt (no retry loop).
 
 use std::collections::HashSet;
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, RwLock};
 use std::time::{Duration, Instant};
 
 use crate::clock::Clock;
 use crate::collect::{CollectError, Collector};
 use crate::fly::{FlyClient, FlyError};
-use crate::policy::{Decision, PolicyError, PolicyHandle, Targets};
+use crate::policy::{Decision, MachineCounts, PolicyError, PolicyHandle, Targets};
 use crate::telemetry::Metrics;
 
 use super::plan::{counts, eligible, plan, Plan, PlanOptions};
 use super::recent::Recent;
+use super::status::{Round, Status};
 
 #[derive(Debug, thiserror::Error)]
 pub enum ReconcileError {
@@ -52,13 +53,25 @@ pub struct Outcome {
     pub failed: usize,
     /// Set when the app was skipped (a release is running).
     pub skipped: Option<&'static str>,
+    /// The Machines the plan picked (IDs, or `new in REGION`).
+    pub planned: Vec<String>,
+    /// Planned, not sent (shadow mode).
+    pub dry_run: bool,
+    pub machines: MachineCounts,
+}
+
+/// What a reload may change; each round reads it once, at its start.
+pub struct Settings {
+    pub collectors: Vec<Arc<dyn Collector>>,
+    pub plan: PlanOptions,
+    /// Shadow mode: everything but the calls that change Machines.
+    pub dry_run: bool,
 }
 
 pub struct Reconciler {
     pub fly: Arc<FlyClient>,
-    pub collectors: Vec<Arc<dyn Collector>>,
+    settings: RwLock<Arc<Settings>>,
     pub policy: PolicyHandle,
-    pub plan: PlanOptions,
     pub timeout: Duration,
     pub interval: Duration,
     pub clock: Arc<dyn Clock>,
@@ -69,6 +82,8 @@ pub struct Reconciler {
     pub(super) warned_unsuspendable: Mutex<HashSet<String>>,
     /// fas's own recent creates and destroys, laid over each listing.
     pub(super) recent: Recent,
+    /// Each app's last rounds, for the status page.
+    pub status: Arc<Status>,
 }
 
 impl Reconciler {
@@ -85,9 +100,12 @@ impl Reconciler {
     ) -> Reconciler {
         Reconciler {
             fly,
-            collectors,
+            settings: RwLock::new(Arc::new(Settings {
+                collectors,
+                plan,
+                dry_run: false,
+            })),
             policy,
-            plan,
             timeout,
             interval,
             clock,
@@ -97,13 +115,27 @@ impl Reconciler {
             warned_leased: Mutex::new(HashSet::new()),
             warned_unsuspendable: Mutex::new(HashSet::new()),
             recent: Recent::default(),
+            status: Arc::new(Status::default()),
         }
+    }
+
+    /// The settings rounds start with from now on (a reload, shadow mode).
+    pub fn apply(&self, settings: Settings) {
+        *self.settings.write().unwrap_or_else(|e| e.into_inner()) = Arc::new(settings);
+    }
+
+    pub fn settings(&self) -> Arc<Settings> {
+        self.settings
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
     }
 
     /// Reconciles `app` once, bounded by the per-app timeout, and records the result
     /// in metrics and the log.
     pub async fn reconcile(&self, app: &str) -> Result<Outcome, ReconcileError> {
         let started = Instant::now();
+        let at = self.clock.now();
         let result = match tokio::time::timeout(self.timeout, self.run(app)).await {
             Ok(r) => r,
             Err(_) => Err(ReconcileError::Timeout(self.timeout)),
@@ -119,6 +151,9 @@ impl Reconciler {
                 if let Some(reason) = o.skipped {
                     self.metrics
                         .inc("fas_reconcile_skipped_total", &[("reason", reason)]);
+                } else if o.dry_run {
+                    self.metrics
+                        .inc("fas_dry_run_actions_total", &[("action", o.action)]);
                 } else {
                     self.metrics
                         .inc("fas_reconcile_count", &[("status", o.action)]);
@@ -132,7 +167,10 @@ impl Reconciler {
                     .join(" ");
                 let skipped = o.skipped.unwrap_or("");
                 // A round that changes nothing is debug: 10,000 steady apps stay quiet.
-                if o.action == "no_scale" && o.skipped.is_none() && o.failed == 0 {
+                if o.dry_run {
+                    tracing::info!(app, metrics, targets = %o.targets, action = o.action,
+                        machines = %o.planned.join(","), "dry run: planned, nothing sent");
+                } else if o.action == "no_scale" && o.skipped.is_none() && o.failed == 0 {
                     tracing::debug!(app, metrics, targets = %o.targets, action = o.action, "reconciled");
                 } else {
                     tracing::info!(app, metrics, targets = %o.targets, action = o.action,
@@ -158,12 +196,15 @@ impl Reconciler {
                 tracing::warn!(app, error = %e, "reconcile failed, nothing scaled");
             }
         }
+        self.status
+            .record(app, round(at, &result, started.elapsed()));
         result
     }
 
     async fn run(&self, app: &str) -> Result<Outcome, ReconcileError> {
-        let mut values = Vec::with_capacity(self.collectors.len());
-        for c in &self.collectors {
+        let settings = self.settings();
+        let mut values = Vec::with_capacity(settings.collectors.len());
+        for c in &settings.collectors {
             let v = c.collect(app).await?;
             self.metrics
                 .set("fas_metric_value", &[("app", app), ("metric", c.name())], v);
@@ -176,8 +217,8 @@ impl Reconciler {
             .inspect_err(|_| self.api_error("list"))?;
         // The list may lag fas's own fresh creates and destroys: say what fas knows.
         let machines = self.recent.overlay(app, listed, self.clock.now());
-        let group = eligible(&machines, &self.plan.process_group);
-        self.warn_ungrouped(app, &machines);
+        let group = eligible(&machines, &settings.plan.process_group);
+        self.warn_ungrouped(app, &machines, &settings.plan.process_group);
         let machine_counts = counts(&group);
         self.metrics.set(
             "fas_machines",
@@ -193,19 +234,21 @@ impl Reconciler {
             app: app.to_string(),
             now: self.clock.now(),
             interval_secs: self.interval.as_secs_f64(),
-            machines: machine_counts,
+            machines: machine_counts.clone(),
             metrics: values.clone(),
         };
         let targets = self.policy.decide(decision).await?;
         self.record_targets(app, &targets);
         let plan = {
             let mut seq = self.region_seq.lock().unwrap_or_else(|e| e.into_inner());
-            plan(&targets, &machines, &self.plan, &mut seq)
+            plan(&targets, &machines, &settings.plan, &mut seq)
         };
         let mut outcome = Outcome {
             metrics: values,
             targets,
             action: plan.kind(),
+            planned: plan.picked(),
+            machines: machine_counts,
             ..Outcome::default()
         };
         if plan == Plan::NoScale {
@@ -213,7 +256,7 @@ impl Reconciler {
         }
         if plan == Plan::NothingToClone {
             return Err(ReconcileError::NothingToClone(
-                self.plan.process_group.clone(),
+                settings.plan.process_group.clone(),
             ));
         }
         // Only now, about to act, ask whether a deploy is running (a steady app costs
@@ -225,6 +268,11 @@ impl Reconciler {
             .inspect_err(|_| self.api_error("release"))?;
         if release.as_deref() == Some("running") {
             outcome.skipped = Some("release");
+            return Ok(outcome);
+        }
+        // Shadow mode stops here: the same plan a live round would carry out.
+        if settings.dry_run {
+            outcome.dry_run = true;
             return Ok(outcome);
         }
         let (ok, failed) = self.act(app, plan).await;
@@ -255,12 +303,12 @@ impl Reconciler {
     }
 
     /// Upstream ignores Machines without process-group metadata; say so once per app.
-    fn warn_ungrouped(&self, app: &str, machines: &[crate::fly::Machine]) {
+    fn warn_ungrouped(&self, app: &str, machines: &[crate::fly::Machine], group: &str) {
         let n = machines
             .iter()
             .filter(|m| m.is_reachable() && m.process_group().is_empty())
             .count();
-        if n > 0 && !self.plan.process_group.is_empty() {
+        if n > 0 && !group.is_empty() {
             self.warn_once(&self.warned_ungrouped, app, || {
                 tracing::warn!(app, machines = n, "machines without fly_process_group metadata are in no process group and are left alone; \
                     give them the metadata (fly deploy does) or set FAS_PROCESS_GROUP to match");
@@ -274,5 +322,33 @@ impl Reconciler {
         if warned.insert(app.to_string()) {
             log();
         }
+    }
+}
+
+/// The status page's record of a round.
+fn round(at: f64, result: &Result<Outcome, ReconcileError>, took: Duration) -> Round {
+    let took_ms = took.as_secs_f64() * 1e3;
+    match result {
+        Ok(o) => Round {
+            metrics: o.metrics.clone(),
+            created_target: o.targets.created,
+            started_target: o.targets.started,
+            action: o.action.to_string(),
+            planned: o.planned.clone(),
+            dry_run: o.dry_run,
+            succeeded: o.succeeded,
+            failed: o.failed,
+            skipped: o.skipped.map(str::to_string),
+            took_ms,
+            ..Round::new(at, &o.machines)
+        },
+        Err(e) => Round {
+            action: "error".into(),
+            error: Some(crate::redact::redact(&e.to_string()).chars().take(500).collect()),
+            error_kind: Some(e.kind().to_string()),
+            quarantined: matches!(e, ReconcileError::Policy(PolicyError::Quarantined { .. })),
+            took_ms,
+            ..Round::new(at, &MachineCounts::default())
+        },
     }
 }

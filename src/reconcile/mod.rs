@@ -9,10 +9,11 @@ mod act;
 pub mod app;
 pub mod recent;
 
-pub use app::{Outcome, ReconcileError, Reconciler};
+pub use app::{Outcome, ReconcileError, Reconciler, Settings};
 
 pub mod scheduler;
 
 pub use scheduler::{glob_match, Apps, Scheduler};
 
 pub mod state;
+pub mod status;

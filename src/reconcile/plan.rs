@@ -73,6 +73,26 @@ pub enum Plan {
 
 impl Plan {
     /// The name fly-autoscaler's `fas_reconcile_count{status}` uses (plus `suspend`).
+    /// The Machines this plan acts on, first choices first: IDs, or `new in REGION`.
+    /// (Acting may move on to later candidates when one is leased or refuses.)
+    pub fn picked(&self) -> Vec<String> {
+        match self {
+            Plan::NoScale | Plan::NothingToClone => Vec::new(),
+            Plan::Create { regions, .. } => regions
+                .iter()
+                .map(|r| match r.as_str() {
+                    "" => "new".to_string(),
+                    r => format!("new in {r}"),
+                })
+                .collect(),
+            Plan::Destroy { candidates, count }
+            | Plan::Start { candidates, count }
+            | Plan::Stop {
+                candidates, count, ..
+            } => candidates.iter().take(*count).cloned().collect(),
+        }
+    }
+
     pub fn kind(&self) -> &'static str {
         match self {
             Plan::NoScale => "no_scale",

@@ -87,6 +87,7 @@ impl Scheduler {
                             task.abort();
                             self.reconciler.metrics.forget_app(name);
                             self.reconciler.recent.forget(name);
+                            self.reconciler.status.forget(name);
                             tracing::info!(app = %name, "app no longer matches; dropped");
                         }
                         keep
@@ -212,6 +213,7 @@ async fn app_loop(
             reconciler
                 .metrics
                 .inc("fas_reconcile_skipped_total", &[("reason", "overrun")]);
+            reconciler.status.mark_skipped(&app, "overrun");
             tracing::warn!(app = %app, took_secs = started.elapsed().as_secs_f64(), "reconcile overran the interval; skipping the missed rounds");
         }
     }

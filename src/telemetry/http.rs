@@ -1,4 +1,5 @@
-//! The telemetry listener: `/metrics` in Prometheus text format and `/healthz`.
+//! The telemetry listener: `/metrics` in Prometheus text format, `/healthz`, and the
+//! status page (`/`, `/apps/{name}`) with its JSON (`/api/apps`, `/api/apps/{name}`).
 //! Nothing here names a token or a policy's state.
 
 use std::sync::Arc;
@@ -8,9 +9,19 @@ use axum::response::IntoResponse;
 use axum::routing::get;
 use axum::Router;
 
+use super::status::{api_app, api_apps, Ctx};
+use super::status_page::{app, index};
 use super::Metrics;
+use crate::clock::Clock;
+use crate::reconcile::status::Status;
 
-pub fn router(metrics: Arc<Metrics>) -> Router {
+pub fn router(metrics: Arc<Metrics>, status: Arc<Status>, clock: Arc<dyn Clock>) -> Router {
+    let pages = Router::new()
+        .route("/", get(index))
+        .route("/apps/{name}", get(app))
+        .route("/api/apps", get(api_apps))
+        .route("/api/apps/{name}", get(api_app))
+        .with_state(Ctx { status, clock });
     Router::new()
         .route(
             "/metrics",
@@ -22,4 +33,5 @@ pub fn router(metrics: Arc<Metrics>) -> Router {
             }),
         )
         .route("/healthz", get(|| async { "ok\n" }))
+        .merge(pages)
 }

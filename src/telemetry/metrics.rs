@@ -116,9 +116,29 @@ const FAMILIES: &[Family] = &[
         &["app", "state"]),
     ("fas_apps", "gauge", "Apps being reconciled.", &[]),
     (
+        "fas_dry_run",
+        "gauge",
+        "1 in shadow mode (dry-run: planned actions are logged, never sent), else 0.",
+        &[]),
+    (
+        "fas_dry_run_actions_total",
+        "counter",
+        "Rounds whose plan was not sent because of dry-run, by the action planned.",
+        &["action"]),
+    (
+        "fas_config_reloads_total",
+        "counter",
+        "Configuration and policy reloads (SIGHUP), by result: applied or rejected.",
+        &["result"]),
+    (
+        "fas_config_last_reload_successful",
+        "gauge",
+        "1 when the last reload was applied (or none was asked), 0 when it was rejected and the previous configuration still runs.",
+        &[]),
+    (
         "fas_policy_quarantined",
         "gauge",
-        "1 for an app whose decision overran the policy watchdog: it is no longer scaled until fas restarts.",
+        "1 for an app whose decision overran the policy watchdog: it is no longer scaled until fas restarts or the policy is reloaded.",
         &["app"]),
     (
         "fas_reconcile_duration_seconds",

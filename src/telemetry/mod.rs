@@ -1,7 +1,11 @@
-//! `/metrics` (Prometheus exposition) and `/healthz`, and log setup.
+//! `/metrics` (Prometheus exposition), `/healthz`, the status page and its JSON, and
+//! log setup.
 
 pub mod http;
 pub mod log;
 pub mod metrics;
+pub mod status;
+mod status_chart;
+pub mod status_page;
 
 pub use metrics::Metrics;
