@@ -58,7 +58,6 @@ async fn serve(cfg: Config, config_path: Option<PathBuf>) -> anyhow::Result<()> 
         .with_context(|| format!("cannot listen on {} (FAS_METRICS_ADDR)", cfg.metrics_addr))?;
     let metrics_addr = listener.local_addr()?;
 
-
     tracing::info!(
         app = %cfg.app_name, org = %cfg.org, interval_secs = cfg.interval.as_secs_f64(), timeout_secs = cfg.timeout.as_secs_f64(),
         concurrency = cfg.concurrency, process_group = %cfg.process_group, regions = %cfg.regions.join(","),

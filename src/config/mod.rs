@@ -180,7 +180,11 @@ impl Config {
             c.dry_run = match s.trim().to_ascii_lowercase().as_str() {
                 "true" | "1" | "yes" | "on" => true,
                 "false" | "0" | "no" | "off" => false,
-                _ => return Err(invalid(format!("cannot parse FAS_DRY_RUN as a boolean: {s:?} (use true or false)"))),
+                _ => {
+                    return Err(invalid(format!(
+                        "cannot parse FAS_DRY_RUN as a boolean: {s:?} (use true or false)"
+                    )))
+                }
             };
         }
         duration_var(env, "FAS_INTERVAL", &mut c.interval)?;

@@ -344,7 +344,12 @@ fn round(at: f64, result: &Result<Outcome, ReconcileError>, took: Duration) -> R
         },
         Err(e) => Round {
             action: "error".into(),
-            error: Some(crate::redact::redact(&e.to_string()).chars().take(500).collect()),
+            error: Some(
+                crate::redact::redact(&e.to_string())
+                    .chars()
+                    .take(500)
+                    .collect(),
+            ),
             error_kind: Some(e.kind().to_string()),
             quarantined: matches!(e, ReconcileError::Policy(PolicyError::Quarantined { .. })),
             took_ms,

@@ -148,7 +148,13 @@ mod tests {
         let s = Status::default();
         for i in 0..120 {
             let error = i % 10 == 0;
-            let action = if error { "error" } else if i % 3 == 0 { "start" } else { "no_scale" };
+            let action = if error {
+                "error"
+            } else if i % 3 == 0 {
+                "start"
+            } else {
+                "no_scale"
+            };
             s.record(&format!("app-{i:03}"), round(action, i, error));
         }
         let q = |q: &str, show: &str, sort: &str, page: usize| ListQuery {
@@ -162,12 +168,23 @@ mod tests {
         assert_eq!((all.total, all.pages, all.apps.len()), (120, 3, 50));
         assert_eq!(all.apps[0].name, "app-000");
         let last = list(&s, &q("", "", "", 9));
-        assert_eq!((last.page, last.apps.len()), (3, 20), "a page past the end is the last");
+        assert_eq!(
+            (last.page, last.apps.len()),
+            (3, 20),
+            "a page past the end is the last"
+        );
         assert_eq!(list(&s, &q("", "errors", "", 1)).total, 12);
-        assert_eq!(list(&s, &q("APP-11", "", "", 1)).total, 10, "case-insensitive part of the name");
+        assert_eq!(
+            list(&s, &q("APP-11", "", "", 1)).total,
+            10,
+            "case-insensitive part of the name"
+        );
         let acting = list(&s, &q("", "acting", "", 1));
         assert!(acting.apps.iter().all(|a| a.last.action == "start"));
         assert_eq!(list(&s, &q("", "", "started", 1)).apps[0].name, "app-119");
-        assert_eq!(list(&s, &q("", "", "error", 1)).apps[0].last.action, "error");
+        assert_eq!(
+            list(&s, &q("", "", "error", 1)).apps[0].last.action,
+            "error"
+        );
     }
 }

@@ -22,11 +22,8 @@ fn hhmm(t: f64) -> String {
 fn line(points: &[(f64, Option<f64>)], color: &str, dash: &str, out: &mut String) {
     let mut d = String::new();
     for (x, y) in points {
-        match y {
-            Some(y) => {
-                let _ = write!(d, "{}{x:.1},{y:.1} ", if d.is_empty() { "M" } else { "L" });
-            }
-            None => {}
+        if let Some(y) = y {
+            let _ = write!(d, "{}{x:.1},{y:.1} ", if d.is_empty() { "M" } else { "L" });
         }
     }
     if !d.is_empty() {
@@ -44,7 +41,11 @@ pub fn chart(history: &[Round]) -> String {
     let (t0, t1) = (history[0].at, history[history.len() - 1].at);
     let span = (t1 - t0).max(1.0);
     let x = |t: f64| LEFT + (t - t0) / span * (W - LEFT - 10.0);
-    let target = |r: &Round| r.started_target.and_then(|b| b.min.or(b.max)).map(|v| v as f64);
+    let target = |r: &Round| {
+        r.started_target
+            .and_then(|b| b.min.or(b.max))
+            .map(|v| v as f64)
+    };
     let ymax = history
         .iter()
         .flat_map(|r| [r.created as f64, r.started as f64, target(r).unwrap_or(0.0)])
@@ -54,7 +55,14 @@ pub fn chart(history: &[Round]) -> String {
     let metric = history
         .iter()
         .find_map(|r| r.metrics.first().map(|(n, _)| n.clone()));
-    let h = 10.0 + PANEL + GAP + if metric.is_some() { METRIC_PANEL + GAP } else { 0.0 };
+    let h = 10.0
+        + PANEL
+        + GAP
+        + if metric.is_some() {
+            METRIC_PANEL + GAP
+        } else {
+            0.0
+        };
     let mut s = format!(
         "<svg id=\"chart\" xmlns=\"http://www.w3.org/2000/svg\" viewBox=\"0 0 {W} {h}\" width=\"{W}\" height=\"{h}\" role=\"img\" aria-label=\"Machines over the last rounds\" font-size=\"11\" font-family=\"sans-serif\">"
     );
@@ -75,9 +83,24 @@ pub fn chart(history: &[Round]) -> String {
         history.iter().map(|r| (x(r.at), f(r).map(&y))).collect()
     };
     let ok = |r: &Round| r.error.is_none();
-    line(&pts(&|r| ok(r).then_some(r.created as f64)), "#9aa5b1", "", &mut s);
-    line(&pts(&target), "#ff7f0e", " stroke-dasharray=\"5,4\"", &mut s);
-    line(&pts(&|r| ok(r).then_some(r.started as f64)), "#1f77b4", "", &mut s);
+    line(
+        &pts(&|r| ok(r).then_some(r.created as f64)),
+        "#9aa5b1",
+        "",
+        &mut s,
+    );
+    line(
+        &pts(&target),
+        "#ff7f0e",
+        " stroke-dasharray=\"5,4\"",
+        &mut s,
+    );
+    line(
+        &pts(&|r| ok(r).then_some(r.started as f64)),
+        "#1f77b4",
+        "",
+        &mut s,
+    );
     for r in history {
         if r.error.is_some() {
             let _ = write!(s, "<line class=\"failed\" x1=\"{0:.1}\" y1=\"{1:.1}\" x2=\"{0:.1}\" y2=\"{2:.1}\" stroke=\"#d62728\" stroke-width=\"2\"/>", x(r.at), y(0.0) - 8.0, y(0.0));
@@ -110,8 +133,10 @@ pub fn chart(history: &[Round]) -> String {
         let mmax = history.iter().filter_map(value).fold(0.0, f64::max);
         let mmax = if mmax > 0.0 { mmax } else { 1.0 };
         let my = |v: f64| top + METRIC_PANEL - v / mmax * METRIC_PANEL;
-        let points: Vec<(f64, Option<f64>)> =
-            history.iter().map(|r| (x(r.at), value(r).map(my))).collect();
+        let points: Vec<(f64, Option<f64>)> = history
+            .iter()
+            .map(|r| (x(r.at), value(r).map(my)))
+            .collect();
         line(&points, "#2ca02c", "", &mut s);
         let _ = write!(
             s,

@@ -173,7 +173,12 @@ pub async fn index(State(ctx): State<Ctx>, Query(q): Query<ListQuery>) -> Respon
         mode_header(ctx.status.mode(), now)
     );
     let _ = write!(b, "<form method=\"get\" action=\"/\"><input name=\"q\" placeholder=\"app name contains\" value=\"{}\"> <select name=\"show\">", escape(&q.q));
-    for (v, label) in [("all", "all apps"), ("errors", "with errors"), ("acting", "acting"), ("quarantined", "quarantined")] {
+    for (v, label) in [
+        ("all", "all apps"),
+        ("errors", "with errors"),
+        ("acting", "acting"),
+        ("quarantined", "quarantined"),
+    ] {
         let sel = if q.show == v { " selected" } else { "" };
         let _ = write!(b, "<option value=\"{v}\"{sel}>{label}</option>");
     }
@@ -191,7 +196,11 @@ pub async fn index(State(ctx): State<Ctx>, Query(q): Query<ListQuery>) -> Respon
         if sort.is_empty() {
             let _ = write!(b, "<th{class}>{label}</th>");
         } else {
-            let _ = write!(b, "<th{class}><a href=\"{}\">{label}</a></th>", link(sort, 1));
+            let _ = write!(
+                b,
+                "<th{class}><a href=\"{}\">{label}</a></th>",
+                link(sort, 1)
+            );
         }
     }
     b.push_str("</tr></thead><tbody>");
@@ -214,11 +223,19 @@ pub async fn index(State(ctx): State<Ctx>, Query(q): Query<ListQuery>) -> Respon
     }
     b.push_str("</tbody></table><p class=\"pager\">");
     if listing.page > 1 {
-        let _ = write!(b, "<a href=\"{}\">← previous</a>", link(&q.sort, listing.page - 1));
+        let _ = write!(
+            b,
+            "<a href=\"{}\">← previous</a>",
+            link(&q.sort, listing.page - 1)
+        );
     }
     let _ = write!(b, "<span>page {} of {}</span>", listing.page, listing.pages);
     if listing.page < listing.pages {
-        let _ = write!(b, "<a href=\"{}\">next →</a>", link(&q.sort, listing.page + 1));
+        let _ = write!(
+            b,
+            "<a href=\"{}\">next →</a>",
+            link(&q.sort, listing.page + 1)
+        );
     }
     b.push_str("</p><p class=\"muted\">The same as JSON: <a href=\"/api/apps\">/api/apps</a> · <a href=\"/metrics\">/metrics</a></p>");
     page("fas status", &b).into_response()

@@ -5,6 +5,7 @@ pub mod nats_jwt;
 pub mod nats_setup;
 pub mod rig;
 pub mod sched;
+pub mod served;
 pub mod servers;
 pub mod simapi;
 
