@@ -11,6 +11,7 @@ const SERVERS: &[(&str, &str, &str)] = &[
     ("fas_no_nginx", "nginx", "/usr/sbin/nginx"),
     ("fas_no_redis", "redis-server", "/usr/bin/redis-server"),
     ("fas_no_nats", "nats-server", "/usr/sbin/nats-server"),
+    ("fas_no_chromium", "chromium", "/usr/bin/chromium"),
     (
         "fas_no_temporal",
         "temporal",

@@ -13,9 +13,14 @@ const PANEL: f64 = 150.0;
 const METRIC_PANEL: f64 = 80.0;
 const GAP: f64 = 28.0;
 
-fn hhmm(t: f64) -> String {
+/// `HH:MM`, with seconds when the chart spans less than an hour.
+fn clock(t: f64, span: f64) -> String {
     let s = t.rem_euclid(86400.0) as u64;
-    format!("{:02}:{:02}", s / 3600, s / 60 % 60)
+    if span < 3600.0 {
+        format!("{:02}:{:02}:{:02}", s / 3600, s / 60 % 60, s % 60)
+    } else {
+        format!("{:02}:{:02}", s / 3600, s / 60 % 60)
+    }
 }
 
 /// A polyline through the points that have a value.
@@ -72,8 +77,8 @@ pub fn chart(history: &[Round]) -> String {
         "<line x1=\"{LEFT}\" y1=\"{b}\" x2=\"{r}\" y2=\"{b}\" stroke=\"#999\"/>\
          <text x=\"{tx}\" y=\"14\" text-anchor=\"end\">{ymax}</text><text x=\"{tx}\" y=\"{b}\" text-anchor=\"end\">0</text>\
          <text x=\"{LEFT}\" y=\"{lb}\">{}</text><text x=\"{r}\" y=\"{lb}\" text-anchor=\"end\">{} UTC</text>",
-        hhmm(t0),
-        hhmm(t1),
+        clock(t0, span),
+        clock(t1, span),
         b = y(0.0),
         r = W - 10.0,
         tx = LEFT - 4.0,

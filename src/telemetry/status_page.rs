@@ -143,8 +143,12 @@ fn outcome(r: &Round) -> String {
             r.succeeded, r.failed
         ),
     };
-    if let Some(why) = &r.skipped {
-        let _ = write!(s, " <span class=\"muted\">skipped: {}</span>", escape(why));
+    match r.skipped.as_deref() {
+        Some("overrun") => s.push_str(" <span class=\"muted\">(overran the interval)</span>"),
+        Some(why) => {
+            let _ = write!(s, " <span class=\"muted\">skipped: {}</span>", escape(why));
+        }
+        None => {}
     }
     s
 }
@@ -286,4 +290,23 @@ pub async fn app(State(ctx): State<Ctx>, Path(name): Path<String>) -> Response {
         encode(&name)
     );
     page(&format!("fas: {name}"), &b).into_response()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::policy::MachineCounts;
+
+    #[test]
+    fn text_from_apps_metrics_and_errors_is_escaped() {
+        let mut r = Round::new(0.0, &MachineCounts::default());
+        r.metrics = vec![("<script>alert(1)</script>".into(), 1.0)];
+        r.error = Some("bad \"<b>\" & more".into());
+        assert!(!metrics_text(&r).contains("<script>"));
+        assert_eq!(
+            outcome(&r),
+            "<span class=\"err\">bad &quot;&lt;b&gt;&quot; &amp; more</span>"
+        );
+        assert_eq!(encode("a b/c?d"), "a%20b%2Fc%3Fd");
+    }
 }
