@@ -1,5 +1,6 @@
 # fas: build the release binary (Lua, stdlib and TLS all inside it), then run it on a
-# slim base with CA certificates, as a non-root user.
+# slim base with CA certificates (and procps, for `pkill -HUP -x fas`: a live reload
+# from `fly ssh console`), as a non-root user.
 FROM rust:1-bookworm AS build
 WORKDIR /src
 COPY Cargo.toml Cargo.lock build.rs ./
@@ -11,7 +12,7 @@ RUN cargo build --release --locked && strip target/release/fas
 
 FROM debian:bookworm-slim
 RUN apt-get update \
- && apt-get install -y --no-install-recommends ca-certificates \
+ && apt-get install -y --no-install-recommends ca-certificates procps \
  && rm -rf /var/lib/apt/lists/* \
  && useradd --system --uid 10001 --home-dir /var/lib/fas --create-home fas
 COPY --from=build /src/target/release/fas /usr/local/bin/fas

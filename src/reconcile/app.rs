@@ -198,6 +198,11 @@ impl Reconciler {
         }
         self.status
             .record(app, round(at, &result, started.elapsed()));
+        self.metrics.set(
+            "fas_app_consecutive_failures",
+            &[("app", app)],
+            self.status.failing_streak(app) as f64,
+        );
         result
     }
 

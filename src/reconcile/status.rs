@@ -76,6 +76,13 @@ impl Status {
         rounds.push_back(round);
     }
 
+    /// How many of `app`'s newest rounds failed in a row.
+    pub fn failing_streak(&self, app: &str) -> usize {
+        lock(&self.apps).get(app).map_or(0, |r| {
+            r.iter().rev().take_while(|r| r.error.is_some()).count()
+        })
+    }
+
     /// Marks the newest round of `app` as skipped (an overrun found after it ended).
     pub fn mark_skipped(&self, app: &str, reason: &str) {
         if let Some(last) = lock(&self.apps).get_mut(app).and_then(|r| r.back_mut()) {

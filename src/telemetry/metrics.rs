@@ -116,6 +116,11 @@ const FAMILIES: &[Family] = &[
         &["app", "state"]),
     ("fas_apps", "gauge", "Apps being reconciled.", &[]),
     (
+        "fas_app_consecutive_failures",
+        "gauge",
+        "Rounds in a row that failed for the app (a collector, the policy, the API, a timeout); 0 after a good round.",
+        &["app"]),
+    (
         "fas_dry_run",
         "gauge",
         "1 in shadow mode (dry-run: planned actions are logged, never sent), else 0.",
