@@ -81,7 +81,7 @@ async fn dry_run_sends_nothing_and_plans_what_a_live_run_does() {
     // Rounds go on, planning the same stop each time (nothing changed).
     tokio::time::sleep(Duration::from_millis(1200)).await;
     let history = shadow.json("/api/apps/web").await;
-    let rounds = history["history"]
+    let rounds = history["rounds"]
         .as_array()
         .unwrap_or_else(|| panic!("{history} {}", shadow.log()));
     assert!(rounds.len() >= 3, "{history}");

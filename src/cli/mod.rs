@@ -5,6 +5,7 @@ mod bench;
 mod bench_collectors;
 mod bench_reconcile;
 mod bench_sim;
+mod bench_status;
 mod eval;
 mod sandbox;
 mod sandbox_feed;

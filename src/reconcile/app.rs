@@ -338,24 +338,24 @@ fn round(at: f64, result: &Result<Outcome, ReconcileError>, took: Duration) -> R
             metrics: o.metrics.clone(),
             created_target: o.targets.created,
             started_target: o.targets.started,
-            action: o.action.to_string(),
+            action: o.action,
             planned: o.planned.clone(),
             dry_run: o.dry_run,
             succeeded: o.succeeded,
             failed: o.failed,
-            skipped: o.skipped.map(str::to_string),
+            skipped: o.skipped,
             took_ms,
             ..Round::new(at, &o.machines)
         },
         Err(e) => Round {
-            action: "error".into(),
+            action: "error",
             error: Some(
                 crate::redact::redact(&e.to_string())
                     .chars()
                     .take(500)
                     .collect(),
             ),
-            error_kind: Some(e.kind().to_string()),
+            error_kind: Some(e.kind()),
             quarantined: matches!(e, ReconcileError::Policy(PolicyError::Quarantined { .. })),
             took_ms,
             ..Round::new(at, &MachineCounts::default())

@@ -1,7 +1,9 @@
 //! What each app's last rounds looked like, for the status page and `/api/apps`. The
 //! reconciler publishes a `Round` after each reconcile; telemetry only reads copies.
-//! Memory is bounded: a fixed number of rounds per app, and apps that stop matching
-//! are dropped. Every text kept here has passed the redaction point.
+//! Memory is bounded and small enough for 10,000 apps: per app, the newest `DETAILED`
+//! rounds in full and a compact `Point` for each of the last `HISTORY` rounds (what the
+//! chart draws); apps that stop matching are dropped. Every text kept here has passed
+//! the redaction point.
 
 use std::collections::{BTreeMap, VecDeque};
 use std::sync::Mutex;
@@ -10,8 +12,49 @@ use serde::Serialize;
 
 use crate::policy::{Bounds, MachineCounts};
 
-/// Rounds kept per app: an hour at the default 15 s interval.
-pub const HISTORY: usize = 240;
+/// Rounds kept per app as chart points: half an hour at the default 15 s interval.
+pub const HISTORY: usize = 120;
+/// Rounds kept per app in full (metrics, targets, planned Machines, error text).
+pub const DETAILED: usize = 6;
+
+/// One round, as the chart draws it (24 bytes).
+#[derive(Debug, Clone, Copy, Serialize, PartialEq)]
+pub struct Point {
+    pub at: f64,
+    /// The first metric's value (NaN when the round had none).
+    pub metric: f32,
+    pub started: u16,
+    pub created: u16,
+    /// The started target (its min, else its max); -1 when the policy left it alone.
+    pub target: i16,
+    /// Acted (or, in shadow mode, planned to).
+    pub acted: bool,
+    pub failed: bool,
+}
+
+impl Point {
+    fn of(r: &Round) -> Point {
+        let small = |v: u64| v.min(u64::from(u16::MAX)) as u16;
+        Point {
+            at: r.at,
+            metric: r.metrics.first().map_or(f32::NAN, |(_, v)| *v as f32),
+            started: small(r.started),
+            created: small(r.created),
+            target: r
+                .started_target
+                .and_then(|b| b.min.or(b.max))
+                .map_or(-1, |v| v.clamp(0, i64::from(i16::MAX)) as i16),
+            acted: r.error.is_none() && r.action != "no_scale",
+            failed: r.error.is_some(),
+        }
+    }
+}
+
+#[derive(Default)]
+struct Kept {
+    points: VecDeque<Point>,
+    rounds: VecDeque<Round>,
+}
 
 /// One round of one app.
 #[derive(Debug, Clone, Serialize, PartialEq)]
@@ -26,7 +69,7 @@ pub struct Round {
     pub started: u64,
     pub stopped: u64,
     /// `no_scale`, `create`, `destroy`, `start`, `stop`, `suspend`, or `error`.
-    pub action: String,
+    pub action: &'static str,
     /// The Machines the plan picked (IDs, or `new in REGION` for creates).
     pub planned: Vec<String>,
     /// Planned but not sent: shadow mode.
@@ -34,10 +77,10 @@ pub struct Round {
     pub succeeded: usize,
     pub failed: usize,
     /// Why the round did not act (`release`, `overrun`), when it did not.
-    pub skipped: Option<String>,
+    pub skipped: Option<&'static str>,
     /// The error that stopped the round (kind: collect, api, policy, timeout, …).
     pub error: Option<String>,
-    pub error_kind: Option<String>,
+    pub error_kind: Option<&'static str>,
     pub quarantined: bool,
     pub took_ms: f64,
 }
@@ -55,7 +98,7 @@ pub struct Mode {
 
 #[derive(Default)]
 pub struct Status {
-    apps: Mutex<BTreeMap<String, VecDeque<Round>>>,
+    apps: Mutex<BTreeMap<String, Kept>>,
     mode: Mutex<Option<Mode>>,
 }
 
@@ -66,27 +109,34 @@ fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
 impl Status {
     pub fn record(&self, app: &str, round: Round) {
         let mut apps = lock(&self.apps);
-        let rounds = match apps.get_mut(app) {
-            Some(r) => r,
+        let kept = match apps.get_mut(app) {
+            Some(k) => k,
             None => apps.entry(app.to_string()).or_default(),
         };
-        if rounds.len() >= HISTORY {
-            rounds.pop_front();
+        if kept.points.len() >= HISTORY {
+            kept.points.pop_front();
         }
-        rounds.push_back(round);
+        kept.points.push_back(Point::of(&round));
+        if kept.rounds.len() >= DETAILED {
+            kept.rounds.pop_front();
+        }
+        kept.rounds.push_back(round);
     }
 
     /// How many of `app`'s newest rounds failed in a row.
     pub fn failing_streak(&self, app: &str) -> usize {
-        lock(&self.apps).get(app).map_or(0, |r| {
-            r.iter().rev().take_while(|r| r.error.is_some()).count()
+        lock(&self.apps).get(app).map_or(0, |k| {
+            k.points.iter().rev().take_while(|p| p.failed).count()
         })
     }
 
     /// Marks the newest round of `app` as skipped (an overrun found after it ended).
-    pub fn mark_skipped(&self, app: &str, reason: &str) {
-        if let Some(last) = lock(&self.apps).get_mut(app).and_then(|r| r.back_mut()) {
-            last.skipped = Some(reason.to_string());
+    pub fn mark_skipped(&self, app: &str, reason: &'static str) {
+        if let Some(last) = lock(&self.apps)
+            .get_mut(app)
+            .and_then(|k| k.rounds.back_mut())
+        {
+            last.skipped = Some(reason);
         }
     }
 
@@ -112,15 +162,18 @@ impl Status {
     pub fn latest(&self) -> Vec<(String, Round)> {
         lock(&self.apps)
             .iter()
-            .filter_map(|(name, r)| r.back().map(|last| (name.clone(), last.clone())))
+            .filter_map(|(name, k)| k.rounds.back().map(|last| (name.clone(), last.clone())))
             .collect()
     }
 
-    /// An app's rounds, oldest first.
-    pub fn history(&self, app: &str) -> Option<Vec<Round>> {
-        lock(&self.apps)
-            .get(app)
-            .map(|r| r.iter().cloned().collect())
+    /// An app's chart points and its detailed rounds, oldest first.
+    pub fn history(&self, app: &str) -> Option<(Vec<Point>, Vec<Round>)> {
+        lock(&self.apps).get(app).map(|k| {
+            (
+                k.points.iter().copied().collect(),
+                k.rounds.iter().cloned().collect(),
+            )
+        })
     }
 }
 
@@ -135,7 +188,7 @@ impl Round {
             created: machines.created,
             started: machines.started,
             stopped: machines.stopped,
-            action: String::new(),
+            action: "",
             planned: Vec::new(),
             dry_run: false,
             succeeded: 0,
@@ -159,9 +212,11 @@ mod tests {
         for i in 0..HISTORY + 10 {
             s.record("web", Round::new(i as f64, &MachineCounts::default()));
         }
-        let h = s.history("web").unwrap();
-        assert_eq!(h.len(), HISTORY);
-        assert_eq!(h[0].at, 10.0, "the oldest rounds go first");
+        let (points, rounds) = s.history("web").unwrap();
+        assert_eq!((points.len(), rounds.len()), (HISTORY, DETAILED));
+        assert_eq!(points[0].at, 10.0, "the oldest rounds go first");
+        assert_eq!(rounds[0].at, (HISTORY + 10 - DETAILED) as f64);
+        assert_eq!(std::mem::size_of::<Point>(), 24);
         assert_eq!(s.latest()[0].1.at, (HISTORY + 9) as f64);
         s.forget("web");
         assert!(s.history("web").is_none() && s.latest().is_empty());

@@ -116,10 +116,11 @@ pub async fn api_apps(State(ctx): State<Ctx>, Query(q): Query<ListQuery>) -> Res
 
 pub async fn api_app(State(ctx): State<Ctx>, Path(name): Path<String>) -> Response {
     match ctx.status.history(&name) {
-        Some(history) => Json(serde_json::json!({
+        Some((points, rounds)) => Json(serde_json::json!({
             "name": name,
             "mode": ctx.status.mode(),
-            "history": history,
+            "points": points,
+            "rounds": rounds,
         }))
         .into_response(),
         None => (
@@ -135,9 +136,9 @@ mod tests {
     use super::*;
     use crate::policy::MachineCounts;
 
-    fn round(action: &str, started: u64, error: bool) -> Round {
+    fn round(action: &'static str, started: u64, error: bool) -> Round {
         let mut r = Round::new(0.0, &MachineCounts::default());
-        r.action = action.into();
+        r.action = action;
         r.started = started;
         r.error = error.then(|| "collect failed".to_string());
         r

@@ -1,11 +1,11 @@
 //! The small SVG chart on an app's status page: Machines (started, created, and the
-//! started target) over the kept rounds, the first metric under it on its own scale,
+//! started target) over the kept points, the first metric under it on its own scale,
 //! actions as dots and failed rounds as red marks. Inline SVG: no script, no request.
 
 use std::fmt::Write;
 
 use super::status_page::escape;
-use crate::reconcile::status::Round;
+use crate::reconcile::status::Point;
 
 const W: f64 = 720.0;
 const LEFT: f64 = 44.0;
@@ -39,27 +39,27 @@ fn line(points: &[(f64, Option<f64>)], color: &str, dash: &str, out: &mut String
     }
 }
 
-pub fn chart(history: &[Round]) -> String {
-    if history.is_empty() {
+pub fn chart(points: &[Point], metric: Option<&str>) -> String {
+    if points.is_empty() {
         return String::new();
     }
-    let (t0, t1) = (history[0].at, history[history.len() - 1].at);
+    let (t0, t1) = (points[0].at, points[points.len() - 1].at);
     let span = (t1 - t0).max(1.0);
     let x = |t: f64| LEFT + (t - t0) / span * (W - LEFT - 10.0);
-    let target = |r: &Round| {
-        r.started_target
-            .and_then(|b| b.min.or(b.max))
-            .map(|v| v as f64)
-    };
-    let ymax = history
+    let target = |p: &Point| (p.target >= 0).then_some(f64::from(p.target));
+    let ymax = points
         .iter()
-        .flat_map(|r| [r.created as f64, r.started as f64, target(r).unwrap_or(0.0)])
+        .flat_map(|p| {
+            [
+                f64::from(p.created),
+                f64::from(p.started),
+                target(p).unwrap_or(0.0),
+            ]
+        })
         .fold(1.0, f64::max)
         .ceil();
     let y = |v: f64| 10.0 + PANEL - v / ymax * PANEL;
-    let metric = history
-        .iter()
-        .find_map(|r| r.metrics.first().map(|(n, _)| n.clone()));
+    let metric = metric.filter(|_| points.iter().any(|p| p.metric.is_finite()));
     let h = 10.0
         + PANEL
         + GAP
@@ -84,12 +84,12 @@ pub fn chart(history: &[Round]) -> String {
         tx = LEFT - 4.0,
         lb = y(0.0) + 14.0,
     );
-    let pts = |f: &dyn Fn(&Round) -> Option<f64>| -> Vec<(f64, Option<f64>)> {
-        history.iter().map(|r| (x(r.at), f(r).map(&y))).collect()
+    let pts = |f: &dyn Fn(&Point) -> Option<f64>| -> Vec<(f64, Option<f64>)> {
+        points.iter().map(|p| (x(p.at), f(p).map(&y))).collect()
     };
-    let ok = |r: &Round| r.error.is_none();
+    let ok = |p: &Point| !p.failed;
     line(
-        &pts(&|r| ok(r).then_some(r.created as f64)),
+        &pts(&|p| ok(p).then_some(f64::from(p.created))),
         "#9aa5b1",
         "",
         &mut s,
@@ -101,54 +101,43 @@ pub fn chart(history: &[Round]) -> String {
         &mut s,
     );
     line(
-        &pts(&|r| ok(r).then_some(r.started as f64)),
+        &pts(&|p| ok(p).then_some(f64::from(p.started))),
         "#1f77b4",
         "",
         &mut s,
     );
-    for r in history {
-        if r.error.is_some() {
-            let _ = write!(s, "<line class=\"failed\" x1=\"{0:.1}\" y1=\"{1:.1}\" x2=\"{0:.1}\" y2=\"{2:.1}\" stroke=\"#d62728\" stroke-width=\"2\"/>", x(r.at), y(0.0) - 8.0, y(0.0));
-        } else if r.action != "no_scale" {
-            let color = if r.dry_run { "#b26b00" } else { "#222" };
+    for p in points {
+        if p.failed {
+            let _ = write!(s, "<line class=\"failed\" x1=\"{0:.1}\" y1=\"{1:.1}\" x2=\"{0:.1}\" y2=\"{2:.1}\" stroke=\"#d62728\" stroke-width=\"2\"/>", x(p.at), y(0.0) - 8.0, y(0.0));
+        } else if p.acted {
             let _ = write!(
                 s,
-                "<circle class=\"action\" cx=\"{:.1}\" cy=\"{:.1}\" r=\"3.5\" fill=\"{color}\"><title>{}{}</title></circle>",
-                x(r.at),
-                y(r.started as f64),
-                if r.dry_run { "would " } else { "" },
-                escape(&r.action)
+                "<circle class=\"action\" cx=\"{:.1}\" cy=\"{:.1}\" r=\"3.5\" fill=\"#222\"/>",
+                x(p.at),
+                y(f64::from(p.started)),
             );
         }
     }
     let _ = write!(
         s,
-        "<text x=\"{LEFT}\" y=\"{}\"><tspan fill=\"#1f77b4\">— started</tspan>  <tspan fill=\"#9aa5b1\">— created</tspan>  <tspan fill=\"#ff7f0e\">- - started target</tspan>  ● action  <tspan fill=\"#d62728\">| failed round</tspan></text>",
+        "<text x=\"{LEFT}\" y=\"{}\"><tspan fill=\"#1f77b4\">— started</tspan>  <tspan fill=\"#9aa5b1\">— created</tspan>  <tspan fill=\"#ff7f0e\">- - started target</tspan>  ● action (or planned)  <tspan fill=\"#d62728\">| failed round</tspan></text>",
         y(0.0) + 26.0
     );
     if let Some(name) = metric {
         let top = 10.0 + PANEL + GAP + 6.0;
-        let value = |r: &Round| {
-            r.metrics
-                .iter()
-                .find(|(n, _)| *n == name)
-                .map(|(_, v)| *v)
-                .filter(|v| v.is_finite())
-        };
-        let mmax = history.iter().filter_map(value).fold(0.0, f64::max);
+        let value = |p: &Point| Some(f64::from(p.metric)).filter(|v| v.is_finite());
+        let mmax = points.iter().filter_map(value).fold(0.0, f64::max);
         let mmax = if mmax > 0.0 { mmax } else { 1.0 };
         let my = |v: f64| top + METRIC_PANEL - v / mmax * METRIC_PANEL;
-        let points: Vec<(f64, Option<f64>)> = history
-            .iter()
-            .map(|r| (x(r.at), value(r).map(my)))
-            .collect();
-        line(&points, "#2ca02c", "", &mut s);
+        let line_points: Vec<(f64, Option<f64>)> =
+            points.iter().map(|p| (x(p.at), value(p).map(my))).collect();
+        line(&line_points, "#2ca02c", "", &mut s);
         let _ = write!(
             s,
             "<line x1=\"{LEFT}\" y1=\"{b}\" x2=\"{r}\" y2=\"{b}\" stroke=\"#999\"/>\
              <text x=\"{tx}\" y=\"{t}\" text-anchor=\"end\">{mmax}</text>\
              <text x=\"{LEFT}\" y=\"{lb}\" fill=\"#2ca02c\">— {}</text>",
-            escape(&name),
+            escape(name),
             b = my(0.0),
             r = W - 10.0,
             tx = LEFT - 4.0,

@@ -13,7 +13,7 @@ use axum::response::{Html, IntoResponse, Response};
 use super::status::{list, Ctx, ListQuery};
 use super::status_chart::chart;
 use crate::policy::Bounds;
-use crate::reconcile::status::{Mode, Round};
+use crate::reconcile::status::{Mode, Round, Status};
 
 pub fn escape(s: &str) -> String {
     let mut out = String::with_capacity(s.len());
@@ -135,7 +135,7 @@ fn outcome(r: &Round) -> String {
     } else {
         escape(&r.planned.join(", "))
     };
-    let mut s = match (r.action.as_str(), r.dry_run) {
+    let mut s = match (r.action, r.dry_run) {
         ("no_scale", _) => "no change".to_string(),
         (a, true) => format!("<span class=\"act\">would {a}</span> {planned}"),
         (a, false) => format!(
@@ -143,7 +143,7 @@ fn outcome(r: &Round) -> String {
             r.succeeded, r.failed
         ),
     };
-    match r.skipped.as_deref() {
+    match r.skipped {
         Some("overrun") => s.push_str(" <span class=\"muted\">(overran the interval)</span>"),
         Some(why) => {
             let _ = write!(s, " <span class=\"muted\">skipped: {}</span>", escape(why));
@@ -161,8 +161,12 @@ fn machines(r: &Round) -> String {
 }
 
 pub async fn index(State(ctx): State<Ctx>, Query(q): Query<ListQuery>) -> Response {
-    let now = ctx.clock.now();
-    let listing = list(&ctx.status, &q);
+    page("fas status", &index_body(&ctx.status, ctx.clock.now(), &q)).into_response()
+}
+
+/// The list's HTML body.
+pub fn index_body(status: &Status, now: f64, q: &ListQuery) -> String {
+    let listing = list(status, q);
     let link = |sort: &str, page: usize| {
         format!(
             "/?q={}&amp;show={}&amp;sort={}&amp;page={page}",
@@ -174,7 +178,7 @@ pub async fn index(State(ctx): State<Ctx>, Query(q): Query<ListQuery>) -> Respon
     let mut b = format!(
         "<h1>fas — {} app(s)</h1>{}",
         listing.total,
-        mode_header(ctx.status.mode(), now)
+        mode_header(status.mode(), now)
     );
     let _ = write!(b, "<form method=\"get\" action=\"/\"><input name=\"q\" placeholder=\"app name contains\" value=\"{}\"> <select name=\"show\">", escape(&q.q));
     for (v, label) in [
@@ -242,12 +246,12 @@ pub async fn index(State(ctx): State<Ctx>, Query(q): Query<ListQuery>) -> Respon
         );
     }
     b.push_str("</p><p class=\"muted\">The same as JSON: <a href=\"/api/apps\">/api/apps</a> · <a href=\"/metrics\">/metrics</a></p>");
-    page("fas status", &b).into_response()
+    b
 }
 
 pub async fn app(State(ctx): State<Ctx>, Path(name): Path<String>) -> Response {
     let now = ctx.clock.now();
-    let Some(history) = ctx.status.history(&name) else {
+    let Some((points, history)) = ctx.status.history(&name) else {
         let body = format!(
             "<h1>{}</h1><p>No such app, or it has not finished a round yet. <a href=\"/\">All apps</a></p>",
             escape(&name)
@@ -270,9 +274,13 @@ pub async fn app(State(ctx): State<Ctx>, Path(name): Path<String>) -> Response {
             outcome(last)
         );
     }
-    b.push_str(&chart(&history));
+    let metric = history
+        .last()
+        .and_then(|r| r.metrics.first())
+        .map(|(n, _)| n.as_str());
+    b.push_str(&chart(&points, metric));
     b.push_str("<h2>Recent rounds</h2><table id=\"rounds\"><thead><tr><th>Time</th><th>Metrics</th><th class=\"wide\">Targets</th><th>Machines</th><th>Outcome</th></tr></thead><tbody>");
-    for r in history.iter().rev().take(30) {
+    for r in history.iter().rev() {
         let _ = write!(
             b,
             "<tr><td>{}</td><td>{}</td><td class=\"wide\">created {} · started {}</td><td>{}</td><td>{}</td></tr>",
