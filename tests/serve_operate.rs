@@ -252,3 +252,45 @@ async fn sighup_reloads_keeping_state_and_rejects_what_is_broken() {
     assert!(!log.contains("state lost"), "{log}");
     assert_eq!(started(&sim, "web"), 1);
 }
+
+/// `FAS_RELOAD_ON_CHANGE=true`: editing the policy file is a reload, no signal needed; a
+/// broken save is rejected once (not retried every check) and a fixed one applies.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_changed_policy_file_reloads_when_asked() {
+    let sim = support::sched::fleet("acme/web=3").await;
+    let dir = tempfile::tempdir().unwrap();
+    let policy = dir.path().join("policy.lua");
+    let returning = |n: u32| format!("function scale(m, app)\n  return {{ started = {n} }}\nend\n");
+    std::fs::write(&policy, returning(2)).unwrap();
+    let env = [
+        ("FAS_APP_NAME", "web"),
+        ("FAS_POLICY", "policy.lua"),
+        ("FAS_INTERVAL", "300ms"),
+        ("FAS_RELOAD_ON_CHANGE", "true"),
+    ];
+    let fas = Served::start(&sim.url(), &env, &[], dir.path());
+    fas.wait_for("/api/apps", "target 2", |v| target(v) == Some(2))
+        .await;
+    std::fs::write(&policy, "function scale(m, app)\n  return {{\nend\n").unwrap();
+    fas.wait_for("/api/apps", "the broken save rejected", |v| {
+        !v["mode"]["last_reload_error"].is_null()
+    })
+    .await;
+    // Several checks later, it was not retried.
+    tokio::time::sleep(Duration::from_millis(4500)).await;
+    assert_eq!(
+        fas.metric("fas_config_reloads_total{result=\"rejected\"}")
+            .await,
+        Some(1.0)
+    );
+    std::fs::write(&policy, returning(1)).unwrap();
+    let v = fas
+        .wait_for("/api/apps", "target 1 from the saved file", |v| {
+            target(v) == Some(1)
+        })
+        .await;
+    assert_eq!(v["mode"]["reloads"], 1);
+    let log = fas.stop();
+    assert!(log.contains("a file changed"), "{log}");
+    assert_eq!(started(&sim, "web"), 1);
+}

@@ -75,6 +75,10 @@ fn needs_restart(old: &Config, new: &Config) -> Vec<&'static str> {
     check(old.api_token != new.api_token, "api-token");
     check(old.state_path != new.state_path, "state-path");
     check(old.metrics_addr != new.metrics_addr, "metrics-addr");
+    check(
+        old.reload_on_change != new.reload_on_change,
+        "reload-on-change",
+    );
     keys
 }
 
@@ -89,7 +93,8 @@ pub struct Reloader {
 
 impl Reloader {
     /// Reads everything again and applies it, or says why not and changes nothing.
-    pub async fn reload(&self) {
+    /// Returns the configuration applied.
+    pub async fn reload(&self) -> Option<Config> {
         let metrics = self.reconciler.metrics.clone();
         let status = self.reconciler.status.clone();
         match self.try_reload().await {
@@ -104,6 +109,7 @@ impl Reloader {
                 });
                 tracing::info!(policy = %policy_name(&cfg), dry_run = cfg.dry_run,
                     "configuration reloaded; each app uses it from its next round");
+                Some(cfg)
             }
             Err(e) => {
                 let e = crate::redact::redact(&format!("{e:#}")).into_owned();
@@ -111,6 +117,7 @@ impl Reloader {
                 metrics.set("fas_config_last_reload_successful", &[], 0.0);
                 status.update_mode(|m| m.last_reload_error = Some(e.clone()));
                 tracing::error!(error = %e, "reload rejected; the running configuration and policy go on unchanged");
+                None
             }
         }
     }
@@ -139,27 +146,61 @@ impl Reloader {
         Ok(cfg)
     }
 
-    /// Reloads on every SIGHUP until `stop`.
+    /// Reloads on every SIGHUP, and with `reload-on-change` when the config or policy
+    /// file changes on disk (checked every 2 s), until `stop`.
     pub async fn run(self, mut stop: tokio::sync::watch::Receiver<bool>) {
+        let watch = self.started_with.reload_on_change;
+        let mut watched: Vec<PathBuf> = self
+            .config_path
+            .iter()
+            .chain(self.started_with.policy.iter())
+            .cloned()
+            .collect();
+        let mut seen = fingerprint(&watched);
         #[cfg(unix)]
-        {
-            use tokio::signal::unix::{signal, SignalKind};
-            let Ok(mut hup) = signal(SignalKind::hangup()) else {
-                return;
+        let Ok(mut hup) = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup()) else {
+            return;
+        };
+        loop {
+            #[cfg(unix)]
+            let hangup = hup.recv();
+            #[cfg(not(unix))]
+            let hangup = std::future::pending::<Option<()>>();
+            let why = tokio::select! {
+                _ = hangup => "SIGHUP",
+                _ = tokio::time::sleep(WATCH_EVERY), if watch => "a file changed",
+                _ = stop.wait_for(|s| *s) => "stop",
             };
-            loop {
-                let hangup = tokio::select! {
-                    _ = hup.recv() => true,
-                    _ = stop.wait_for(|s| *s) => false,
-                };
-                if !hangup {
-                    return;
-                }
-                tracing::info!("SIGHUP: reloading the configuration and the policy");
-                self.reload().await;
+            if why == "stop" {
+                return;
             }
+            if why != "SIGHUP" && fingerprint(&watched) == seen {
+                continue;
+            }
+            tracing::info!(why, "reloading the configuration and the policy");
+            if let Some(cfg) = self.reload().await {
+                watched = self
+                    .config_path
+                    .iter()
+                    .chain(cfg.policy.iter())
+                    .cloned()
+                    .collect();
+            }
+            // A rejected file is not retried until it changes again.
+            seen = fingerprint(&watched);
         }
-        #[cfg(not(unix))]
-        let _ = stop.wait_for(|s| *s).await;
     }
+}
+
+const WATCH_EVERY: std::time::Duration = std::time::Duration::from_secs(2);
+
+/// What the watched files look like on disk (modified time and length, or absent).
+fn fingerprint(paths: &[PathBuf]) -> Vec<Option<(std::time::SystemTime, u64)>> {
+    paths
+        .iter()
+        .map(|p| {
+            let m = std::fs::metadata(p).ok()?;
+            Some((m.modified().ok()?, m.len()))
+        })
+        .collect()
 }

@@ -50,6 +50,7 @@ pub struct FileConfig {
     pub api_token: Option<Scalar>,
     pub verbose: Option<bool>,
     pub dry_run: Option<bool>,
+    pub reload_on_change: Option<bool>,
     pub metric_collectors: Option<Vec<FileCollector>>,
     pub policy: Option<String>,
     pub policy_params: Option<BTreeMap<String, serde_json::Value>>,

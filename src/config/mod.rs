@@ -87,6 +87,8 @@ pub struct Config {
     pub verbose: bool,
     /// Shadow mode: collect, decide and plan, but send nothing that changes a Machine.
     pub dry_run: bool,
+    /// Reload when the config or policy file changes on disk, as on SIGHUP.
+    pub reload_on_change: bool,
     pub metric_collectors: Vec<CollectorConfig>,
     pub policy: Option<PathBuf>,
     pub policy_params: serde_json::Value,
@@ -118,6 +120,7 @@ impl Default for Config {
             api_token: Secret::default(),
             verbose: false,
             dry_run: false,
+            reload_on_change: false,
             metric_collectors: Vec::new(),
             policy: None,
             policy_params: serde_json::json!({}),
@@ -132,6 +135,21 @@ pub type Env<'a> = &'a dyn Fn(&str) -> Option<String>;
 
 pub fn process_env(name: &str) -> Option<String> {
     std::env::var(name).ok()
+}
+
+fn bool_var(env: Env, name: &str, into: &mut bool) -> Result<(), ConfigError> {
+    if let Some(s) = env(name).filter(|s| !s.is_empty()) {
+        *into = match s.trim().to_ascii_lowercase().as_str() {
+            "true" | "1" | "yes" | "on" => true,
+            "false" | "0" | "no" | "off" => false,
+            _ => {
+                return Err(invalid(format!(
+                    "cannot parse {name} as a boolean: {s:?} (use true or false)"
+                )))
+            }
+        };
+    }
+    Ok(())
 }
 
 fn duration_var(env: Env, name: &str, into: &mut Duration) -> Result<(), ConfigError> {
@@ -176,17 +194,8 @@ impl Config {
                 .parse()
                 .map_err(|_| invalid(format!("cannot parse FAS_CONCURRENCY as integer: {s:?}")))?;
         }
-        if let Some(s) = env("FAS_DRY_RUN").filter(|s| !s.is_empty()) {
-            c.dry_run = match s.trim().to_ascii_lowercase().as_str() {
-                "true" | "1" | "yes" | "on" => true,
-                "false" | "0" | "no" | "off" => false,
-                _ => {
-                    return Err(invalid(format!(
-                        "cannot parse FAS_DRY_RUN as a boolean: {s:?} (use true or false)"
-                    )))
-                }
-            };
-        }
+        bool_var(env, "FAS_DRY_RUN", &mut c.dry_run)?;
+        bool_var(env, "FAS_RELOAD_ON_CHANGE", &mut c.reload_on_change)?;
         duration_var(env, "FAS_INTERVAL", &mut c.interval)?;
         duration_var(env, "FAS_TIMEOUT", &mut c.timeout)?;
         duration_var(
@@ -372,6 +381,9 @@ impl Config {
         }
         if let Some(v) = f.dry_run {
             self.dry_run = v;
+        }
+        if let Some(v) = f.reload_on_change {
+            self.reload_on_change = v;
         }
         if let Some(p) = f.policy {
             // A relative policy path is relative to the config file.
