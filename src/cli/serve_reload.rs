@@ -26,6 +26,12 @@ pub fn settings(cfg: &Config) -> anyhow::Result<Settings> {
             suspend: cfg.stop_mode == "suspend",
         },
         dry_run: cfg.dry_run,
+        drain: crate::fly::Drain {
+            signal: Some(cfg.stop_signal.clone()).filter(|s| !s.is_empty()),
+            timeout: Some(cfg.stop_timeout).filter(|t| !t.is_zero()),
+            cordon: cfg.cordon_before_stop,
+        },
+        pause: cfg.pause.clone(),
     })
 }
 

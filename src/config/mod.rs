@@ -79,6 +79,13 @@ pub struct Config {
     pub initial_machine_state: String,
     /// How scale-down stops a Machine: `stop` (upstream) or `suspend`.
     pub stop_mode: String,
+    /// Scale-down's stop signal and timeout ("" / zero: the Machine's `stop_config`).
+    pub stop_signal: String,
+    pub stop_timeout: Duration,
+    /// Cordon a Machine (no new requests from Fly's proxy) before stopping it.
+    pub cordon_before_stop: bool,
+    /// `none`, `all`, `scale-in` or `scale-out`: which actions are held back.
+    pub pause: String,
     pub concurrency: usize,
     pub interval: Duration,
     pub timeout: Duration,
@@ -113,6 +120,10 @@ impl Default for Config {
             max_started_machine_count: String::new(),
             initial_machine_state: "started".into(),
             stop_mode: "stop".into(),
+            stop_signal: String::new(),
+            stop_timeout: Duration::ZERO,
+            cordon_before_stop: false,
+            pause: "none".into(),
             concurrency: 1,
             interval: Duration::from_secs(15),
             timeout: Duration::from_secs(30),
@@ -182,6 +193,12 @@ impl Config {
         if let Some(s) = env("FAS_STOP_MODE").filter(|s| !s.is_empty()) {
             c.stop_mode = s;
         }
+        c.stop_signal = get("FAS_STOP_SIGNAL");
+        if let Some(s) = env("FAS_PAUSE").filter(|s| !s.is_empty()) {
+            c.pause = s;
+        }
+        duration_var(env, "FAS_STOP_TIMEOUT", &mut c.stop_timeout)?;
+        bool_var(env, "FAS_CORDON_BEFORE_STOP", &mut c.cordon_before_stop)?;
         if let Some(s) = env("FAS_PROCESS_GROUP").filter(|s| !s.is_empty()) {
             c.process_group = s;
         }
@@ -350,6 +367,11 @@ impl Config {
         );
         set(&mut self.initial_machine_state, f.initial_machine_state);
         set(&mut self.stop_mode, f.stop_mode);
+        set(&mut self.stop_signal, f.stop_signal);
+        set(&mut self.pause, f.pause);
+        if let Some(v) = f.cordon_before_stop {
+            self.cordon_before_stop = v;
+        }
         if let Some(r) = f.regions {
             self.regions = r
                 .iter()
@@ -360,6 +382,7 @@ impl Config {
         for (key, value, into) in [
             ("interval", f.interval, &mut self.interval),
             ("timeout", f.timeout, &mut self.timeout),
+            ("stop-timeout", f.stop_timeout, &mut self.stop_timeout),
             (
                 "app-list-refresh-interval",
                 f.app_list_refresh_interval,

@@ -122,6 +122,29 @@ impl Config {
                 self.stop_mode
             )));
         }
+        if !self.stop_signal.is_empty() && !crate::fly::SIGNALS.contains(&self.stop_signal.as_str())
+        {
+            return Err(invalid(format!(
+                "stop signal must be one of {} (FAS_STOP_SIGNAL / stop-signal), got {:?}",
+                crate::fly::SIGNALS.join(", "),
+                self.stop_signal
+            )));
+        }
+        if self.stop_timeout > std::time::Duration::from_secs(300) {
+            return Err(invalid(format!(
+                "stop timeout must be at most 5m, Fly's longest (FAS_STOP_TIMEOUT / stop-timeout), got {:?}",
+                self.stop_timeout
+            )));
+        }
+        if !matches!(
+            self.pause.as_str(),
+            "none" | "all" | "scale-in" | "scale-out"
+        ) {
+            return Err(invalid(format!(
+                "pause must be none, all, scale-in or scale-out (FAS_PAUSE / pause), got {:?}",
+                self.pause
+            )));
+        }
         if self.concurrency == 0 {
             return Err(invalid(
                 "concurrency must be at least 1 (FAS_CONCURRENCY / concurrency)",

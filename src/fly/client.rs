@@ -217,25 +217,15 @@ impl FlyClient {
         Ok(())
     }
 
+    /// Stops a Machine with its own stop settings: fly-go's body, `{"id", "timeout": "0s"}`.
     pub async fn stop_machine(
         &self,
         app: &str,
         id: &str,
         nonce: Option<&str>,
     ) -> Result<(), FlyError> {
-        // fly-go always sends the id and a zero timeout ("use the Machine's default").
-        let body = json!({"id": id, "timeout": "0s"});
-        let _: Value = self
-            .machines_leased(
-                Method::POST,
-                Action::Stop,
-                id,
-                &format!("/apps/{app}/machines/{id}/stop"),
-                Some(body),
-                nonce,
-            )
-            .await?;
-        Ok(())
+        self.stop_machine_with(app, id, &super::Drain::default(), nonce)
+            .await
     }
 
     /// Suspends a started Machine (the next start resumes it from a snapshot).

@@ -6,7 +6,7 @@
 
 use std::time::Duration;
 
-use super::{FlyClient, FlyError};
+use super::{Drain, FlyClient, FlyError};
 
 /// A lease lasts a few seconds longer than the call it covers may take, so a crash
 /// of fas never holds a Machine for long.
@@ -72,6 +72,13 @@ pub struct Guarded {
 impl FlyClient {
     /// `verb` on Machine `id` of `app`, under a lease, read back when ambiguous.
     pub async fn guarded(&self, app: &str, id: &str, verb: Verb) -> Guarded {
+        self.guarded_with(app, id, verb, &Drain::default()).await
+    }
+
+    /// As `guarded`, a stop or suspend drained as `drain` says: cordoned first (a
+    /// failed cordon is reported and the stop goes on: draining is best effort, the
+    /// scale-down is not), stopped with its signal and timeout.
+    pub async fn guarded_with(&self, app: &str, id: &str, verb: Verb, drain: &Drain) -> Guarded {
         let mut g = Guarded {
             done: Done::NotApplied,
             errors: Vec::new(),
@@ -93,11 +100,16 @@ impl FlyClient {
             }
         };
         let n = nonce.as_deref();
-        let mut result = self.call(app, id, verb, n).await;
+        if drain.cordon && matches!(verb, Verb::Stop | Verb::Suspend) {
+            if let Err(e) = self.cordon(app, id, true, n).await {
+                g.errors.push(("cordon", e));
+            }
+        }
+        let mut result = self.call(app, id, verb, n, drain).await;
         if let (Verb::Suspend, Err(e @ FlyError::Rejected { .. })) = (verb, &result) {
             g.errors.push(("suspend", e.clone()));
             g.stopped_instead = true;
-            result = self.call(app, id, Verb::Stop, n).await;
+            result = self.call(app, id, Verb::Stop, n, drain).await;
         }
         g.done = match result {
             Ok(()) => Done::Applied,
@@ -127,10 +139,11 @@ impl FlyClient {
         id: &str,
         verb: Verb,
         nonce: Option<&str>,
+        drain: &Drain,
     ) -> Result<(), FlyError> {
         match verb {
             Verb::Start => self.start_machine(app, id, nonce).await,
-            Verb::Stop => self.stop_machine(app, id, nonce).await,
+            Verb::Stop => self.stop_machine_with(app, id, drain, nonce).await,
             Verb::Suspend => self.suspend_machine(app, id, nonce).await,
             Verb::Destroy => self.destroy_machine(app, id, true, nonce).await,
         }

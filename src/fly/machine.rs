@@ -58,23 +58,36 @@ pub struct Machine {
     pub extra: Map<String, Value>,
 }
 
+/// The metadata key a Machine sets to protect itself from scale-down.
+pub const PROTECT_KEY: &str = "fas-protect";
+/// The metadata key that pauses scaling of the Machine's app (`all`, `scale-in`, `scale-out`).
+pub const PAUSE_KEY: &str = "fas-pause";
+
 impl Machine {
     /// fly-go's `ProcessGroup()`: `fly_process_group`, else the legacy
     /// `process_group`, read from `config` (or `incomplete_config`); never defaults.
     pub fn process_group(&self) -> &str {
-        let Some(meta) = self
-            .config
+        match self.metadata("fly_process_group") {
+            "" => self.metadata("process_group"),
+            g => g,
+        }
+    }
+
+    /// One `config.metadata` value ("" when absent).
+    pub fn metadata(&self, key: &str) -> &str {
+        self.config
             .as_ref()
             .or(self.incomplete_config.as_ref())
             .and_then(|c| c.get("metadata"))
-        else {
-            return "";
-        };
-        let get = |k: &str| meta.get(k).and_then(Value::as_str).unwrap_or("");
-        match get("fly_process_group") {
-            "" => get("process_group"),
-            g => g,
-        }
+            .and_then(|m| m.get(key))
+            .and_then(Value::as_str)
+            .unwrap_or("")
+    }
+
+    /// A worker busy with a job marks itself `fas-protect=true` (metadata, set without
+    /// a restart): never stopped, suspended or destroyed while it says so.
+    pub fn protected(&self) -> bool {
+        self.metadata(PROTECT_KEY).eq_ignore_ascii_case("true")
     }
 
     /// Reachable: fly-autoscaler counts only Machines whose host says `ok`.

@@ -5,7 +5,7 @@
 //! taken effect counts toward the plan's number, so a round never acts on more
 //! Machines than the plan asked for.
 
-use crate::fly::{CreateMachine, Done, FlyError, Verb};
+use crate::fly::{CreateMachine, Done, Drain, FlyError, Machine, Verb};
 
 use super::app::Reconciler;
 use super::plan::Plan;
@@ -20,8 +20,15 @@ fn counter(verb: Verb) -> &'static str {
 }
 
 impl Reconciler {
-    /// Returns (succeeded, failed) Machine actions.
-    pub(super) async fn act(&self, app: &str, plan: Plan) -> (usize, usize) {
+    /// Returns (succeeded, failed) Machine actions. `machines` is the listing the plan
+    /// came from: a started Machine picked for destroy is stopped (drained) first.
+    pub(super) async fn act(
+        &self,
+        app: &str,
+        plan: Plan,
+        drain: &Drain,
+        machines: &[Machine],
+    ) -> (usize, usize) {
         let (mut ok, mut failed) = (0, 0);
         let (verb, candidates, count) = match plan {
             Plan::Create {
@@ -54,14 +61,26 @@ impl Reconciler {
             if acted >= count {
                 break;
             }
-            let done = self.one(app, &id, verb).await;
+            // Never destroy a started Machine directly: stop it the way scale-down
+            // stops (its signal, timeout, cordon), destroy it once stopped.
+            let started = machines.iter().any(|m| m.id == id && m.state == "started");
+            let verb_now = if verb == Verb::Destroy && started {
+                Verb::Stop
+            } else {
+                verb
+            };
+            let done = self.one(app, &id, verb_now, drain).await;
+            if verb_now != verb && matches!(done, Done::Applied | Done::Unknown) {
+                self.recent.draining(app, &id, self.clock.now());
+                tracing::info!(app, machine = %id, "stopping a started Machine before destroying it (drain)");
+            }
             let status = if done == Done::Applied {
                 "ok"
             } else {
                 "failed"
             };
             if !matches!(done, Done::Leased(_)) {
-                self.metrics.inc(counter(verb), &[("status", status)]);
+                self.metrics.inc(counter(verb_now), &[("status", status)]);
             }
             match done {
                 Done::Applied => {
@@ -75,16 +94,32 @@ impl Reconciler {
                 Done::NotApplied => failed += 1,
                 Done::Leased(_) => {}
             }
-            if verb == Verb::Destroy && matches!(done, Done::Applied | Done::Unknown) {
+            if verb_now == Verb::Destroy && matches!(done, Done::Applied | Done::Unknown) {
                 self.recent.destroyed(app, &id, self.clock.now());
             }
         }
         (ok, failed)
     }
 
+    /// Destroys a Machine fas stopped earlier to destroy it, now stopped.
+    pub(super) async fn finish_drain(&self, app: &str, id: &str) {
+        let done = self.one(app, id, Verb::Destroy, &Drain::default()).await;
+        let status = if done == Done::Applied {
+            "ok"
+        } else {
+            "failed"
+        };
+        self.metrics
+            .inc(counter(Verb::Destroy), &[("status", status)]);
+        if matches!(done, Done::Applied | Done::Unknown) {
+            self.recent.destroyed(app, id, self.clock.now());
+            tracing::info!(app, machine = id, "drained Machine destroyed");
+        }
+    }
+
     /// One guarded call on one Machine; its report goes to metrics and the log.
-    async fn one(&self, app: &str, id: &str, verb: Verb) -> Done {
-        let g = self.fly.guarded(app, id, verb).await;
+    async fn one(&self, app: &str, id: &str, verb: Verb, drain: &Drain) -> Done {
+        let g = self.fly.guarded_with(app, id, verb, drain).await;
         if g.stopped_instead {
             self.warn_once(&self.warned_unsuspendable, app, || {
                 tracing::warn!(app, machine = id, "Fly cannot suspend this Machine (memory over 2 GB, swap or a schedule?); stopping instead");

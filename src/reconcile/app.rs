@@ -9,11 +9,11 @@ use std::time::{Duration, Instant};
 
 use crate::clock::Clock;
 use crate::collect::{CollectError, Collector};
-use crate::fly::{FlyClient, FlyError};
+use crate::fly::{Drain, FlyClient, FlyError, Machine, PAUSE_KEY};
 use crate::policy::{Decision, MachineCounts, PolicyError, PolicyHandle, Targets};
 use crate::telemetry::Metrics;
 
-use super::plan::{counts, eligible, plan, Plan, PlanOptions};
+use super::plan::{counts, eligible, held_by_protection, plan, Plan, PlanOptions};
 use super::recent::Recent;
 use super::status::{Round, Status};
 
@@ -58,6 +58,8 @@ pub struct Outcome {
     /// Planned, not sent (shadow mode).
     pub dry_run: bool,
     pub machines: MachineCounts,
+    /// Machines the targets would take away that protect themselves (`fas-protect`).
+    pub held_by_protection: usize,
 }
 
 /// What a reload may change; each round reads it once, at its start.
@@ -66,6 +68,11 @@ pub struct Settings {
     pub plan: PlanOptions,
     /// Shadow mode: everything but the calls that change Machines.
     pub dry_run: bool,
+    /// How scale-down stops a Machine (signal, timeout, cordon first).
+    pub drain: Drain,
+    /// `none`, `all`, `scale-in`, `scale-out`: the directions held back for every app
+    /// (a Machine's `fas-pause` metadata pauses its own app the same way).
+    pub pause: String,
 }
 
 pub struct Reconciler {
@@ -104,6 +111,8 @@ impl Reconciler {
                 collectors,
                 plan,
                 dry_run: false,
+                drain: Drain::default(),
+                pause: "none".into(),
             })),
             policy,
             timeout,
@@ -220,6 +229,12 @@ impl Reconciler {
             .list_machines(app)
             .await
             .inspect_err(|_| self.api_error("list"))?;
+        // Machines stopped earlier to be destroyed, now at rest: destroy them.
+        if !settings.dry_run {
+            for id in self.recent.drained(app, &listed) {
+                self.finish_drain(app, &id).await;
+            }
+        }
         // The list may lag fas's own fresh creates and destroys: say what fas knows.
         let machines = self.recent.overlay(app, listed, self.clock.now());
         let group = eligible(&machines, &settings.plan.process_group);
@@ -248,12 +263,20 @@ impl Reconciler {
             let mut seq = self.region_seq.lock().unwrap_or_else(|e| e.into_inner());
             plan(&targets, &machines, &settings.plan, &mut seq)
         };
+        let held = held_by_protection(&plan, &targets, &machines, &settings.plan.process_group);
+        if held > 0 {
+            self.metrics
+                .inc("fas_protection_held_total", &[("app", app)]);
+            tracing::info!(app, held, targets = %targets,
+                "Machines protecting themselves (fas-protect) held a scale-down back; the target is not reached this round");
+        }
         let mut outcome = Outcome {
             metrics: values,
             targets,
             action: plan.kind(),
             planned: plan.picked(),
             machines: machine_counts,
+            held_by_protection: held,
             ..Outcome::default()
         };
         if plan == Plan::NoScale {
@@ -275,12 +298,22 @@ impl Reconciler {
             outcome.skipped = Some("release");
             return Ok(outcome);
         }
+        if let Some(by) = paused(&settings.pause, &machines, &plan) {
+            tracing::info!(
+                app,
+                action = plan.kind(),
+                paused_by = by,
+                "paused: planned, not sent"
+            );
+            outcome.skipped = Some("paused");
+            return Ok(outcome);
+        }
         // Shadow mode stops here: the same plan a live round would carry out.
         if settings.dry_run {
             outcome.dry_run = true;
             return Ok(outcome);
         }
-        let (ok, failed) = self.act(app, plan).await;
+        let (ok, failed) = self.act(app, plan, &settings.drain, &machines).await;
         outcome.succeeded = ok;
         outcome.failed = failed;
         Ok(outcome)
@@ -344,6 +377,7 @@ fn round(at: f64, result: &Result<Outcome, ReconcileError>, took: Duration) -> R
             succeeded: o.succeeded,
             failed: o.failed,
             skipped: o.skipped,
+            held_by_protection: o.held_by_protection,
             took_ms,
             ..Round::new(at, &o.machines)
         },
@@ -361,4 +395,22 @@ fn round(at: f64, result: &Result<Outcome, ReconcileError>, took: Duration) -> R
             ..Round::new(at, &MachineCounts::default())
         },
     }
+}
+
+/// Whether this plan's direction is paused, and by what: the config's `pause`, or
+/// `fas-pause` metadata on any of the app's Machines (set without a restart).
+fn paused(config: &str, machines: &[Machine], plan: &Plan) -> Option<&'static str> {
+    let out = match plan {
+        Plan::Create { .. } | Plan::Start { .. } => true,
+        Plan::Destroy { .. } | Plan::Stop { .. } => false,
+        Plan::NoScale | Plan::NothingToClone => return None,
+    };
+    let holds = |p: &str| p == "all" || p == if out { "scale-out" } else { "scale-in" };
+    if holds(config) {
+        return Some("config");
+    }
+    machines
+        .iter()
+        .any(|m| holds(m.metadata(PAUSE_KEY)))
+        .then_some("metadata")
 }

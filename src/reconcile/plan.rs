@@ -21,7 +21,8 @@
 //! Start prefers `suspended` (resumes in well under a second), then `stopped`, then
 //! `created`; destroy takes `failed`, then `stopped`, `suspended`, `created`, then
 //! `started` (upstream: stopped, created, started) and never leaves fewer than one
-//! Machine that is not going away.
+//! Machine that is not going away. A Machine with metadata `fas-protect=true` is never
+//! picked to stop, suspend or destroy (it still counts), so a scale-down may fall short.
 
 use serde_json::Value;
 
@@ -173,14 +174,15 @@ pub fn counts(eligible: &[&Machine]) -> MachineCounts {
     c
 }
 
-/// Settled Machines of these phases, each phase's sorted by id, in the given order.
-fn settled_ids(eligible: &[&Machine], order: &[Phase]) -> Vec<String> {
+/// Settled Machines of these phases, each phase's sorted by id, in the given order;
+/// for a scale-down (`down`), none that protects itself (`fas-protect=true`).
+fn settled_ids(eligible: &[&Machine], order: &[Phase], down: bool) -> Vec<String> {
     order
         .iter()
         .flat_map(|want| {
             let mut ids: Vec<String> = eligible
                 .iter()
-                .filter(|m| phase(&m.state) == (*want, true))
+                .filter(|m| phase(&m.state) == (*want, true) && !(down && m.protected()))
                 .map(|m| m.id.clone())
                 .collect();
             ids.sort();
@@ -238,7 +240,7 @@ pub fn plan(
                 Phase::Created,
                 Phase::Started,
             ];
-            let candidates = settled_ids(&all, &order);
+            let candidates = settled_ids(&all, &order, true);
             if candidates.is_empty() || n == 0 {
                 return Plan::NoScale;
             }
@@ -253,13 +255,13 @@ pub fn plan(
             let order = [Phase::Suspended, Phase::Stopped, Phase::Created];
             return Plan::Start {
                 count: (min - n_started) as usize,
-                candidates: settled_ids(&all, &order),
+                candidates: settled_ids(&all, &order, false),
             };
         }
         if let Some(max) = b.max.filter(|max| n_started > *max) {
-            let candidates = settled_ids(&all, &[Phase::Started]);
+            let candidates = settled_ids(&all, &[Phase::Started], true);
             if candidates.is_empty() {
-                // Every started Machine is still moving: wait for it to settle.
+                // Every started Machine is still moving (or protects itself): wait.
                 return Plan::NoScale;
             }
             return Plan::Stop {
@@ -270,6 +272,45 @@ pub fn plan(
         }
     }
     Plan::NoScale
+}
+
+/// How many Machines this plan leaves that the targets would take away, because they
+/// protect themselves (`fas-protect=true`): 0 when protection held nothing back.
+pub fn held_by_protection(
+    plan: &Plan,
+    targets: &Targets,
+    machines: &[Machine],
+    group: &str,
+) -> usize {
+    let all = eligible(machines, group);
+    let c = counts(&all);
+    let protected = |want: Phase| {
+        all.iter()
+            .filter(|m| m.protected() && phase(&m.state).0 == want)
+            .count()
+    };
+    let over = |have: u64, target: Option<crate::policy::Bounds>| {
+        target
+            .and_then(|b| b.max)
+            .map_or(0, |max| (have as i64 - max.max(0)).max(0) as usize)
+    };
+    let (want, can, guarded) = match plan {
+        Plan::Destroy { candidates, count } => (
+            *count,
+            candidates.len(),
+            all.iter().filter(|m| m.protected()).count(),
+        ),
+        Plan::Stop {
+            candidates, count, ..
+        } => (*count, candidates.len(), protected(Phase::Started)),
+        // Nothing planned while the targets want fewer: every candidate protects itself.
+        Plan::NoScale => {
+            let started_over = over(c.started, targets.started);
+            (started_over, 0, protected(Phase::Started).min(started_over))
+        }
+        _ => return 0,
+    };
+    want.saturating_sub(can).min(guarded)
 }
 
 #[cfg(test)]

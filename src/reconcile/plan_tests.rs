@@ -373,3 +373,39 @@ fn destroy_takes_failed_first_and_stop_mode_suspend_suspends() {
     let p = plan(&t(None, Some((0, 0))), &ms, &o, &mut 0);
     assert_eq!(p.kind(), "suspend");
 }
+
+#[test]
+fn a_machine_that_protects_itself_is_never_stopped_or_destroyed() {
+    let mut busy = app("a", "started");
+    busy.config.as_mut().unwrap()["metadata"]["fas-protect"] = json!("true");
+    let machines = [busy.clone(), app("b", "started"), app("c", "stopped")];
+    // Stop two of the two started: only the unprotected one is a candidate.
+    assert_eq!(
+        run(t(None, Some((0, 0))), &machines),
+        Plan::Stop {
+            candidates: vec!["b".into()],
+            count: 2,
+            suspend: false
+        }
+    );
+    // Destroy down to one: the protected Machine is never picked, and still counts.
+    assert_eq!(
+        run(t(Some((1, 1)), None), &machines),
+        Plan::Destroy {
+            candidates: vec!["c".into(), "b".into()],
+            count: 2
+        }
+    );
+    // Only protected Machines started: nothing to stop.
+    assert_eq!(run(t(None, Some((0, 0))), &[busy.clone()]), Plan::NoScale);
+    // Protection never blocks a start.
+    let mut stopped = app("d", "stopped");
+    stopped.config.as_mut().unwrap()["metadata"]["fas-protect"] = json!("true");
+    assert_eq!(
+        run(t(None, Some((1, 1))), &[stopped]),
+        Plan::Start {
+            candidates: vec!["d".into()],
+            count: 1
+        }
+    );
+}

@@ -15,6 +15,9 @@ use crate::fly::Machine;
 
 /// How long fas trusts its own memory over the list (Fly's slowest create, with room).
 pub const MEMORY_SECS: f64 = 120.0;
+/// How long a Machine stopped to be destroyed is remembered: Fly's longest stop
+/// timeout (300 s) with room. Forgotten earlier, it is simply destroyed as stopped.
+pub const DRAIN_MEMORY_SECS: f64 = 420.0;
 
 #[derive(Debug, Clone)]
 enum Intent {
@@ -24,6 +27,10 @@ enum Intent {
         launches: bool,
     },
     Destroyed {
+        id: String,
+    },
+    /// A started Machine fas is stopping so as to destroy it once stopped (drained).
+    Draining {
         id: String,
     },
 }
@@ -58,6 +65,35 @@ impl Recent {
         self.push(app, now, Intent::Destroyed { id: id.into() });
     }
 
+    /// fas stopped Machine `id` to destroy it once it has stopped.
+    pub fn draining(&self, app: &str, id: &str, now: f64) {
+        self.push(app, now, Intent::Draining { id: id.into() });
+    }
+
+    /// Machines stopped to be destroyed that the list (as listed, before `overlay`)
+    /// now shows at rest: destroy them. Their memories go; a destroy records its own.
+    pub fn drained(&self, app: &str, listed: &[Machine]) -> Vec<String> {
+        let mut map = self.by_app.lock().unwrap_or_else(|e| e.into_inner());
+        let Some(intents) = map.get_mut(app) else {
+            return Vec::new();
+        };
+        let mut ready = Vec::new();
+        intents.retain(|(_, intent)| {
+            let Intent::Draining { id } = intent else {
+                return true;
+            };
+            match listed.iter().find(|m| m.id == *id) {
+                Some(m) if matches!(m.state.as_str(), "stopped" | "suspended" | "created") => {
+                    ready.push(id.clone());
+                    false
+                }
+                Some(_) => true,
+                None => false,
+            }
+        });
+        ready
+    }
+
     fn push(&self, app: &str, now: f64, intent: Intent) {
         let mut map = self.by_app.lock().unwrap_or_else(|e| e.into_inner());
         map.entry(app.to_string()).or_default().push((now, intent));
@@ -71,7 +107,11 @@ impl Recent {
             return listed;
         };
         intents.retain(|(at, intent)| {
-            if now - at > MEMORY_SECS {
+            let memory = match intent {
+                Intent::Draining { .. } => DRAIN_MEMORY_SECS,
+                _ => MEMORY_SECS,
+            };
+            if now - at > memory {
                 return false;
             }
             match intent {
@@ -91,14 +131,17 @@ impl Recent {
                         }
                     }
                 }
-                Intent::Destroyed { id } => match listed.iter_mut().find(|m| m.id == *id) {
-                    Some(m) if !matches!(m.state.as_str(), "destroying" | "destroyed") => {
-                        m.state = "destroying".into();
-                        true
+                // Going away: counted for nothing, never picked again.
+                Intent::Destroyed { id } | Intent::Draining { id } => {
+                    match listed.iter_mut().find(|m| m.id == *id) {
+                        Some(m) if !matches!(m.state.as_str(), "destroying" | "destroyed") => {
+                            m.state = "destroying".into();
+                            true
+                        }
+                        Some(_) => true,
+                        None => false,
                     }
-                    Some(_) => true,
-                    None => false,
-                },
+                }
             }
         });
         if intents.is_empty() {

@@ -78,6 +78,8 @@ pub struct Round {
     pub failed: usize,
     /// Why the round did not act (`release`, `overrun`), when it did not.
     pub skipped: Option<&'static str>,
+    /// Machines a scale-down left because they protect themselves (`fas-protect`).
+    pub held_by_protection: usize,
     /// The error that stopped the round (kind: collect, api, policy, timeout, …).
     pub error: Option<String>,
     pub error_kind: Option<&'static str>,
@@ -194,6 +196,7 @@ impl Round {
             succeeded: 0,
             failed: 0,
             skipped: None,
+            held_by_protection: 0,
             error: None,
             error_kind: None,
             quarantined: false,

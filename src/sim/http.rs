@@ -66,7 +66,11 @@ async fn answer(
     scope: &str,
     op: impl FnOnce(&mut World, Instant) -> Answer,
 ) -> (StatusCode, Response) {
-    let json_resp = |(s, v): Answer| (s, (s, Json(v)).into_response());
+    // 204 (metadata set/delete) has no body.
+    let json_resp = |(s, v): Answer| match s {
+        StatusCode::NO_CONTENT => (s, s.into_response()),
+        _ => (s, (s, Json(v)).into_response()),
+    };
     if !sim.authorized(headers) {
         return json_resp(err(
             StatusCode::UNAUTHORIZED,
@@ -76,10 +80,10 @@ async fn answer(
     if sim.rate_limits.load(std::sync::atomic::Ordering::Relaxed) {
         let limit_action = match action {
             "list" => Action::List,
-            "get" => Action::Get,
+            "get" | "metadata" => Action::Get,
             "create" => Action::Create,
             "start" => Action::Start,
-            "stop" => Action::Stop,
+            "stop" | "cordon" | "uncordon" => Action::Stop,
             "destroy" => Action::Destroy,
             "wait" => Action::Wait,
             "suspend" => Action::Suspend,

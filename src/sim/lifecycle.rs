@@ -17,23 +17,23 @@ use super::world::{transition, SimMachine};
 use super::Sim;
 
 /// This call's jittered latencies, drawn before the Machine is borrowed.
-struct Delays {
+pub(super) struct Delays {
     start: Duration,
     resume: Duration,
     stop: Duration,
     suspend: Duration,
 }
 
-type Op = fn(&mut SimMachine, &Delays, Instant) -> Answer;
+type Op<'a> = &'a (dyn Fn(&mut SimMachine, &Delays, Instant) -> Answer + Send + Sync);
 
 /// One lifecycle call on a Machine: it must exist, a lease on it must be opened by
 /// the caller's nonce, and its host must answer; then `op` decides.
-async fn call(
+pub(super) async fn call(
     sim: &Sim,
     headers: &HeaderMap,
     (app, id): (&str, &str),
     verb: &str,
-    op: Op,
+    op: Op<'_>,
 ) -> Response {
     let nonce = lease::nonce(headers);
     let path = format!("/v1/apps/{app}/machines/{id}/{verb}");
@@ -71,15 +71,22 @@ pub async fn start(
     headers: HeaderMap,
     Path((app, id)): Path<(String, String)>,
 ) -> Response {
-    call(&sim, &headers, (&app, &id), "start", start_op).await
+    call(&sim, &headers, (&app, &id), "start", &start_op).await
 }
 
+/// The stop's body (`signal`, `timeout`) is kept on the Machine for tests to read.
 pub async fn stop(
     State(sim): State<Arc<Sim>>,
     headers: HeaderMap,
     Path((app, id)): Path<(String, String)>,
+    body: axum::body::Bytes,
 ) -> Response {
-    call(&sim, &headers, (&app, &id), "stop", stop_op).await
+    let body: Option<Value> = serde_json::from_slice(&body).ok();
+    let op = move |m: &mut SimMachine, d: &Delays, now: Instant| {
+        m.last_stop = body.clone();
+        stop_op(m, d, now)
+    };
+    call(&sim, &headers, (&app, &id), "stop", &op).await
 }
 
 pub async fn suspend(
@@ -87,7 +94,7 @@ pub async fn suspend(
     headers: HeaderMap,
     Path((app, id)): Path<(String, String)>,
 ) -> Response {
-    call(&sim, &headers, (&app, &id), "suspend", suspend_op).await
+    call(&sim, &headers, (&app, &id), "suspend", &suspend_op).await
 }
 
 /// Start works from `stopped`, `suspended` (a resume) and `created` once its image

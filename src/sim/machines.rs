@@ -38,6 +38,7 @@ pub fn routes() -> Router<Arc<Sim>> {
         )
         .route("/v1/apps/{app}/machines/{id}/wait", get(wait_machine))
         .merge(lease::routes())
+        .merge(super::drain::routes())
 }
 
 async fn list_machines(

@@ -4,6 +4,7 @@
 //! knows nothing of the reconciler.
 
 mod admin;
+mod drain;
 pub mod faults;
 mod graphql;
 mod http;

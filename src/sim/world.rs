@@ -68,6 +68,10 @@ pub struct SimMachine {
     pub listed_from: Instant,
     /// List lag: listed in this old state until the instant (a fresh destroy).
     pub stale: Option<(Instant, String)>,
+    /// Cordoned: Fly's proxy sends it no new requests.
+    pub cordoned: bool,
+    /// The body of the last stop asked of it (signal, timeout), for tests.
+    pub last_stop: Option<Value>,
 }
 
 #[derive(Debug, Clone)]
@@ -277,6 +281,8 @@ impl World {
             lease: None,
             listed_from,
             stale: None,
+            cordoned: false,
+            last_stop: None,
         };
         let a = self.apps.get_mut(app)?;
         a.machines.push(m.clone());
@@ -312,6 +318,9 @@ impl World {
             "incomplete_config"
         };
         v[key] = m.config.clone();
+        if m.cordoned {
+            v["cordoned"] = Value::Bool(true);
+        }
         v
     }
 }

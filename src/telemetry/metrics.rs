@@ -56,6 +56,12 @@ const FAMILIES: &[Family] = &[
         &["app"],
     ),
     (
+        "fas_protection_held_total",
+        "counter",
+        "Rounds in which Machines protecting themselves (metadata fas-protect=true) held a scale-down back, by app.",
+        &["app"],
+    ),
+    (
         "fas_machine_readbacks_total",
         "counter",
         "Machines read back after an ambiguous answer, by call and what the read showed (applied, not_applied, unknown).",

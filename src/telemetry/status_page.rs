@@ -143,6 +143,13 @@ fn outcome(r: &Round) -> String {
             r.succeeded, r.failed
         ),
     };
+    if r.held_by_protection > 0 {
+        let _ = write!(
+            s,
+            " <span class=\"muted\">({} protected Machine(s) kept)</span>",
+            r.held_by_protection
+        );
+    }
     match r.skipped {
         Some("overrun") => s.push_str(" <span class=\"muted\">(overran the interval)</span>"),
         Some(why) => {

@@ -1,0 +1,221 @@
+//! Scale-down without killing work, through the real binary against the simulator:
+//! a Machine that protects itself (`fas-protect=true`, set and cleared with the
+//! metadata endpoint as a worker would) is never stopped; stops carry the drain
+//! settings and come after a cordon; a started Machine is stopped before it is
+//! destroyed, with stops slower than the interval; pause by config and by a
+//! Machine's `fas-pause` metadata, picked up within a round.
+
+mod support;
+
+use std::time::Duration;
+
+use fas::sim::{Latencies, SimOptions, SimServer};
+use serde_json::{json, Value};
+use support::served::Served;
+
+async fn fleet(spec: &str, stop_ms: u64) -> SimServer {
+    let opts = SimOptions {
+        latencies: Latencies {
+            stop_ms,
+            ..Latencies::instant(20)
+        },
+        rate_limits: false,
+        ..SimOptions::default()
+    };
+    let server = fas::sim::start("127.0.0.1:0".parse().unwrap(), opts)
+        .await
+        .unwrap();
+    server
+        .sim
+        .seed(&fas::sim::Seed::parse_spec(spec).unwrap())
+        .unwrap();
+    server
+}
+
+/// (id, state, cordoned, last stop body) of each Machine of `app`, by id.
+fn machines(s: &SimServer, app: &str) -> Vec<(String, String, bool, Option<Value>)> {
+    let mut w = s.sim.world.lock().unwrap();
+    w.settle(tokio::time::Instant::now());
+    let mut v: Vec<_> = w.apps[app]
+        .machines
+        .iter()
+        .filter(|m| m.state != "destroyed")
+        .map(|m| {
+            (
+                m.id.clone(),
+                m.state.clone(),
+                m.cordoned,
+                m.last_stop.clone(),
+            )
+        })
+        .collect();
+    v.sort_by(|a, b| a.0.cmp(&b.0));
+    v
+}
+
+fn count(s: &SimServer, app: &str, state: &str) -> usize {
+    machines(s, app).iter().filter(|m| m.1 == state).count()
+}
+
+/// A metadata call as a worker makes it on itself.
+async fn metadata(s: &SimServer, app: &str, id: &str, key: &str, value: Option<&str>) {
+    let url = format!("{}/v1/apps/{app}/machines/{id}/metadata/{key}", s.url());
+    let c = reqwest::Client::new();
+    let req = match value {
+        Some(v) => c.post(url).json(&json!({ "value": v })),
+        None => c.delete(url),
+    };
+    let r = req
+        .header("Authorization", "Bearer FlyV1 fm2_worker")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 204);
+}
+
+async fn wait_until(what: &str, ok: impl Fn() -> bool) {
+    let start = std::time::Instant::now();
+    while !ok() {
+        assert!(
+            start.elapsed() < Duration::from_secs(30),
+            "waited 30 s for {what}"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_protected_worker_is_kept_and_the_others_drain_as_configured() {
+    let sim = fleet("acme/web=4", 20).await;
+    let busy = machines(&sim, "web")[1].0.clone();
+    metadata(&sim, "web", &busy, "fas-protect", Some("true")).await;
+    let dir = tempfile::tempdir().unwrap();
+    let env = [
+        ("FAS_APP_NAME", "web"),
+        ("FAS_STARTED_MACHINE_COUNT", "0"),
+        ("FAS_INTERVAL", "300ms"),
+        ("FAS_STOP_SIGNAL", "SIGTERM"),
+        ("FAS_STOP_TIMEOUT", "90s"),
+        ("FAS_CORDON_BEFORE_STOP", "true"),
+    ];
+    let fas = Served::start(&sim.url(), &env, &[], dir.path());
+    wait_until("three stopped", || count(&sim, "web", "stopped") == 3).await;
+    let v = fas
+        .wait_for("/api/apps", "a round held by protection", |v| {
+            v["apps"][0]["last"]["held_by_protection"] == 1 && v["apps"][0]["last"]["started"] == 1
+        })
+        .await;
+    assert_eq!(v["apps"][0]["last"]["action"], "no_scale", "{v}");
+    for (id, state, cordoned, stop) in machines(&sim, "web") {
+        if id == busy {
+            assert_eq!((state.as_str(), cordoned, stop), ("started", false, None));
+        } else {
+            assert_eq!(state, "stopped");
+            assert!(cordoned, "{id} cordoned before its stop");
+            assert_eq!(
+                stop,
+                Some(json!({"id": id, "timeout": "90s", "signal": "SIGTERM"}))
+            );
+        }
+    }
+    assert!(fas.metric("fas_protection_held_total{app=\"web\"}").await >= Some(1.0));
+    // The job done, the worker clears its mark: the next rounds stop it too.
+    metadata(&sim, "web", &busy, "fas-protect", None).await;
+    wait_until("all stopped", || count(&sim, "web", "stopped") == 4).await;
+    let log = fas.stop();
+    assert!(log.contains("held a scale-down back"), "{log}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_started_machine_is_stopped_before_it_is_destroyed() {
+    // Stops take 1.5 s, five intervals: the drain spans rounds.
+    let sim = fleet("acme/web=3", 1500).await;
+    let dir = tempfile::tempdir().unwrap();
+    let env = [
+        ("FAS_APP_NAME", "web"),
+        ("FAS_CREATED_MACHINE_COUNT", "1"),
+        ("FAS_INTERVAL", "300ms"),
+        ("FAS_STOP_TIMEOUT", "30s"),
+    ];
+    let fas = Served::start(&sim.url(), &env, &[], dir.path());
+    wait_until("two destroyed", || machines(&sim, "web").len() == 1).await;
+    // Some more rounds: nothing else goes.
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    assert_eq!(machines(&sim, "web").len(), 1);
+    assert_eq!(count(&sim, "web", "started"), 1);
+    let log = fas.stop();
+    let entries: Vec<Value> = reqwest::get(format!("{}/__sim/log", sim.url()))
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let id_of = |e: &Value| {
+        e["path"]
+            .as_str()
+            .unwrap()
+            .split('/')
+            .nth(5)
+            .unwrap_or("")
+            .to_string()
+    };
+    let calls: Vec<(String, String)> = entries
+        .iter()
+        .filter(|e| e["status"] == 200 && matches!(e["action"].as_str(), Some("stop" | "destroy")))
+        .map(|e| (e["action"].as_str().unwrap().to_string(), id_of(e)))
+        .collect();
+    let destroyed: Vec<&String> = calls
+        .iter()
+        .filter(|c| c.0 == "destroy")
+        .map(|c| &c.1)
+        .collect();
+    assert_eq!(destroyed.len(), 2, "{calls:?}");
+    for id in destroyed {
+        let stop = calls.iter().position(|c| c.0 == "stop" && c.1 == *id);
+        let destroy = calls.iter().position(|c| c.0 == "destroy" && c.1 == *id);
+        assert!(stop < destroy && stop.is_some(), "{id}: {calls:?}");
+    }
+    assert_eq!(
+        calls.iter().filter(|c| c.0 == "stop").count(),
+        2,
+        "only the two drained: {calls:?}"
+    );
+    assert!(log.contains("drained Machine destroyed"), "{log}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn pause_by_config_and_by_a_machines_metadata() {
+    let sim = fleet("acme/web=3,acme/api=3", 20).await;
+    let dir = tempfile::tempdir().unwrap();
+    let env = [
+        ("FAS_APP_NAME", "*"),
+        ("FAS_ORG", "acme"),
+        ("FAS_STARTED_MACHINE_COUNT", "1"),
+        ("FAS_INTERVAL", "300ms"),
+        ("FAS_PAUSE", "scale-out"),
+    ];
+    // A scale-in with scale-out paused goes ahead, but not for api, paused by metadata.
+    let api0 = machines(&sim, "api")[0].0.clone();
+    metadata(&sim, "api", &api0, "fas-pause", Some("scale-in")).await;
+    let fas = Served::start(&sim.url(), &env, &[], dir.path());
+    wait_until("web scaled in", || count(&sim, "web", "started") == 1).await;
+    let v = fas
+        .wait_for("/api/apps", "api paused", |v| {
+            v["apps"].as_array().is_some_and(|a| {
+                a.iter()
+                    .any(|a| a["name"] == "api" && a["last"]["skipped"] == "paused")
+            })
+        })
+        .await;
+    assert_eq!(count(&sim, "api", "started"), 3, "{v}");
+    assert!(
+        fas.metric("fas_reconcile_skipped_total{reason=\"paused\"}")
+            .await
+            >= Some(1.0)
+    );
+    // Cleared: the next round acts.
+    metadata(&sim, "api", &api0, "fas-pause", None).await;
+    wait_until("api scaled in", || count(&sim, "api", "started") == 1).await;
+    let log = fas.stop();
+    assert!(log.contains("paused: planned, not sent"), "{log}");
+}
