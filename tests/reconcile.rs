@@ -104,7 +104,16 @@ async fn destroys_stopped_first_and_never_the_last_machine() {
     rig.set(0.0); // clamps to 1
     let o = rig.r.reconcile("web").await.unwrap();
     assert_eq!(o.targets.created.unwrap().min, Some(1));
-    assert_eq!(rig.states().await.len(), 1);
+    // A started Machine is never destroyed directly: stopped (drained) first…
+    assert_eq!(
+        (rig.count("started").await, rig.count("stopped").await),
+        (1, 1)
+    );
+    // …then destroyed once the list shows it stopped, and nothing else goes.
+    rig.r.reconcile("web").await.unwrap();
+    let left = rig.states().await;
+    assert_eq!(left.len(), 1, "{left:?}");
+    assert_eq!(left[0].1, "started");
 }
 
 #[tokio::test]

@@ -32,6 +32,8 @@ pub fn settings(cfg: &Config) -> anyhow::Result<Settings> {
             cordon: cfg.cordon_before_stop,
         },
         pause: cfg.pause.clone(),
+        fallback: cfg.fallback.clone(),
+        policy_sees_errors: cfg.policy_sees_errors,
     })
 }
 

@@ -44,6 +44,8 @@ pub struct FileConfig {
     pub stop_timeout: Option<Scalar>,
     pub cordon_before_stop: Option<bool>,
     pub pause: Option<Scalar>,
+    pub fallback: Option<super::fallback::FileFallback>,
+    pub policy_sees_errors: Option<bool>,
     pub started_machine_count: Option<Scalar>,
     pub min_started_machine_count: Option<Scalar>,
     pub max_started_machine_count: Option<Scalar>,

@@ -2,6 +2,7 @@
 //! their meanings and defaults, fas's own keys (`policy`, `policy-params`), and
 //! upstream's validation rules with messages that name the key to fix.
 
+pub mod fallback;
 mod file;
 mod secret;
 pub mod text;
@@ -12,6 +13,7 @@ use std::time::Duration;
 use thiserror::Error;
 
 use crate::policy::expr::CountExprs;
+pub use fallback::Fallback;
 pub use secret::Secret;
 
 #[derive(Debug, Error, PartialEq)]
@@ -86,6 +88,10 @@ pub struct Config {
     pub cordon_before_stop: bool,
     /// `none`, `all`, `scale-in` or `scale-out`: which actions are held back.
     pub pause: String,
+    /// What an app does once a metric keeps failing (None: it holds, as upstream).
+    pub fallback: Option<Fallback>,
+    /// Call the policy even when a metric failed (nil there, `app.errors[name]` set).
+    pub policy_sees_errors: bool,
     pub concurrency: usize,
     pub interval: Duration,
     pub timeout: Duration,
@@ -124,6 +130,8 @@ impl Default for Config {
             stop_timeout: Duration::ZERO,
             cordon_before_stop: false,
             pause: "none".into(),
+            fallback: None,
+            policy_sees_errors: false,
             concurrency: 1,
             interval: Duration::from_secs(15),
             timeout: Duration::from_secs(30),
@@ -199,6 +207,8 @@ impl Config {
         }
         duration_var(env, "FAS_STOP_TIMEOUT", &mut c.stop_timeout)?;
         bool_var(env, "FAS_CORDON_BEFORE_STOP", &mut c.cordon_before_stop)?;
+        bool_var(env, "FAS_POLICY_SEES_ERRORS", &mut c.policy_sees_errors)?;
+        c.fallback = fallback::from_env(env)?;
         if let Some(s) = env("FAS_PROCESS_GROUP").filter(|s| !s.is_empty()) {
             c.process_group = s;
         }
@@ -371,6 +381,12 @@ impl Config {
         set(&mut self.pause, f.pause);
         if let Some(v) = f.cordon_before_stop {
             self.cordon_before_stop = v;
+        }
+        if let Some(v) = f.policy_sees_errors {
+            self.policy_sees_errors = v;
+        }
+        if let Some(fb) = f.fallback {
+            self.fallback = Some(fb.into());
         }
         if let Some(r) = f.regions {
             self.regions = r

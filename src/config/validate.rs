@@ -145,6 +145,14 @@ impl Config {
                 self.pause
             )));
         }
+        if let Some(fb) = &self.fallback {
+            fb.validate()?;
+            if self.policy_sees_errors {
+                return Err(invalid(
+                    "fallback and policy-sees-errors exclude each other: with policy-sees-errors the policy decides what a failing metric means; remove one",
+                ));
+            }
+        }
         if self.concurrency == 0 {
             return Err(invalid(
                 "concurrency must be at least 1 (FAS_CONCURRENCY / concurrency)",

@@ -74,7 +74,10 @@ end
 
 -- `regions` is a new {region = {started=, stopped=}} table when the app's regions
 -- changed since its last call, else nil (keep the last one).
-local function drive(app_name, now, interval, created, started, stopped, regions, m1, m2, m3, m4, more)
+-- `errors` is {metric = message} for metrics that failed this round (only with
+-- policy-sees-errors), else nil: `app.errors` is then a shared, read-only empty table.
+local no_errors = setmetatable({}, { __newindex = function() error("app.errors is read-only", 2) end })
+local function drive(app_name, now, interval, created, started, stopped, regions, m1, m2, m3, m4, more, errors)
   fill(m1, m2, m3, m4, more)
   local app = apps[app_name]
   if app == nil then
@@ -82,6 +85,7 @@ local function drive(app_name, now, interval, created, started, stopped, regions
     apps[app_name] = app
   end
   app.now, app.interval, app.params = now, interval, params
+  app.errors = errors or no_errors
   -- The policy owns `state` and may replace it; only a missing one is renewed.
   if type(app.state) ~= "table" then
     if app.state ~= nil then state_reset(app_name, type(app.state)) end

@@ -56,6 +56,8 @@ pub struct Policy {
     unknown: Function,
     metric_names: Vec<String>,
     app_names: HashMap<String, LuaString>,
+    /// Metrics that failed to collect this call (`app.errors`), with policy-sees-errors.
+    errors: Vec<(String, String)>,
     last_regions: HashMap<String, Vec<(String, u64, u64)>>,
 }
 
@@ -196,6 +198,7 @@ impl Policy {
             unknown,
             metric_names: Vec::new(),
             app_names: HashMap::new(),
+            errors: Vec::new(),
             last_regions: HashMap::new(),
         })
     }
@@ -216,6 +219,19 @@ impl Policy {
     }
 
     /// One decision for one app. Any error means: scale nothing for this app this round.
+    /// As `decide`, the policy seeing which metrics failed: each is absent from
+    /// `metrics` (nil) and named in `app.errors` with its error.
+    pub fn decide_seeing(
+        &mut self,
+        input: &AppInput,
+        errors: &[(String, String)],
+    ) -> Result<Targets, PolicyError> {
+        self.errors = errors.to_vec();
+        let result = self.decide(input);
+        self.errors.clear();
+        result
+    }
+
     pub fn decide(&mut self, input: &AppInput) -> Result<Targets, PolicyError> {
         let result = self.call(input);
         if result.is_err() {
@@ -264,6 +280,14 @@ impl Policy {
         };
         let m = input.machines;
         let regions = self.regions_if_changed(input.name, &m.by_region)?;
+        let errors = if self.errors.is_empty() {
+            None
+        } else {
+            Some(
+                self.lua
+                    .create_table_from(self.errors.iter().map(|(k, v)| (k.as_str(), v.as_str())))?,
+            )
+        };
         self.drive.call((
             name,
             input.now,
@@ -272,7 +296,7 @@ impl Policy {
             m.started,
             m.stopped,
             regions,
-            (v(0), v(1), v(2), v(3), more),
+            (v(0), v(1), v(2), v(3), more, errors),
         ))
     }
 

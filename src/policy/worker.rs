@@ -30,6 +30,8 @@ pub struct Decision {
     pub interval_secs: f64,
     pub machines: MachineCounts,
     pub metrics: Vec<(String, f64)>,
+    /// Metrics that failed to collect (policy-sees-errors): name, error.
+    pub errors: Vec<(String, String)>,
 }
 
 type States = BTreeMap<String, serde_json::Value>;
@@ -281,7 +283,7 @@ fn run(s: &Shared, policy: &mut Policy, job: Job) {
                 machines: &d.machines,
                 metrics: &d.metrics,
             };
-            let result = policy.decide(&input);
+            let result = policy.decide_seeing(&input, &d.errors);
             if !policy.is_expr() {
                 warn_unknown_metrics(s, policy, &d.app, &d.metrics);
             }

@@ -13,6 +13,7 @@ use crate::fly::{Drain, FlyClient, FlyError, Machine, PAUSE_KEY};
 use crate::policy::{Decision, MachineCounts, PolicyError, PolicyHandle, Targets};
 use crate::telemetry::Metrics;
 
+use super::collecting::{fallback_targets, Collected};
 use super::plan::{counts, eligible, held_by_protection, plan, Plan, PlanOptions};
 use super::recent::Recent;
 use super::status::{Round, Status};
@@ -60,6 +61,8 @@ pub struct Outcome {
     pub machines: MachineCounts,
     /// Machines the targets would take away that protect themselves (`fas-protect`).
     pub held_by_protection: usize,
+    /// The targets came from the fallback (a metric kept failing), not the policy.
+    pub fallback: bool,
 }
 
 /// What a reload may change; each round reads it once, at its start.
@@ -73,6 +76,10 @@ pub struct Settings {
     /// `none`, `all`, `scale-in`, `scale-out`: the directions held back for every app
     /// (a Machine's `fas-pause` metadata pauses its own app the same way).
     pub pause: String,
+    /// What an app does once a metric keeps failing (None: it holds).
+    pub fallback: Option<crate::config::Fallback>,
+    /// Call the policy with failed metrics as nil and `app.errors` set.
+    pub policy_sees_errors: bool,
 }
 
 pub struct Reconciler {
@@ -91,6 +98,8 @@ pub struct Reconciler {
     pub(super) recent: Recent,
     /// Each app's last rounds, for the status page.
     pub status: Arc<Status>,
+    /// Rounds in a row whose collection failed, by app (for `fallback`).
+    pub(super) collect_failures: Mutex<std::collections::HashMap<String, u32>>,
 }
 
 impl Reconciler {
@@ -113,6 +122,8 @@ impl Reconciler {
                 dry_run: false,
                 drain: Drain::default(),
                 pause: "none".into(),
+                fallback: None,
+                policy_sees_errors: false,
             })),
             policy,
             timeout,
@@ -125,6 +136,7 @@ impl Reconciler {
             warned_unsuspendable: Mutex::new(HashSet::new()),
             recent: Recent::default(),
             status: Arc::new(Status::default()),
+            collect_failures: Mutex::new(Default::default()),
         }
     }
 
@@ -217,13 +229,7 @@ impl Reconciler {
 
     async fn run(&self, app: &str) -> Result<Outcome, ReconcileError> {
         let settings = self.settings();
-        let mut values = Vec::with_capacity(settings.collectors.len());
-        for c in &settings.collectors {
-            let v = c.collect(app).await?;
-            self.metrics
-                .set("fas_metric_value", &[("app", app), ("metric", c.name())], v);
-            values.push((c.name().to_string(), v));
-        }
+        let collected = self.collect(app, &settings).await?;
         let listed = self
             .fly
             .list_machines(app)
@@ -250,14 +256,36 @@ impl Reconciler {
             &[("app", app), ("state", "started")],
             machine_counts.started as f64,
         );
-        let decision = Decision {
-            app: app.to_string(),
-            now: self.clock.now(),
-            interval_secs: self.interval.as_secs_f64(),
-            machines: machine_counts.clone(),
-            metrics: values.clone(),
+        let (values, targets, fallback) = match collected {
+            Collected::Values { values, errors } => {
+                let decision = Decision {
+                    app: app.to_string(),
+                    now: self.clock.now(),
+                    interval_secs: self.interval.as_secs_f64(),
+                    machines: machine_counts.clone(),
+                    metrics: values.clone(),
+                    errors,
+                };
+                let targets = self.policy.decide(decision).await?;
+                (values, targets, false)
+            }
+            Collected::Fallback {
+                values,
+                rounds,
+                error,
+            } => {
+                let fb = settings.fallback.as_ref().expect("fallback is configured");
+                let targets = fallback_targets(fb, &machine_counts);
+                tracing::warn!(app, rounds, error = %error, behavior = %fb.behavior, targets = %targets,
+                    "a metric keeps failing: the fallback's targets apply until it answers");
+                (values, targets, true)
+            }
         };
-        let targets = self.policy.decide(decision).await?;
+        self.metrics.set(
+            "fas_fallback_active",
+            &[("app", app)],
+            f64::from(u8::from(fallback)),
+        );
         self.record_targets(app, &targets);
         let plan = {
             let mut seq = self.region_seq.lock().unwrap_or_else(|e| e.into_inner());
@@ -277,6 +305,7 @@ impl Reconciler {
             planned: plan.picked(),
             machines: machine_counts,
             held_by_protection: held,
+            fallback,
             ..Outcome::default()
         };
         if plan == Plan::NoScale {
@@ -378,6 +407,7 @@ fn round(at: f64, result: &Result<Outcome, ReconcileError>, took: Duration) -> R
             failed: o.failed,
             skipped: o.skipped,
             held_by_protection: o.held_by_protection,
+            fallback: o.fallback,
             took_ms,
             ..Round::new(at, &o.machines)
         },

@@ -7,6 +7,7 @@ pub use plan::{counts, eligible, plan, Plan, PlanOptions};
 
 mod act;
 pub mod app;
+mod collecting;
 pub mod recent;
 
 pub use app::{Outcome, ReconcileError, Reconciler, Settings};

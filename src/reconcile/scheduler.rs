@@ -88,6 +88,7 @@ impl Scheduler {
                             self.reconciler.metrics.forget_app(name);
                             self.reconciler.recent.forget(name);
                             self.reconciler.status.forget(name);
+                            self.reconciler.forget_failures(name);
                             tracing::info!(app = %name, "app no longer matches; dropped");
                         }
                         keep

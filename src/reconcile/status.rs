@@ -80,6 +80,8 @@ pub struct Round {
     pub skipped: Option<&'static str>,
     /// Machines a scale-down left because they protect themselves (`fas-protect`).
     pub held_by_protection: usize,
+    /// The targets came from the fallback (a metric kept failing).
+    pub fallback: bool,
     /// The error that stopped the round (kind: collect, api, policy, timeout, …).
     pub error: Option<String>,
     pub error_kind: Option<&'static str>,
@@ -197,6 +199,7 @@ impl Round {
             failed: 0,
             skipped: None,
             held_by_protection: 0,
+            fallback: false,
             error: None,
             error_kind: None,
             quarantined: false,

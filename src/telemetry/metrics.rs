@@ -127,6 +127,11 @@ const FAMILIES: &[Family] = &[
         "Rounds in a row that failed for the app (a collector, the policy, the API, a timeout); 0 after a good round.",
         &["app"]),
     (
+        "fas_fallback_active",
+        "gauge",
+        "1 while an app's targets come from its fallback (a metric failed failure-threshold rounds in a row), else 0.",
+        &["app"]),
+    (
         "fas_dry_run",
         "gauge",
         "1 in shadow mode (dry-run: planned actions are logged, never sent), else 0.",

@@ -143,6 +143,9 @@ fn outcome(r: &Round) -> String {
             r.succeeded, r.failed
         ),
     };
+    if r.fallback {
+        s.push_str(" <span class=\"err\">(fallback: a metric keeps failing)</span>");
+    }
     if r.held_by_protection > 0 {
         let _ = write!(
             s,

@@ -18,6 +18,7 @@ pub fn decision(app: &str) -> Decision {
         interval_secs: 15.0,
         machines: MachineCounts::default(),
         metrics: vec![],
+        errors: vec![],
     }
 }
 
