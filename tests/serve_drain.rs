@@ -219,3 +219,54 @@ async fn pause_by_config_and_by_a_machines_metadata() {
     let log = fas.stop();
     assert!(log.contains("paused: planned, not sent"), "{log}");
 }
+
+/// A per-Machine busy metric from a real Prometheus (`machine-label: instance`): the
+/// busy worker — the one upstream's id order would stop first — keeps running.
+#[cfg_attr(
+    fas_no_prometheus,
+    ignore = "needs prometheus here: apt-get install -y prometheus"
+)]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_busy_worker_is_not_the_one_stopped() {
+    let Some(prom) = tokio::task::spawn_blocking(|| support::servers::prometheus(&[]))
+        .await
+        .unwrap()
+    else {
+        return;
+    };
+    let sim = fleet("acme/web=3", 20).await;
+    let ids: Vec<String> = machines(&sim, "web").into_iter().map(|m| m.0).collect();
+    // jobs_running per Machine: the lowest id is busy, the others idle.
+    let series = |id: &str, v: u32| {
+        format!("label_replace(vector({v}), \"instance\", \"{id}\", \"\", \"\")")
+    };
+    let query = format!(
+        "{} or {} or {}",
+        series(&ids[0], 3),
+        series(&ids[1], 0),
+        series(&ids[2], 0)
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let env = [
+        ("FAS_APP_NAME", "web"),
+        ("FAS_STARTED_MACHINE_COUNT", "1"),
+        ("FAS_INTERVAL", "300ms"),
+        ("FAS_PROMETHEUS_ADDRESS", prom.url.as_str()),
+        ("FAS_PROMETHEUS_METRIC_NAME", "jobs_running"),
+        ("FAS_PROMETHEUS_QUERY", query.as_str()),
+        ("FAS_PROMETHEUS_MACHINE_LABEL", "instance"),
+    ];
+    let fas = Served::start(&sim.url(), &env, &[], dir.path());
+    wait_until("one started", || count(&sim, "web", "started") == 1).await;
+    let left = machines(&sim, "web");
+    let running: Vec<&String> = left
+        .iter()
+        .filter(|m| m.1 == "started")
+        .map(|m| &m.0)
+        .collect();
+    assert_eq!(running, [&ids[0]], "{left:?}");
+    // The app's value is the sum over Machines.
+    let v = fas.json("/api/apps/web").await;
+    assert_eq!(v["rounds"][0]["metrics"][0][1], 3.0, "{v}");
+    fas.stop();
+}

@@ -26,12 +26,31 @@ pub struct CollectError {
 }
 
 pub type CollectFuture<'a> = Pin<Box<dyn Future<Output = Result<f64, CollectError>> + Send + 'a>>;
+pub type ReadingFuture<'a> =
+    Pin<Box<dyn Future<Output = Result<Reading, CollectError>> + Send + 'a>>;
+
+/// One collection: the app's value and, for a collector with `machine-label`, one
+/// value per Machine (Machine ID, value).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Reading {
+    pub value: f64,
+    pub machines: Vec<(String, f64)>,
+}
 
 pub trait Collector: Send + Sync {
     /// The metric name the value is published under.
     fn name(&self) -> &str;
     /// The value for `app`.
     fn collect<'a>(&'a self, app: &'a str) -> CollectFuture<'a>;
+    /// The value for `app` and its per-Machine values, when the collector has them.
+    fn read<'a>(&'a self, app: &'a str) -> ReadingFuture<'a> {
+        Box::pin(async move {
+            Ok(Reading {
+                value: self.collect(app).await?,
+                machines: Vec::new(),
+            })
+        })
+    }
 }
 
 /// A metric value as fas reads one from a user (`--set`, history files): any float,

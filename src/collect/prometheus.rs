@@ -1,6 +1,8 @@
 //! The Prometheus collector: an instant query at `<address>/api/v1/query` through the
 //! prometheus-http-query crate, as fly-autoscaler's (POST form, GET when the server
-//! answers 405/501; `Fly…` tokens sent verbatim, others as Bearer). The first sample of a vector is the value; an
+//! answers 405/501; `Fly…` tokens sent verbatim, others as Bearer). The first sample of a vector is the value
+//! (with `machine-label`, every sample is one Machine's value, the label holding its ID,
+//! and the app's value is their `aggregate`: sum, max or avg); an
 //! empty vector is an error unless `on-empty: zero`; scalars are accepted (upstream
 //! rejects them); NaN/Inf pass through for the policy to judge. Prometheus's own
 //! error text and warnings reach the log.
@@ -11,7 +13,7 @@ use prometheus_http_query::response::{Data, PromqlResult};
 use reqwest::StatusCode;
 use serde_json::Value;
 
-use super::{expand_query, CollectError, CollectFuture, Collector};
+use super::{expand_query, CollectError, CollectFuture, Collector, Reading, ReadingFuture};
 use crate::config::{CollectorConfig, Secret};
 
 pub struct Prometheus {
@@ -20,6 +22,10 @@ pub struct Prometheus {
     query: String,
     token: Secret,
     empty_is_zero: bool,
+    /// The label holding the Machine ID (`instance` on Fly): one value per Machine.
+    machine_label: String,
+    /// How per-Machine values make the app's: `sum` (default), `max` or `avg`.
+    aggregate: String,
 }
 
 impl Prometheus {
@@ -42,6 +48,8 @@ impl Prometheus {
             query: c.query.clone(),
             token: c.token.clone(),
             empty_is_zero: c.on_empty == "zero",
+            machine_label: c.machine_label.clone(),
+            aggregate: c.aggregate.clone(),
         })
     }
 
@@ -76,7 +84,7 @@ impl Prometheus {
     /// The request goes through prometheus-http-query (POST form, GET when the server
     /// answers 405/501). Its own `post()`/`get()` read the whole body with no bound, so
     /// the body is read here, capped, and parsed into the crate's result types.
-    async fn query(&self, app: &str) -> Result<f64, CollectError> {
+    async fn query(&self, app: &str) -> Result<Reading, CollectError> {
         let read = |resp: reqwest::Response| async move {
             let status = resp.status();
             let body = crate::body::read_capped(resp, crate::body::MAX_BODY)
@@ -112,7 +120,7 @@ impl Prometheus {
         }
     }
 
-    fn parse(&self, app: &str, status: StatusCode, body: &str) -> Result<f64, CollectError> {
+    fn parse(&self, app: &str, status: StatusCode, body: &str) -> Result<Reading, CollectError> {
         let doc: Option<Value> = serde_json::from_str(body).ok();
         let field = |k: &str| {
             doc.as_ref()
@@ -149,13 +157,37 @@ impl Prometheus {
         }
         let result: PromqlResult = serde_json::from_value(doc["data"].take())
             .map_err(|e| self.err(format!("prometheus answered an unexpected result: {e}")))?;
+        let value = |value| Reading {
+            value,
+            machines: Vec::new(),
+        };
         match result.data() {
+            Data::Vector(v) if !self.machine_label.is_empty() && !v.is_empty() => {
+                let machines: Vec<(String, f64)> = v
+                    .iter()
+                    .filter_map(|s| {
+                        let id = s.metric().get(&self.machine_label)?;
+                        Some((id.clone(), s.sample().value()))
+                    })
+                    .collect();
+                let all = v.iter().map(|s| s.sample().value());
+                let n = v.len() as f64;
+                let total = match self.aggregate.as_str() {
+                    "max" => all.fold(f64::NEG_INFINITY, f64::max),
+                    "avg" => all.sum::<f64>() / n,
+                    _ => all.sum(),
+                };
+                Ok(Reading {
+                    value: total,
+                    machines,
+                })
+            }
             Data::Vector(v) => match v.first() {
-                Some(series) => Ok(series.sample().value()),
-                None if self.empty_is_zero => Ok(0.0),
+                Some(series) => Ok(value(series.sample().value())),
+                None if self.empty_is_zero => Ok(value(0.0)),
                 None => Err(self.err("empty prometheus result: the query matched no series (set on-empty: zero to read that as 0)")),
             },
-            Data::Scalar(sample) => Ok(sample.value()),
+            Data::Scalar(sample) => Ok(value(sample.value())),
             Data::Matrix(_) => Err(self.err("prometheus result type \"matrix\" is not a vector or scalar")),
         }
     }
@@ -173,6 +205,9 @@ impl Collector for Prometheus {
         &self.name
     }
     fn collect<'a>(&'a self, app: &'a str) -> CollectFuture<'a> {
+        Box::pin(async move { Ok(self.query(app).await?.value) })
+    }
+    fn read<'a>(&'a self, app: &'a str) -> ReadingFuture<'a> {
         Box::pin(self.query(app))
     }
 }

@@ -85,6 +85,8 @@ pub struct FileCollector {
     pub stream: Option<String>,
     pub consumer: Option<String>,
     pub credentials: Option<String>,
+    pub machine_label: Option<String>,
+    pub aggregate: Option<String>,
     pub url: Option<String>,
     pub json_pointer: Option<String>,
     pub headers: Option<BTreeMap<String, String>>,

@@ -62,6 +62,10 @@ pub struct CollectorConfig {
     pub json_pointer: String,
     /// HTTP: extra request headers; values are secrets (API keys), never printed.
     pub headers: Vec<(String, Secret)>,
+    /// Prometheus: the label holding the Machine ID (per-Machine values), and how they
+    /// make the app's value (`sum`, `max`, `avg`).
+    pub machine_label: String,
+    pub aggregate: String,
     /// Where it was defined, for error messages: `FAS_PROMETHEUS_*`, `metric-collectors[0]`.
     pub origin: String,
 }
@@ -238,6 +242,8 @@ impl Config {
                 query: get("FAS_PROMETHEUS_QUERY"),
                 token: Secret::new(get("FAS_PROMETHEUS_TOKEN")),
                 on_empty: get("FAS_PROMETHEUS_ON_EMPTY"),
+                machine_label: get("FAS_PROMETHEUS_MACHINE_LABEL"),
+                aggregate: get("FAS_PROMETHEUS_AGGREGATE"),
                 origin: "FAS_PROMETHEUS_*".into(),
                 ..CollectorConfig::default()
             });
@@ -460,6 +466,8 @@ impl Config {
                     stream: c.stream.unwrap_or_default(),
                     consumer: c.consumer.unwrap_or_default(),
                     credentials: Secret::new(c.credentials.unwrap_or_default()),
+                    machine_label: c.machine_label.unwrap_or_default(),
+                    aggregate: c.aggregate.unwrap_or_default(),
                     url: c.url.unwrap_or_default(),
                     json_pointer: c.json_pointer.unwrap_or_default(),
                     headers: c

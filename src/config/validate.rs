@@ -191,6 +191,17 @@ impl Config {
             if c.metric_name.is_empty() {
                 return fail("metric name required (metric-name, or FAS_PROMETHEUS_METRIC_NAME / FAS_TEMPORAL_METRIC_NAME / FAS_HTTP_METRIC_NAME / FAS_REDIS_METRIC_NAME / FAS_POSTGRES_METRIC_NAME / FAS_NATS_METRIC_NAME)".into());
             }
+            if !c.machine_label.is_empty() && c.kind != "prometheus" {
+                return fail(
+                    "machine-label is for prometheus collectors (one series per Machine)".into(),
+                );
+            }
+            if !matches!(c.aggregate.as_str(), "" | "sum" | "max" | "avg") {
+                return fail(format!(
+                    "aggregate must be sum, max or avg (aggregate / FAS_PROMETHEUS_AGGREGATE), got {:?}",
+                    c.aggregate
+                ));
+            }
             match c.kind.as_str() {
                 "prometheus" if c.address.is_empty() => {
                     return fail(

@@ -14,7 +14,7 @@ use crate::policy::{Decision, MachineCounts, PolicyError, PolicyHandle, Targets}
 use crate::telemetry::Metrics;
 
 use super::collecting::{fallback_targets, Collected};
-use super::plan::{counts, eligible, held_by_protection, plan, Plan, PlanOptions};
+use super::plan::{counts, eligible, held_by_protection, order_by_value, plan, Plan, PlanOptions};
 use super::recent::Recent;
 use super::status::{Round, Status};
 
@@ -256,8 +256,12 @@ impl Reconciler {
             &[("app", app), ("state", "started")],
             machine_counts.started as f64,
         );
-        let (values, targets, fallback) = match collected {
-            Collected::Values { values, errors } => {
+        let (values, targets, fallback, per_machine) = match collected {
+            Collected::Values {
+                values,
+                errors,
+                per_machine,
+            } => {
                 let decision = Decision {
                     app: app.to_string(),
                     now: self.clock.now(),
@@ -267,7 +271,7 @@ impl Reconciler {
                     errors,
                 };
                 let targets = self.policy.decide(decision).await?;
-                (values, targets, false)
+                (values, targets, false, per_machine)
             }
             Collected::Fallback {
                 values,
@@ -278,7 +282,7 @@ impl Reconciler {
                 let targets = fallback_targets(fb, &machine_counts);
                 tracing::warn!(app, rounds, error = %error, behavior = %fb.behavior, targets = %targets,
                     "a metric keeps failing: the fallback's targets apply until it answers");
-                (values, targets, true)
+                (values, targets, true, Vec::new())
             }
         };
         self.metrics.set(
@@ -289,7 +293,9 @@ impl Reconciler {
         self.record_targets(app, &targets);
         let plan = {
             let mut seq = self.region_seq.lock().unwrap_or_else(|e| e.into_inner());
-            plan(&targets, &machines, &settings.plan, &mut seq)
+            let mut p = plan(&targets, &machines, &settings.plan, &mut seq);
+            order_by_value(&mut p, &machines, &per_machine);
+            p
         };
         let held = held_by_protection(&plan, &targets, &machines, &settings.plan.process_group);
         if held > 0 {

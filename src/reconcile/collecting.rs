@@ -15,6 +15,8 @@ pub(super) enum Collected {
     Values {
         values: Vec<(String, f64)>,
         errors: Vec<(String, String)>,
+        /// The first per-Machine metric's values (Machine ID, value), if any.
+        per_machine: Vec<(String, f64)>,
     },
     /// A metric has failed `rounds` rounds in a row, at or past the fallback's threshold.
     Fallback {
@@ -32,9 +34,14 @@ impl Reconciler {
     ) -> Result<Collected, CollectError> {
         let mut values = Vec::with_capacity(settings.collectors.len());
         let mut errors = Vec::new();
+        let mut per_machine = Vec::new();
         for c in &settings.collectors {
-            match c.collect(app).await {
-                Ok(v) => {
+            match c.read(app).await {
+                Ok(reading) => {
+                    let v = reading.value;
+                    if per_machine.is_empty() {
+                        per_machine = reading.machines;
+                    }
                     self.metrics
                         .set("fas_metric_value", &[("app", app), ("metric", c.name())], v);
                     values.push((c.name().to_string(), v));
@@ -63,7 +70,11 @@ impl Reconciler {
             }
         }
         self.lock_failures().remove(app);
-        Ok(Collected::Values { values, errors })
+        Ok(Collected::Values {
+            values,
+            errors,
+            per_machine,
+        })
     }
 
     fn lock_failures(&self) -> std::sync::MutexGuard<'_, std::collections::HashMap<String, u32>> {

@@ -274,6 +274,41 @@ pub fn plan(
     Plan::NoScale
 }
 
+/// With a per-Machine metric (`machine-label`), scale-down takes the idlest first: stop
+/// candidates, and the started ones among destroy candidates, by lowest value; a
+/// Machine without a value goes last (it may be busy); ties keep the id order.
+pub fn order_by_value(plan: &mut Plan, machines: &[Machine], values: &[(String, f64)]) {
+    if values.is_empty() {
+        return;
+    }
+    let value = |id: &str| {
+        values
+            .iter()
+            .find(|(m, _)| m == id)
+            .map_or(
+                f64::INFINITY,
+                |(_, v)| if v.is_nan() { f64::INFINITY } else { *v },
+            )
+    };
+    let started = |id: &str| machines.iter().any(|m| m.id == id && m.state == "started");
+    match plan {
+        Plan::Stop { candidates, .. } => {
+            candidates.sort_by(|a, b| value(a).total_cmp(&value(b)));
+        }
+        Plan::Destroy { candidates, .. } => {
+            let key = |id: &str| {
+                if started(id) {
+                    value(id)
+                } else {
+                    f64::NEG_INFINITY
+                }
+            };
+            candidates.sort_by(|a, b| key(a).total_cmp(&key(b)));
+        }
+        _ => {}
+    }
+}
+
 /// How many Machines this plan leaves that the targets would take away, because they
 /// protect themselves (`fas-protect=true`): 0 when protection held nothing back.
 pub fn held_by_protection(

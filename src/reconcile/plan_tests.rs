@@ -409,3 +409,42 @@ fn a_machine_that_protects_itself_is_never_stopped_or_destroyed() {
         }
     );
 }
+
+#[test]
+fn a_per_machine_metric_orders_scale_down_idlest_first() {
+    let machines = [
+        app("a", "started"),
+        app("b", "started"),
+        app("c", "started"),
+        app("d", "stopped"),
+    ];
+    let busy = [
+        ("a".to_string(), 5.0),
+        ("b".to_string(), 0.0),
+        ("c".to_string(), 2.0),
+    ];
+    let mut p = run(t(None, Some((1, 1))), &machines);
+    order_by_value(&mut p, &machines, &busy);
+    assert_eq!(
+        p,
+        Plan::Stop {
+            candidates: vec!["b".into(), "c".into(), "a".into()],
+            count: 2,
+            suspend: false
+        }
+    );
+    // Destroy: stopped ones first as always, then the started by value; no value = last.
+    let mut p = run(t(Some((1, 1)), None), &machines);
+    order_by_value(&mut p, &machines, &busy[1..]);
+    assert_eq!(
+        p,
+        Plan::Destroy {
+            candidates: vec!["d".into(), "b".into(), "c".into(), "a".into()],
+            count: 3
+        }
+    );
+    // Without values: upstream's id order.
+    let mut p = run(t(None, Some((1, 1))), &machines);
+    order_by_value(&mut p, &machines, &[]);
+    assert!(matches!(p, Plan::Stop { ref candidates, .. } if candidates == &["a", "b", "c"]));
+}
