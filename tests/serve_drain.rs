@@ -270,3 +270,67 @@ async fn the_busy_worker_is_not_the_one_stopped() {
     assert_eq!(v["rounds"][0]["metrics"][0][1], 3.0, "{v}");
     fas.stop();
 }
+
+/// The shipped worker policy (scripts/worker_drain.lua, fas.drain) with a per-Machine
+/// `jobs_running` from a real Prometheus: it answers `stop_order` and `protect`, so
+/// only the idle worker stops and the busy ones are kept, below the target if need be.
+#[cfg_attr(
+    fas_no_prometheus,
+    ignore = "needs prometheus here: apt-get install -y prometheus"
+)]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_worker_policy_stops_only_idle_workers() {
+    let Some(prom) = tokio::task::spawn_blocking(|| support::servers::prometheus(&[]))
+        .await
+        .unwrap()
+    else {
+        return;
+    };
+    let sim = fleet("acme/web=3", 20).await;
+    let ids: Vec<String> = machines(&sim, "web").into_iter().map(|m| m.0).collect();
+    let series = |id: &str, v: u32| {
+        format!("label_replace(vector({v}), \"instance\", \"{id}\", \"\", \"\")")
+    };
+    let jobs = format!(
+        "{} or {} or {}",
+        series(&ids[0], 2),
+        series(&ids[1], 0),
+        series(&ids[2], 1)
+    );
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::copy(
+        support::repo().join("scripts/worker_drain.lua"),
+        dir.path().join("worker_drain.lua"),
+    )
+    .unwrap();
+    let yaml = format!(
+        "app-name: web\ninterval: 300ms\npolicy: worker_drain.lua\n\
+         policy-params: {{down_seconds: 0}}\nmetric-collectors:\n\
+         \x20 - {{type: prometheus, metric-name: queue_depth, address: '{url}', query: 'vector(5)'}}\n\
+         \x20 - {{type: prometheus, metric-name: jobs_running, address: '{url}', query: '{jobs}', machine-label: instance}}\n",
+        url = prom.url,
+        jobs = jobs.replace('\'', "''"),
+    );
+    std::fs::write(dir.path().join("fas.yml"), yaml).unwrap();
+    let fas = Served::start(&sim.url(), &[], &["--config", "fas.yml"], dir.path());
+    wait_until("the idle worker stopped", || {
+        count(&sim, "web", "stopped") == 1
+    })
+    .await;
+    let v = fas
+        .wait_for("/api/apps/web", "a round held by the busy workers", |v| {
+            v["rounds"]
+                .as_array()
+                .and_then(|r| r.last())
+                .is_some_and(|r| r["held_by_protection"] == 1 && r["started"] == 2)
+        })
+        .await;
+    let left = machines(&sim, "web");
+    let stopped: Vec<&String> = left
+        .iter()
+        .filter(|m| m.1 == "stopped")
+        .map(|m| &m.0)
+        .collect();
+    assert_eq!(stopped, [&ids[1]], "{left:?} {v}");
+    fas.stop();
+}

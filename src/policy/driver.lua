@@ -53,7 +53,7 @@ end
 -- (a typo always leaves one missing), so the full answer costs nothing more.
 local function only_keys(t, a, b, what, use)
   for k in next, t do
-    if k ~= a and k ~= b then
+    if k ~= a and k ~= b and k ~= "stop_order" and k ~= "protect" then
       error(("%s has an unknown key `%s`; use %s"):format(what, tostring(k), use), 0)
     end
   end
@@ -72,12 +72,28 @@ local function bounds(v, key)
   return min, max
 end
 
+-- `stop_order` / `protect`: a list of Machine ids, or nil.
+local function id_list(v, key)
+  if v == nil then return nil end
+  if type(v) ~= "table" then
+    error(("`%s` is a %s; return a list of Machine ids"):format(key, type(v)), 0)
+  end
+  for i = 1, #v do
+    if type(v[i]) ~= "string" then
+      error(("`%s`[%d] is a %s; return Machine ids (strings)"):format(key, i, type(v[i])), 0)
+    end
+  end
+  return v
+end
+
+local no_list = setmetatable({}, { __newindex = function() error("app.machines.list is read-only", 2) end })
+
 -- `regions` is a new {region = {started=, stopped=}} table when the app's regions
 -- changed since its last call, else nil (keep the last one).
 -- `errors` is {metric = message} for metrics that failed this round (only with
 -- policy-sees-errors), else nil: `app.errors` is then a shared, read-only empty table.
 local no_errors = setmetatable({}, { __newindex = function() error("app.errors is read-only", 2) end })
-local function drive(app_name, now, interval, created, started, stopped, regions, m1, m2, m3, m4, more, errors)
+local function drive(app_name, now, interval, created, started, stopped, regions, m1, m2, m3, m4, more, errors, list)
   fill(m1, m2, m3, m4, more)
   local app = apps[app_name]
   if app == nil then
@@ -99,6 +115,7 @@ local function drive(app_name, now, interval, created, started, stopped, regions
   if regions ~= nil then app_regions[app_name] = regions end
   machines.created, machines.started, machines.stopped = created, started, stopped
   machines.by_region = app_regions[app_name] or {}
+  machines.list = list or no_list
   local r = scale(metrics, app)
   if r == nil then return 0, 0, 0, 0, 0 end
   if type(r) ~= "table" then
@@ -106,7 +123,7 @@ local function drive(app_name, now, interval, created, started, stopped, regions
   end
   local created, started = r.created, r.started
   if created == nil or started == nil then
-    only_keys(r, "created", "started", "the table scale() returned", "created and started")
+    only_keys(r, "created", "started", "the table scale() returned", "created, started, stop_order and protect")
   end
   local cmin, cmax = bounds(created, "created")
   local smin, smax = bounds(started, "started")
@@ -117,7 +134,7 @@ local function drive(app_name, now, interval, created, started, stopped, regions
   if cmax ~= nil then mask = mask + 2 else cmax = 0 end
   if smin ~= nil then mask = mask + 4 else smin = 0 end
   if smax ~= nil then mask = mask + 8 else smax = 0 end
-  return mask, cmin, cmax, smin, smax
+  return mask, cmin, cmax, smin, smax, id_list(r.stop_order, "stop_order"), id_list(r.protect, "protect")
 end
 
 -- Translated Expr policies read only metrics and the clock (for `now()`): a shorter call.

@@ -4,6 +4,7 @@
 //! policy on one thread.
 
 pub mod expr;
+mod machine_list;
 mod outcome;
 pub(crate) mod sandbox;
 mod worker;
@@ -13,7 +14,8 @@ use std::path::{Path, PathBuf};
 
 use mlua::{Function, Lua, LuaSerdeExt, LuaString, Table, Value, Variadic};
 
-pub use outcome::{lua_message as lua_error_message, Bounds, PolicyError, Targets};
+pub use machine_list::MachineInfo;
+pub use outcome::{lua_message as lua_error_message, Bounds, Order, PolicyError, Targets};
 pub use sandbox::{Limits, STDLIB};
 pub use worker::{Decision, PolicyHandle};
 
@@ -56,8 +58,6 @@ pub struct Policy {
     unknown: Function,
     metric_names: Vec<String>,
     app_names: HashMap<String, LuaString>,
-    /// Metrics that failed to collect this call (`app.errors`), with policy-sees-errors.
-    errors: Vec<(String, String)>,
     last_regions: HashMap<String, Vec<(String, u64, u64)>>,
 }
 
@@ -198,7 +198,6 @@ impl Policy {
             unknown,
             metric_names: Vec::new(),
             app_names: HashMap::new(),
-            errors: Vec::new(),
             last_regions: HashMap::new(),
         })
     }
@@ -219,30 +218,38 @@ impl Policy {
     }
 
     /// One decision for one app. Any error means: scale nothing for this app this round.
-    /// As `decide`, the policy seeing which metrics failed: each is absent from
-    /// `metrics` (nil) and named in `app.errors` with its error.
-    pub fn decide_seeing(
+    pub fn decide(&mut self, input: &AppInput) -> Result<Targets, PolicyError> {
+        self.decide_full(input, &[], &[]).map(|(t, _)| t)
+    }
+
+    /// As `decide`, with what a Lua policy may see beyond the counts: the metrics that
+    /// failed (absent from `metrics`, named in `app.errors`) and `app.machines.list`;
+    /// and with the `stop_order` and `protect` it may return.
+    pub fn decide_full(
         &mut self,
         input: &AppInput,
         errors: &[(String, String)],
-    ) -> Result<Targets, PolicyError> {
-        self.errors = errors.to_vec();
-        let result = self.decide(input);
-        self.errors.clear();
-        result
-    }
-
-    pub fn decide(&mut self, input: &AppInput) -> Result<Targets, PolicyError> {
-        let result = self.call(input);
+        list: &[MachineInfo],
+    ) -> Result<(Targets, Order), PolicyError> {
+        let result = self.call(input, errors, list);
         if result.is_err() {
             // Free whatever a failed call left behind (e.g. a memory bomb's garbage).
             let _ = self.lua.gc_collect();
         }
-        let values = result.map_err(|e| self.kind.runtime_error(&self.lua, &e))?;
-        outcome::targets(&self.kind, values)
+        let mut values = result.map_err(|e| self.kind.runtime_error(&self.lua, &e))?;
+        let order = Order {
+            stop_order: values.5.take().unwrap_or_default(),
+            protect: values.6.take().unwrap_or_default(),
+        };
+        outcome::targets(&self.kind, values).map(|t| (t, order))
     }
 
-    fn call(&mut self, input: &AppInput) -> mlua::Result<outcome::Answer> {
+    fn call(
+        &mut self,
+        input: &AppInput,
+        errors: &[(String, String)],
+        list: &[MachineInfo],
+    ) -> mlua::Result<outcome::Answer> {
         let same = self.metric_names.len() == input.metrics.len()
             && self
                 .metric_names
@@ -280,13 +287,18 @@ impl Policy {
         };
         let m = input.machines;
         let regions = self.regions_if_changed(input.name, &m.by_region)?;
-        let errors = if self.errors.is_empty() {
+        let errors = if errors.is_empty() {
             None
         } else {
             Some(
                 self.lua
-                    .create_table_from(self.errors.iter().map(|(k, v)| (k.as_str(), v.as_str())))?,
+                    .create_table_from(errors.iter().map(|(k, v)| (k.as_str(), v.as_str())))?,
             )
+        };
+        let list = if list.is_empty() {
+            None
+        } else {
+            Some(machine_list::to_lua(&self.lua, list)?)
         };
         self.drive.call((
             name,
@@ -296,7 +308,7 @@ impl Policy {
             m.started,
             m.stopped,
             regions,
-            (v(0), v(1), v(2), v(3), more, errors),
+            (v(0), v(1), v(2), v(3), more, errors, list),
         ))
     }
 

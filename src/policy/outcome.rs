@@ -156,12 +156,28 @@ fn with_file(file: &str, msg: &str) -> String {
 
 /// What driver.lua answers: a presence mask (1 created.min, 2 created.max,
 /// 4 started.min, 8 started.max) and the four numbers.
-pub(super) type Answer = (i64, f64, f64, f64, f64);
+pub(super) type Answer = (
+    i64,
+    f64,
+    f64,
+    f64,
+    f64,
+    Option<Vec<String>>,
+    Option<Vec<String>>,
+);
+
+/// Beside the counts, which Machines a Lua policy wants stopped first and which never
+/// this round (Machine ids; unknown ones are ignored).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Order {
+    pub stop_order: Vec<String>,
+    pub protect: Vec<String>,
+}
 
 /// Targets from driver.lua's answer.
 pub(super) fn targets(
     kind: &Kind,
-    (mask, cmin, cmax, smin, smax): Answer,
+    (mask, cmin, cmax, smin, smax, _, _): Answer,
 ) -> Result<Targets, PolicyError> {
     let side = |bit: i64, v: f64, slot: Slot| {
         if mask & bit != 0 {

@@ -19,6 +19,7 @@ pub const STDLIB: &[(&str, &str)] = &[
         "fas.cooldown",
         include_str!("../../stdlib/fas/cooldown.lua"),
     ),
+    ("fas.drain", include_str!("../../stdlib/fas/drain.lua")),
     ("fas.smooth", include_str!("../../stdlib/fas/smooth.lua")),
     (
         "fas.stabilize",

@@ -16,7 +16,7 @@ use std::time::{Duration, Instant};
 
 use tokio::sync::oneshot;
 
-use super::{AppInput, MachineCounts, Policy, PolicyError, Targets};
+use super::{AppInput, MachineCounts, MachineInfo, Order, Policy, PolicyError, Targets};
 
 /// How long one job may hold the policy thread before the watchdog steps in: well
 /// past the sandbox's own deadline (1 s), which ends ordinary overruns first.
@@ -32,12 +32,17 @@ pub struct Decision {
     pub metrics: Vec<(String, f64)>,
     /// Metrics that failed to collect (policy-sees-errors): name, error.
     pub errors: Vec<(String, String)>,
+    /// `app.machines.list` (Lua policies only; empty for Expr).
+    pub list: Vec<MachineInfo>,
 }
 
 type States = BTreeMap<String, serde_json::Value>;
 
 enum Job {
-    Decide(Decision, oneshot::Sender<Result<Targets, PolicyError>>),
+    Decide(
+        Decision,
+        oneshot::Sender<Result<(Targets, Order), PolicyError>>,
+    ),
     States(oneshot::Sender<Result<States, PolicyError>>),
     Restore(States, oneshot::Sender<Result<(), PolicyError>>),
     Forget(String),
@@ -59,6 +64,8 @@ struct Shared {
     /// Quarantined apps and why.
     quarantined: Mutex<HashMap<String, String>>,
     label: Mutex<String>,
+    /// The running policy is Lua (it sees `app.machines.list`), not Expr counts.
+    lua: std::sync::atomic::AtomicBool,
     watchdog: Duration,
     /// Apps whose first decision was checked for metrics no collector provides, and
     /// the names already warned about (each once).
@@ -101,6 +108,7 @@ impl PolicyHandle {
             last_good: Mutex::new(BTreeMap::new()),
             quarantined: Mutex::new(HashMap::new()),
             label: Mutex::new(String::new()),
+            lua: std::sync::atomic::AtomicBool::new(false),
             watchdog,
             unknown_checked: Mutex::new(Default::default()),
         });
@@ -148,6 +156,11 @@ impl PolicyHandle {
     }
 
     pub async fn decide(&self, d: Decision) -> Result<Targets, PolicyError> {
+        self.decide_full(d).await.map(|(t, _)| t)
+    }
+
+    /// The targets and, from a Lua policy, its `stop_order` and `protect`.
+    pub async fn decide_full(&self, d: Decision) -> Result<(Targets, Order), PolicyError> {
         let app = d.app.clone();
         if let Some(e) = self.quarantine_error(Some(&app)) {
             return Err(e);
@@ -189,6 +202,11 @@ impl PolicyHandle {
             .await
     }
 
+    /// Whether the running policy is Lua (and so sees `app.machines.list`).
+    pub fn is_lua(&self) -> bool {
+        self.shared.lua.load(Ordering::SeqCst)
+    }
+
     /// The running policy's name.
     pub fn label(&self) -> String {
         lock(&self.shared.label).clone()
@@ -222,6 +240,7 @@ fn start_worker(shared: &Arc<Shared>, generation: u64) -> Result<(), PolicyError
                 tracing::warn!(error = %e, "some saved policy states could not be restored");
             }
             *lock(&s.label) = policy.label();
+            s.lua.store(!policy.is_expr(), Ordering::SeqCst);
             let _ = ready_tx.send(Ok(()));
             serve(&s, &mut policy, generation);
         })
@@ -283,7 +302,7 @@ fn run(s: &Shared, policy: &mut Policy, job: Job) {
                 machines: &d.machines,
                 metrics: &d.metrics,
             };
-            let result = policy.decide_seeing(&input, &d.errors);
+            let result = policy.decide_full(&input, &d.errors, &d.list);
             if !policy.is_expr() {
                 warn_unknown_metrics(s, policy, &d.app, &d.metrics);
             }
@@ -328,6 +347,7 @@ fn run(s: &Shared, policy: &mut Policy, job: Job) {
                 *policy = next;
                 *lock(&s.build) = build;
                 *lock(&s.label) = policy.label();
+                s.lua.store(!policy.is_expr(), Ordering::SeqCst);
                 lock(&s.quarantined).clear();
                 *lock(&s.unknown_checked) = Default::default();
             }));

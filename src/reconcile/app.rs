@@ -10,9 +10,10 @@ use std::time::{Duration, Instant};
 use crate::clock::Clock;
 use crate::collect::{CollectError, Collector};
 use crate::fly::{Drain, FlyClient, FlyError, Machine, PAUSE_KEY};
-use crate::policy::{Decision, MachineCounts, PolicyError, PolicyHandle, Targets};
+use crate::policy::{Decision, MachineCounts, Order, PolicyError, PolicyHandle, Targets};
 use crate::telemetry::Metrics;
 
+use super::choose;
 use super::collecting::{fallback_targets, Collected};
 use super::plan::{counts, eligible, held_by_protection, order_by_value, plan, Plan, PlanOptions};
 use super::recent::Recent;
@@ -242,7 +243,7 @@ impl Reconciler {
             }
         }
         // The list may lag fas's own fresh creates and destroys: say what fas knows.
-        let machines = self.recent.overlay(app, listed, self.clock.now());
+        let mut machines = self.recent.overlay(app, listed, self.clock.now());
         let group = eligible(&machines, &settings.plan.process_group);
         self.warn_ungrouped(app, &machines, &settings.plan.process_group);
         let machine_counts = counts(&group);
@@ -256,12 +257,17 @@ impl Reconciler {
             &[("app", app), ("state", "started")],
             machine_counts.started as f64,
         );
-        let (values, targets, fallback, per_machine) = match collected {
+        let (values, targets, fallback, per_machine, order) = match collected {
             Collected::Values {
                 values,
                 errors,
                 per_machine,
             } => {
+                let list = if self.policy.is_lua() {
+                    choose::machine_list(&group, &per_machine)
+                } else {
+                    Vec::new()
+                };
                 let decision = Decision {
                     app: app.to_string(),
                     now: self.clock.now(),
@@ -269,9 +275,10 @@ impl Reconciler {
                     machines: machine_counts.clone(),
                     metrics: values.clone(),
                     errors,
+                    list,
                 };
-                let targets = self.policy.decide(decision).await?;
-                (values, targets, false, per_machine)
+                let (targets, order) = self.policy.decide_full(decision).await?;
+                (values, targets, false, per_machine, order)
             }
             Collected::Fallback {
                 values,
@@ -282,7 +289,7 @@ impl Reconciler {
                 let targets = fallback_targets(fb, &machine_counts);
                 tracing::warn!(app, rounds, error = %error, behavior = %fb.behavior, targets = %targets,
                     "a metric keeps failing: the fallback's targets apply until it answers");
-                (values, targets, true, Vec::new())
+                (values, targets, true, Vec::new(), Order::default())
             }
         };
         self.metrics.set(
@@ -293,8 +300,13 @@ impl Reconciler {
         self.record_targets(app, &targets);
         let plan = {
             let mut seq = self.region_seq.lock().unwrap_or_else(|e| e.into_inner());
+            choose::protect(&mut machines, &order);
             let mut p = plan(&targets, &machines, &settings.plan, &mut seq);
-            order_by_value(&mut p, &machines, &per_machine);
+            // Idlest first by the first per-Machine metric, then the policy's own order.
+            if let Some((_, values)) = per_machine.first() {
+                order_by_value(&mut p, &machines, values);
+            }
+            choose::stop_order(&mut p, &order);
             p
         };
         let held = held_by_protection(&plan, &targets, &machines, &settings.plan.process_group);

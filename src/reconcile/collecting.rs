@@ -15,8 +15,8 @@ pub(super) enum Collected {
     Values {
         values: Vec<(String, f64)>,
         errors: Vec<(String, String)>,
-        /// The first per-Machine metric's values (Machine ID, value), if any.
-        per_machine: Vec<(String, f64)>,
+        /// Per-Machine metrics: (metric, [(Machine ID, value)]), in collector order.
+        per_machine: Vec<(String, Vec<(String, f64)>)>,
     },
     /// A metric has failed `rounds` rounds in a row, at or past the fallback's threshold.
     Fallback {
@@ -39,8 +39,8 @@ impl Reconciler {
             match c.read(app).await {
                 Ok(reading) => {
                     let v = reading.value;
-                    if per_machine.is_empty() {
-                        per_machine = reading.machines;
+                    if !reading.machines.is_empty() {
+                        per_machine.push((c.name().to_string(), reading.machines));
                     }
                     self.metrics
                         .set("fas_metric_value", &[("app", app), ("metric", c.name())], v);

@@ -7,6 +7,7 @@ pub use plan::{counts, eligible, plan, Plan, PlanOptions};
 
 mod act;
 pub mod app;
+pub mod choose;
 mod collecting;
 pub mod recent;
 

@@ -216,6 +216,11 @@ impl UserData for TestPolicy {
                 stopped: m.get::<Option<u64>>("stopped")?.unwrap_or(0),
                 by_region,
             };
+            let list = machine_list(&m)?;
+            let errors: Vec<(String, String)> = match round.get::<Option<Table>>("errors")? {
+                Some(e) => e.pairs::<String, String>().collect::<mlua::Result<_>>()?,
+                None => Vec::new(),
+            };
             let app: String = round.get("app")?;
             let input = AppInput {
                 name: &app,
@@ -224,13 +229,19 @@ impl UserData for TestPolicy {
                 machines: &machines,
                 metrics: &metrics,
             };
-            let t = this
+            let (t, order) = this
                 .0
-                .decide(&input)
+                .decide_full(&input, &errors, &list)
                 .map_err(|e| mlua::Error::RuntimeError(e.to_string()))?;
             let out = lua.create_table()?;
             out.raw_set("created", bounds_table(lua, t.created)?)?;
             out.raw_set("started", bounds_table(lua, t.started)?)?;
+            if !order.stop_order.is_empty() {
+                out.raw_set("stop_order", lua.create_sequence_from(order.stop_order)?)?;
+            }
+            if !order.protect.is_empty() {
+                out.raw_set("protect", lua.create_sequence_from(order.protect)?)?;
+            }
             Ok(out)
         });
         methods.add_method("state", |lua, this, app: String| {
@@ -241,4 +252,35 @@ impl UserData for TestPolicy {
             lua.to_value(&json)
         });
     }
+}
+
+/// A test's `machines.list` as the engine takes it: `{id=, state=, region=, created_at=,
+/// metadata={}, metrics={}}` entries.
+fn machine_list(machines: &Table) -> mlua::Result<Vec<crate::policy::MachineInfo>> {
+    let Some(list) = machines.get::<Option<Table>>("list")? else {
+        return Ok(Vec::new());
+    };
+    let text = |t: &Table, k: &str| -> mlua::Result<String> {
+        Ok(t.get::<Option<String>>(k)?.unwrap_or_default())
+    };
+    list.sequence_values::<Table>()
+        .map(|m| {
+            let m = m?;
+            let pairs = |k: &str| -> mlua::Result<Option<Table>> { m.get::<Option<Table>>(k) };
+            Ok(crate::policy::MachineInfo {
+                id: text(&m, "id")?,
+                state: text(&m, "state")?,
+                region: text(&m, "region")?,
+                created_at: text(&m, "created_at")?,
+                metadata: match pairs("metadata")? {
+                    Some(t) => t.pairs::<String, String>().collect::<mlua::Result<_>>()?,
+                    None => Vec::new(),
+                },
+                metrics: match pairs("metrics")? {
+                    Some(t) => t.pairs::<String, f64>().collect::<mlua::Result<_>>()?,
+                    None => Vec::new(),
+                },
+            })
+        })
+        .collect()
 }

@@ -88,12 +88,16 @@ function M.policy(path, params)
 end
 
 --- One decision with these metrics at the current fake time: returns the targets as
---- `{created = {min=, max=}, started = {min=, max=}}` (absent dimensions are nil).
+--- `{created = {min=, max=}, started = {min=, max=}}` (absent dimensions are nil), with
+--- `stop_order` and `protect` when the policy returned them. `errors` is `app.errors`
+--- (policy-sees-errors); `p.machines.list` is `app.machines.list`.
 ---@param metrics table<string, number>
+---@param errors? table<string, string>
 ---@return fas.Targets
-function Policy:scale(metrics)
+function Policy:scale(metrics, errors)
   return self.engine:decide({
     metrics = metrics or {}, now = self.now, interval = self.interval, app = self.app, machines = self.machines,
+    errors = errors,
   })
 end
 

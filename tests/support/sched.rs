@@ -19,6 +19,7 @@ pub fn decision(app: &str) -> Decision {
         machines: MachineCounts::default(),
         metrics: vec![],
         errors: vec![],
+        list: vec![],
     }
 }
 
