@@ -11,6 +11,15 @@
 ---@field started integer started, or on their way (starting, restarting, updating, replacing)
 ---@field stopped integer the startable pool: stopped, suspended, never-launched created (and those stopping or suspending)
 ---@field by_region table<string, fas.RegionCounts>
+---@field list fas.Machine[] each Machine of the group not going away (read-only)
+
+---@class fas.Machine
+---@field id string
+---@field state string started, stopped, suspended, created, starting, stopping, ...
+---@field region string
+---@field created_at string RFC 3339
+---@field metadata table<string, string> the Machine's config.metadata (fas-protect, fly_process_group, ...)
+---@field metrics table<string, number> its per-Machine metric values (collectors with machine-label)
 
 ---@class fas.App
 ---@field name string the app being scaled
@@ -19,6 +28,7 @@
 ---@field machines fas.Machines
 ---@field params table from policy-params (FAS_POLICY_PARAMS)
 ---@field state table the policy's memory for this app; JSON values only
+---@field errors table<string, string> metrics that failed this round (policy-sees-errors), else empty
 
 ---@class fas.Bounds
 ---@field min? number scale up to this when below
@@ -27,6 +37,8 @@
 ---@class fas.Targets
 ---@field created? number|fas.Bounds Machines that should exist (never below 1)
 ---@field started? number|fas.Bounds Machines that should run
+---@field stop_order? string[] started Machines to stop (or destroy) first, by id
+---@field protect? string[] Machines never stopped, suspended or destroyed this round
 
 --- Called every round for every app.
 ---@param metrics table<string, number>

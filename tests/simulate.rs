@@ -211,3 +211,60 @@ fn reads_history_from_a_backfilled_prometheus() {
     let peak: u64 = row.split_whitespace().nth(4).unwrap().parse().unwrap(); // after the 3 words of the label
     assert_eq!(peak, 9, "the backfilled series peaks at 90: {table}");
 }
+
+/// `--jobs`: the shipped worker policy over the example job arrivals interrupts jobs
+/// with upstream's scale-down order and none with its own (fas.drain), the same way
+/// on every run.
+#[test]
+fn jobs_interrupted_by_scale_down_upstream_order_versus_fas_drain() {
+    let run = || {
+        fas(
+            &[
+                "simulate",
+                "--metrics",
+                "examples/history/jobs.csv",
+                "--policy",
+                "scripts/worker_drain.lua",
+                "--jobs",
+            ],
+            &[],
+            &repo(),
+        )
+    };
+    let o = run();
+    assert!(o.status.success(), "{}", stderr(&o));
+    let text = stdout(&o);
+    let interrupted = |order: &str| -> u64 {
+        let line = text
+            .lines()
+            .find(|l| l.contains(order))
+            .unwrap_or_else(|| panic!("no {order} row: {text}"));
+        let cols: Vec<&str> = line.split_whitespace().collect();
+        cols[cols.len() - 2].parse().unwrap()
+    };
+    let (upstream, own) = (
+        interrupted("upstream (by id)"),
+        interrupted("the policy's own"),
+    );
+    assert!(
+        upstream > 0,
+        "the workload interrupts jobs under id order: {text}"
+    );
+    assert_eq!(own, 0, "fas.drain never stops a busy worker: {text}");
+    assert_eq!(stdout(&run()), text, "deterministic");
+    // --jobs needs a Lua policy to compare.
+    let o = fas(
+        &[
+            "simulate",
+            "--metrics",
+            "examples/history/jobs.csv",
+            "--expr",
+            "jobs",
+            "--jobs",
+        ],
+        &[],
+        &repo(),
+    );
+    assert!(!o.status.success());
+    assert!(stderr(&o).contains("--policy"), "{}", stderr(&o));
+}

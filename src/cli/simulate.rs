@@ -73,6 +73,17 @@ pub struct SimulateArgs {
     /// Write an SVG chart here.
     #[arg(long)]
     chart: Option<PathBuf>,
+    /// A worker workload: the demand column is jobs arriving per round; count the jobs
+    /// scale-down interrupts with upstream's order and with each --policy's own
+    /// (app.machines.list with jobs_running, stop_order/protect, e.g. fas.drain).
+    #[arg(long)]
+    jobs: bool,
+    /// Job lengths for --jobs: MIN..MAX seconds (most short, a few long).
+    #[arg(long, default_value = "10..600")]
+    job_secs: String,
+    /// Seed of the job lengths for --jobs.
+    #[arg(long, default_value_t = 1)]
+    seed: u64,
 }
 
 pub fn run(args: SimulateArgs) -> anyhow::Result<()> {
@@ -127,6 +138,9 @@ pub fn run(args: SimulateArgs) -> anyhow::Result<()> {
         initial_machines: args.machines,
         initial_started: args.started,
     };
+    if args.jobs {
+        return jobs(&args, &cfg, &history, &opts);
+    }
     let tty = std::io::stderr().is_terminal();
     let total = history.rows.len();
     let mut runs = Vec::new();
@@ -199,4 +213,56 @@ fn load_history(args: &SimulateArgs) -> anyhow::Result<History> {
         }
         _ => bail!("give the history with --metrics FILE.csv or --prometheus URL (not both)"),
     }
+}
+
+/// `--jobs`: each --policy twice over the same arrivals, upstream's order then its own.
+fn jobs(
+    args: &SimulateArgs,
+    cfg: &Config,
+    history: &History,
+    opts: &Options,
+) -> anyhow::Result<()> {
+    let (min, max) = args
+        .job_secs
+        .split_once("..")
+        .and_then(|(a, b)| Some((a.trim().parse::<f64>().ok()?, b.trim().parse::<f64>().ok()?)))
+        .filter(|(a, b)| *a > 0.0 && b >= a)
+        .with_context(|| {
+            format!(
+                "--job-secs {:?}: use MIN..MAX seconds, e.g. 10..600",
+                args.job_secs
+            )
+        })?;
+    if args.policies.is_empty() {
+        bail!("--jobs compares a --policy's own scale-down order with upstream's: give --policy FILE (e.g. scripts/worker_drain.lua)");
+    }
+    let model = simulate::jobs::JobModel {
+        min_secs: min,
+        max_secs: max,
+        seed: args.seed,
+    };
+    println!("jobs arriving as the demand column says, {min:.0}–{max:.0} s long; interrupted = stopped or destroyed mid-job (requeued)");
+    println!(
+        "{:<24} {:<22} {:>8} {:>10} {:>12} {:>14}",
+        "policy", "scale-down order", "arrived", "completed", "interrupted", "machine-hours"
+    );
+    for p in &args.policies {
+        let label = p.file_stem().map_or_else(
+            || p.display().to_string(),
+            |s| s.to_string_lossy().into_owned(),
+        );
+        for (own, order) in [(false, "upstream (by id)"), (true, "the policy's own")] {
+            // A fresh policy each run: its state (cooldowns) must not carry over.
+            let mut policy = Policy::from_file(p, &cfg.policy_params, Limits::default())?;
+            let s = simulate::jobs::run(&mut policy, history, opts, model, own);
+            println!(
+                "{label:<24} {order:<22} {:>8} {:>10} {:>12} {:>14.1}",
+                s.arrived,
+                s.completed,
+                s.interrupted,
+                s.machine_seconds / 3600.0
+            );
+        }
+    }
+    Ok(())
 }

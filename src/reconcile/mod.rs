@@ -3,7 +3,7 @@
 
 pub mod plan;
 
-pub use plan::{counts, eligible, plan, Plan, PlanOptions};
+pub use plan::{counts, eligible, order_by_value, plan, Plan, PlanOptions};
 
 mod act;
 pub mod app;

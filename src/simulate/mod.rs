@@ -5,6 +5,7 @@
 
 pub mod chart;
 pub mod history;
+pub mod jobs;
 pub mod output;
 
 use serde_json::json;
@@ -89,21 +90,21 @@ pub struct Summary {
     pub policy_errors: u64,
 }
 
-struct FleetMachine {
-    id: String,
-    state: &'static str,
+pub(super) struct FleetMachine {
+    pub(super) id: String,
+    pub(super) state: &'static str,
     /// A transition in progress: (time, state reached).
     pending: Option<(f64, &'static str)>,
 }
 
 /// The fleet: Machines and their transitions, on simulated time.
-struct Fleet {
-    machines: Vec<FleetMachine>,
+pub(super) struct Fleet {
+    pub(super) machines: Vec<FleetMachine>,
     next_id: u64,
 }
 
 impl Fleet {
-    fn new(n: usize, started: usize) -> Fleet {
+    pub(super) fn new(n: usize, started: usize) -> Fleet {
         let mut f = Fleet {
             machines: Vec::new(),
             next_id: 0,
@@ -123,7 +124,7 @@ impl Fleet {
         });
     }
 
-    fn settle(&mut self, now: f64) {
+    pub(super) fn settle(&mut self, now: f64) {
         for m in &mut self.machines {
             if let Some((at, s)) = m.pending {
                 if at <= now {
@@ -135,7 +136,7 @@ impl Fleet {
         self.machines.retain(|m| m.state != "destroyed");
     }
 
-    fn listed(&self) -> Vec<Machine> {
+    pub(super) fn listed(&self) -> Vec<Machine> {
         self.machines
             .iter()
             .map(|m| Machine {
@@ -250,7 +251,7 @@ pub fn run(
     (timeline, sum)
 }
 
-fn apply(fleet: &mut Fleet, p: &Plan, t: f64, opts: &Options, sum: &mut Summary) {
+pub(super) fn apply(fleet: &mut Fleet, p: &Plan, t: f64, opts: &Options, sum: &mut Summary) {
     match p {
         Plan::Create {
             regions,
