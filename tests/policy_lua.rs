@@ -178,7 +178,7 @@ fn unknown_keys_and_min_above_max_are_errors() {
     let cases = [
         (
             "return { startd = 3 }",
-            "the table scale() returned has an unknown key `startd`; use created and started",
+            "the table scale() returned has an unknown key `startd`; use created, started, stop_order and protect",
         ),
         (
             "return { started = { mn = 2, max = 4 } }",
@@ -200,5 +200,23 @@ fn unknown_keys_and_min_above_max_are_errors() {
         let e = decide(&mut p, "a", &[]).unwrap_err().to_string();
         assert!(e.contains(want), "{body}: {e}");
         assert!(e.contains("p.lua"), "names the file: {e}");
+    }
+}
+
+/// `stop_order` and `protect` must be lists of Machine ids; the policy sees
+/// `app.machines.list` and cannot write to it.
+#[test]
+fn stop_order_and_protect_are_id_lists() {
+    let dir = tempfile::tempdir().unwrap();
+    for (body, want) in [
+        ("return { started = 1, stop_order = 'a' }", "`stop_order` is a string; return a list of Machine ids"),
+        ("return { started = 1, protect = { 1 } }", "`protect`[1] is a number; return Machine ids (strings)"),
+        ("app.machines.list[1] = {} return nil", "app.machines.list is read-only"),
+    ] {
+        let path = dir.path().join("p.lua");
+        std::fs::write(&path, format!("function scale(m, app)\n  {body}\nend\n")).unwrap();
+        let mut p = Policy::from_file(&path, &json!({}), Limits::default()).unwrap();
+        let e = decide(&mut p, "a", &[]).unwrap_err().to_string();
+        assert!(e.contains(want), "{body}: {e}");
     }
 }
