@@ -209,9 +209,18 @@ fn unknown_keys_and_min_above_max_are_errors() {
 fn stop_order_and_protect_are_id_lists() {
     let dir = tempfile::tempdir().unwrap();
     for (body, want) in [
-        ("return { started = 1, stop_order = 'a' }", "`stop_order` is a string; return a list of Machine ids"),
-        ("return { started = 1, protect = { 1 } }", "`protect`[1] is a number; return Machine ids (strings)"),
-        ("app.machines.list[1] = {} return nil", "app.machines.list is read-only"),
+        (
+            "return { started = 1, stop_order = 'a' }",
+            "`stop_order` is a string; return a list of Machine ids",
+        ),
+        (
+            "return { started = 1, protect = { 1 } }",
+            "`protect`[1] is a number; return Machine ids (strings)",
+        ),
+        (
+            "app.machines.list[1] = {} return nil",
+            "app.machines.list is read-only",
+        ),
     ] {
         let path = dir.path().join("p.lua");
         std::fs::write(&path, format!("function scale(m, app)\n  {body}\nend\n")).unwrap();

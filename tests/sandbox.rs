@@ -89,7 +89,13 @@ fn at_any_speed_the_app_keeps_a_machine() {
 /// and the sandbox says what it fed.
 #[test]
 fn every_shipped_policy_scales_in_the_sandbox() {
-    for policy in ["queue_per_machine", "hpa_target", "scale_to_zero", "pool"] {
+    for policy in [
+        "queue_per_machine",
+        "hpa_target",
+        "scale_to_zero",
+        "pool",
+        "worker_drain",
+    ] {
         let path = format!("scripts/{policy}.lua");
         let args = [
             "sandbox",
@@ -176,4 +182,46 @@ fn ctrl_c_stops_early_with_the_summary() {
     assert!(status.success(), "{status:?}: {out}");
     assert!(started.elapsed().as_secs() < 15, "Ctrl-C took too long");
     assert!(out.contains("\nsummary: "), "{out}");
+}
+
+/// The sandbox's workers run jobs: the summary counts those a scale-down cut short,
+/// and the shipped worker policy (fas.drain) cuts none while it scales both ways.
+#[test]
+fn jobs_interrupted_by_scale_down_are_counted_and_fas_drain_interrupts_none() {
+    let interrupted = |policy: &str| -> (u64, String) {
+        let path = format!("scripts/{policy}.lua");
+        let args = [
+            "sandbox",
+            "--policy",
+            &path,
+            "--duration",
+            "6s",
+            "--speed",
+            "100",
+            "--once",
+        ];
+        let o = fas(&args, &[], &repo());
+        let out = stdout(&o);
+        assert!(o.status.success(), "{policy}: {out}{}", stderr(&o));
+        let line = out
+            .lines()
+            .find(|l| l.starts_with("jobs interrupted by scale-down: "))
+            .unwrap_or_else(|| panic!("{out}"));
+        let n = line["jobs interrupted by scale-down: ".len()..]
+            .split(' ')
+            .next()
+            .unwrap()
+            .parse()
+            .unwrap();
+        (n, out)
+    };
+    let (n, out) = interrupted("worker_drain");
+    assert_eq!(n, 0, "{out}");
+    assert!(out.contains("jobs_running (per Machine"), "{out}");
+    let summary = out.lines().find(|l| l.starts_with("summary:")).unwrap();
+    assert!(
+        !summary.contains(" 0 stopped"),
+        "it scales down too: {summary}"
+    );
+    interrupted("queue_per_machine");
 }

@@ -21,7 +21,9 @@ use crate::reconcile::{scheduler::STATE_GRACE, Apps, PlanOptions, Reconciler, Sc
 use crate::sim::{self, Latencies, Seed, SeedApp, SeedMachine, SimOptions};
 use crate::telemetry::Metrics;
 
-use super::sandbox_feed::{unfed_metrics, CpuCollector, Workload, WorkloadCollector, FED};
+use super::sandbox_feed::{
+    unfed_metrics, CpuCollector, JobsCollector, Workload, WorkloadCollector, FED,
+};
 
 /// The policy `fas sandbox` runs when given none: the shipped pool policy.
 const DEFAULT_POLICY: &str = include_str!("../../scripts/pool.lua");
@@ -174,6 +176,12 @@ async fn sandbox(args: SandboxArgs, duration: Duration) -> anyhow::Result<()> {
         create_stopped: default_policy,
         suspend: false,
     };
+    let jobs = Arc::new(JobsCollector::new(
+        workload.clone(),
+        server.sim.clone(),
+        clock.clone(),
+        args.seed,
+    ));
     let reconciler = Arc::new(Reconciler::new(
         fly.clone(),
         vec![
@@ -182,6 +190,7 @@ async fn sandbox(args: SandboxArgs, duration: Duration) -> anyhow::Result<()> {
                 workload: workload.clone(),
                 sim: server.sim.clone(),
             }),
+            jobs.clone(),
         ],
         policy,
         plan,
@@ -319,6 +328,10 @@ async fn sandbox(args: SandboxArgs, duration: Duration) -> anyhow::Result<()> {
         under_secs,
         count(""),
         count("started")
+    );
+    println!(
+        "jobs interrupted by scale-down: {} (compare a policy using fas.drain: --policy scripts/worker_drain.lua)",
+        jobs.interrupted()
     );
     if c + d + s + p == 0 {
         let why = if unfed.is_empty() {

@@ -6,7 +6,10 @@ use std::sync::Arc;
 
 use super::sandbox::{ScaledClock, APP, PER_MACHINE};
 use crate::clock::Clock;
-use crate::collect::{CollectFuture, Collector};
+use std::collections::HashMap;
+use std::sync::Mutex;
+
+use crate::collect::{CollectFuture, Collector, Reading, ReadingFuture};
 use crate::policy::{Limits, Policy};
 use crate::sim;
 
@@ -76,10 +79,125 @@ impl Collector for CpuCollector {
     }
 }
 
+/// Workers running jobs: each started Machine takes a job (30–300 simulated seconds)
+/// as often as the demand keeps the fleet busy; per Machine 1 while it runs one (the
+/// `machine-label` view, so scale-down takes idle Machines first and fas.drain sees
+/// who is busy). A Machine stopped or destroyed in the middle of its job counts as an
+/// interrupted job.
+pub(super) struct JobsCollector {
+    pub workload: Arc<Workload>,
+    pub sim: Arc<sim::Sim>,
+    pub clock: Arc<ScaledClock>,
+    jobs: Mutex<Jobs>,
+}
+
+struct Jobs {
+    busy_until: HashMap<String, f64>,
+    rng: sim::world::Rng,
+    interrupted: u64,
+}
+
+impl JobsCollector {
+    pub fn new(
+        workload: Arc<Workload>,
+        sim: Arc<sim::Sim>,
+        clock: Arc<ScaledClock>,
+        seed: u64,
+    ) -> Self {
+        JobsCollector {
+            workload,
+            sim,
+            clock,
+            jobs: Mutex::new(Jobs {
+                busy_until: HashMap::new(),
+                rng: sim::world::Rng::new(seed ^ 0x6a6f6273),
+                interrupted: 0,
+            }),
+        }
+    }
+
+    /// Jobs cut short by a scale-down so far.
+    pub fn interrupted(&self) -> u64 {
+        self.jobs.lock().map_or(0, |j| j.interrupted)
+    }
+
+    fn reading(&self) -> Reading {
+        let now = self.clock.now();
+        let states: Vec<(String, String)> = {
+            let mut w = self.sim.world.lock().unwrap_or_else(|e| e.into_inner());
+            w.settle(tokio::time::Instant::now());
+            w.apps.get(APP).map_or(Vec::new(), |a| {
+                a.machines
+                    .iter()
+                    .map(|m| (m.id.clone(), m.state.clone()))
+                    .collect()
+            })
+        };
+        let started: Vec<&String> = states
+            .iter()
+            .filter(|(_, s)| s == "started")
+            .map(|(id, _)| id)
+            .collect();
+        let busy_share =
+            (self.workload.demand() / (started.len().max(1) as f64 * PER_MACHINE)).min(1.0);
+        let mut j = self.jobs.lock().unwrap_or_else(|e| e.into_inner());
+        let Jobs {
+            busy_until,
+            rng,
+            interrupted,
+        } = &mut *j;
+        // A job whose Machine left `started` before it ended was interrupted.
+        busy_until.retain(|id, until| {
+            if *until <= now {
+                return false;
+            }
+            let still = started.contains(&id);
+            *interrupted += u64::from(!still);
+            still
+        });
+        for id in &started {
+            if !busy_until.contains_key(*id) && rng.unit() < busy_share {
+                busy_until.insert((*id).clone(), now + 30.0 + rng.unit() * 270.0);
+            }
+        }
+        let machines: Vec<(String, f64)> = started
+            .iter()
+            .map(|id| {
+                (
+                    (*id).clone(),
+                    f64::from(u8::from(busy_until.contains_key(*id))),
+                )
+            })
+            .collect();
+        Reading {
+            value: machines.iter().map(|(_, v)| v).sum(),
+            machines,
+        }
+    }
+}
+
+impl Collector for JobsCollector {
+    fn name(&self) -> &str {
+        "jobs_running"
+    }
+    fn collect<'a>(&'a self, _app: &'a str) -> CollectFuture<'a> {
+        let v = self.reading().value;
+        Box::pin(async move { Ok(v) })
+    }
+    fn read<'a>(&'a self, _app: &'a str) -> ReadingFuture<'a> {
+        let r = self.reading();
+        Box::pin(async move { Ok(r) })
+    }
+}
+
 /// What the sandbox feeds every policy, and what each means.
 pub(super) const FED: &[(&str, &str)] = &[
     ("queue_depth", "items waiting; one Machine handles 10"),
     ("cpu", "percent busy of the started Machines, capped at 100"),
+    (
+        "jobs_running",
+        "per Machine 1 while it runs a job, 30–300 s long; scale-down takes idle ones first",
+    ),
 ];
 
 pub(super) fn started_machines(sim: &sim::Sim) -> u64 {
