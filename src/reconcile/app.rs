@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 
 use crate::clock::Clock;
 use crate::collect::{CollectError, Collector};
-use crate::fly::{Drain, FlyClient, FlyError, Machine, PAUSE_KEY};
+use crate::fly::{Drain, FlyClient, FlyError};
 use crate::policy::{Decision, MachineCounts, Order, PolicyError, PolicyHandle, Targets};
 use crate::telemetry::Metrics;
 
@@ -219,7 +219,7 @@ impl Reconciler {
             }
         }
         self.status
-            .record(app, round(at, &result, started.elapsed()));
+            .record(app, Round::of(at, &result, started.elapsed()));
         self.metrics.set(
             "fas_app_consecutive_failures",
             &[("app", app)],
@@ -345,7 +345,7 @@ impl Reconciler {
             outcome.skipped = Some("release");
             return Ok(outcome);
         }
-        if let Some(by) = paused(&settings.pause, &machines, &plan) {
+        if let Some(by) = choose::paused(&settings.pause, &machines, &plan) {
             tracing::info!(
                 app,
                 action = plan.kind(),
@@ -408,57 +408,4 @@ impl Reconciler {
             log();
         }
     }
-}
-
-/// The status page's record of a round.
-fn round(at: f64, result: &Result<Outcome, ReconcileError>, took: Duration) -> Round {
-    let took_ms = took.as_secs_f64() * 1e3;
-    match result {
-        Ok(o) => Round {
-            metrics: o.metrics.clone(),
-            created_target: o.targets.created,
-            started_target: o.targets.started,
-            action: o.action,
-            planned: o.planned.clone(),
-            dry_run: o.dry_run,
-            succeeded: o.succeeded,
-            failed: o.failed,
-            skipped: o.skipped,
-            held_by_protection: o.held_by_protection,
-            fallback: o.fallback,
-            took_ms,
-            ..Round::new(at, &o.machines)
-        },
-        Err(e) => Round {
-            action: "error",
-            error: Some(
-                crate::redact::redact(&e.to_string())
-                    .chars()
-                    .take(500)
-                    .collect(),
-            ),
-            error_kind: Some(e.kind()),
-            quarantined: matches!(e, ReconcileError::Policy(PolicyError::Quarantined { .. })),
-            took_ms,
-            ..Round::new(at, &MachineCounts::default())
-        },
-    }
-}
-
-/// Whether this plan's direction is paused, and by what: the config's `pause`, or
-/// `fas-pause` metadata on any of the app's Machines (set without a restart).
-fn paused(config: &str, machines: &[Machine], plan: &Plan) -> Option<&'static str> {
-    let out = match plan {
-        Plan::Create { .. } | Plan::Start { .. } => true,
-        Plan::Destroy { .. } | Plan::Stop { .. } => false,
-        Plan::NoScale | Plan::NothingToClone => return None,
-    };
-    let holds = |p: &str| p == "all" || p == if out { "scale-out" } else { "scale-in" };
-    if holds(config) {
-        return Some("config");
-    }
-    machines
-        .iter()
-        .any(|m| holds(m.metadata(PAUSE_KEY)))
-        .then_some("metadata")
 }

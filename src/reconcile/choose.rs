@@ -5,7 +5,7 @@
 
 use serde_json::Value;
 
-use crate::fly::{Machine, PROTECT_KEY};
+use crate::fly::{Machine, PAUSE_KEY, PROTECT_KEY};
 use crate::policy::{MachineInfo, Order};
 
 use super::plan::{phase, Phase, Plan};
@@ -88,6 +88,24 @@ pub fn stop_order(plan: &mut Plan, order: &Order) {
         }
         _ => {}
     }
+}
+
+/// Whether this plan's direction is paused, and by what: the config's `pause`, or
+/// `fas-pause` metadata on any of the app's Machines (set without a restart).
+pub fn paused(config: &str, machines: &[Machine], plan: &Plan) -> Option<&'static str> {
+    let out = match plan {
+        Plan::Create { .. } | Plan::Start { .. } => true,
+        Plan::Destroy { .. } | Plan::Stop { .. } => false,
+        Plan::NoScale | Plan::NothingToClone => return None,
+    };
+    let holds = |p: &str| p == "all" || p == if out { "scale-out" } else { "scale-in" };
+    if holds(config) {
+        return Some("config");
+    }
+    machines
+        .iter()
+        .any(|m| holds(m.metadata(PAUSE_KEY)))
+        .then_some("metadata")
 }
 
 #[cfg(test)]

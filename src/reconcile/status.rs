@@ -10,7 +10,10 @@ use std::sync::Mutex;
 
 use serde::Serialize;
 
-use crate::policy::{Bounds, MachineCounts};
+use std::time::Duration;
+
+use super::app::{Outcome, ReconcileError};
+use crate::policy::{Bounds, MachineCounts, PolicyError};
 
 /// Rounds kept per app as chart points: half an hour at the default 15 s interval.
 pub const HISTORY: usize = 120;
@@ -182,6 +185,41 @@ impl Status {
 }
 
 impl Round {
+    /// The status page's record of a reconcile's result.
+    pub fn of(at: f64, result: &Result<Outcome, ReconcileError>, took: Duration) -> Round {
+        let took_ms = took.as_secs_f64() * 1e3;
+        match result {
+            Ok(o) => Round {
+                metrics: o.metrics.clone(),
+                created_target: o.targets.created,
+                started_target: o.targets.started,
+                action: o.action,
+                planned: o.planned.clone(),
+                dry_run: o.dry_run,
+                succeeded: o.succeeded,
+                failed: o.failed,
+                skipped: o.skipped,
+                held_by_protection: o.held_by_protection,
+                fallback: o.fallback,
+                took_ms,
+                ..Round::new(at, &o.machines)
+            },
+            Err(e) => Round {
+                action: "error",
+                error: Some(
+                    crate::redact::redact(&e.to_string())
+                        .chars()
+                        .take(500)
+                        .collect(),
+                ),
+                error_kind: Some(e.kind()),
+                quarantined: matches!(e, ReconcileError::Policy(PolicyError::Quarantined { .. })),
+                took_ms,
+                ..Round::new(at, &MachineCounts::default())
+            },
+        }
+    }
+
     /// A round as far as the machines and targets go; the rest is filled by the caller.
     pub fn new(at: f64, machines: &MachineCounts) -> Round {
         Round {
