@@ -74,14 +74,6 @@ impl Reconciler {
                 self.recent.draining(app, &id, self.clock.now());
                 tracing::info!(app, machine = %id, "stopping a started Machine before destroying it (drain)");
             }
-            let status = if done == Done::Applied {
-                "ok"
-            } else {
-                "failed"
-            };
-            if !matches!(done, Done::Leased(_)) {
-                self.metrics.inc(counter(verb_now), &[("status", status)]);
-            }
             match done {
                 Done::Applied => {
                     ok += 1;
@@ -94,9 +86,6 @@ impl Reconciler {
                 Done::NotApplied => failed += 1,
                 Done::Leased(_) => {}
             }
-            if verb_now == Verb::Destroy && matches!(done, Done::Applied | Done::Unknown) {
-                self.recent.destroyed(app, &id, self.clock.now());
-            }
         }
         (ok, failed)
     }
@@ -104,22 +93,26 @@ impl Reconciler {
     /// Destroys a Machine fas stopped earlier to destroy it, now stopped.
     pub(super) async fn finish_drain(&self, app: &str, id: &str) {
         let done = self.one(app, id, Verb::Destroy, &Drain::default()).await;
-        let status = if done == Done::Applied {
-            "ok"
-        } else {
-            "failed"
-        };
-        self.metrics
-            .inc(counter(Verb::Destroy), &[("status", status)]);
         if matches!(done, Done::Applied | Done::Unknown) {
-            self.recent.destroyed(app, id, self.clock.now());
             tracing::info!(app, machine = id, "drained Machine destroyed");
         }
     }
 
-    /// One guarded call on one Machine; its report goes to metrics and the log.
+    /// One guarded call on one Machine; its report goes to metrics and the log, and a
+    /// destroy that may have taken effect to fas's memory of its own destroys.
     async fn one(&self, app: &str, id: &str, verb: Verb, drain: &Drain) -> Done {
         let g = self.fly.guarded_with(app, id, verb, drain).await;
+        if !matches!(g.done, Done::Leased(_)) {
+            let status = if g.done == Done::Applied {
+                "ok"
+            } else {
+                "failed"
+            };
+            self.metrics.inc(counter(verb), &[("status", status)]);
+        }
+        if verb == Verb::Destroy && matches!(g.done, Done::Applied | Done::Unknown) {
+            self.recent.destroyed(app, id, self.clock.now());
+        }
         if g.stopped_instead {
             self.warn_once(&self.warned_unsuspendable, app, || {
                 tracing::warn!(app, machine = id, "Fly cannot suspend this Machine (memory over 2 GB, swap or a schedule?); stopping instead");
