@@ -38,7 +38,10 @@ impl Credentials {
         if let Some(j) = &jwt {
             crate::redact::register(j);
         }
-        let raw = decode(&seed, SEED, USER).ok_or("the user nkey seed is not valid")?;
+        let raw = match decode(&seed) {
+            Some((USER, raw)) => raw,
+            _ => return Err("the user nkey seed is not valid".into()),
+        };
         let key = Ed25519KeyPair::from_seed_unchecked(&raw)
             .map_err(|_| "the user nkey seed is not an Ed25519 seed")?;
         Ok(Credentials { jwt, key })
@@ -73,9 +76,7 @@ pub fn encode_seed(kind: u8, raw: &[u8; 32]) -> String {
 
 /// The public key of a seed of any kind, and the key pair to sign with.
 pub fn keypair(seed: &str) -> Option<(String, Ed25519KeyPair)> {
-    let bytes = base32_decode(seed)?;
-    let kind = ((bytes.first()? & 7) << 5) | ((bytes.get(1)? & 0xf8) >> 3);
-    let raw = decode(seed, SEED, kind)?;
+    let (kind, raw) = decode(seed)?;
     let key = Ed25519KeyPair::from_seed_unchecked(&raw).ok()?;
     Some((encode(&[kind], key.public_key().as_ref()), key))
 }
@@ -87,19 +88,19 @@ fn encode(prefix: &[u8], body: &[u8]) -> String {
     base32_encode(&bytes)
 }
 
-/// The 32 raw seed bytes of an encoded seed of `kind`, or None when the prefix or
-/// the check does not match.
-fn decode(seed: &str, seed_prefix: u8, kind: u8) -> Option<Vec<u8>> {
+/// An encoded seed's kind (USER, ACCOUNT, …) and its 32 raw bytes, or None when it is
+/// not a seed or the check does not match.
+fn decode(seed: &str) -> Option<(u8, Vec<u8>)> {
     let bytes = base32_decode(seed)?;
     if bytes.len() != 2 + 32 + 2 {
         return None;
     }
     let (data, crc) = bytes.split_at(bytes.len() - 2);
-    if crc16(data).to_le_bytes() != crc {
+    if crc16(data).to_le_bytes() != crc || data[0] & 0xf8 != SEED {
         return None;
     }
-    let found_kind = ((data[0] & 7) << 5) | ((data[1] & 0xf8) >> 3);
-    (data[0] & 0xf8 == seed_prefix && found_kind == kind).then(|| data[2..].to_vec())
+    let kind = ((data[0] & 7) << 5) | ((data[1] & 0xf8) >> 3);
+    Some((kind, data[2..].to_vec()))
 }
 
 const ALPHABET: &[u8; 32] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZ234567";

@@ -34,11 +34,7 @@ async fn cordon(
     headers: HeaderMap,
     Path((app, id)): Path<(String, String)>,
 ) -> Response {
-    let op = |m: &mut super::world::SimMachine, _: &_, _| {
-        m.cordoned = true;
-        (StatusCode::OK, json!({"ok": true}))
-    };
-    call(&sim, &headers, (&app, &id), "cordon", &op).await
+    set_cordon(&sim, &headers, (&app, &id), true).await
 }
 
 async fn uncordon(
@@ -46,11 +42,16 @@ async fn uncordon(
     headers: HeaderMap,
     Path((app, id)): Path<(String, String)>,
 ) -> Response {
-    let op = |m: &mut super::world::SimMachine, _: &_, _| {
-        m.cordoned = false;
+    set_cordon(&sim, &headers, (&app, &id), false).await
+}
+
+async fn set_cordon(sim: &Sim, headers: &HeaderMap, (app, id): (&str, &str), on: bool) -> Response {
+    let op = move |m: &mut super::world::SimMachine, _: &_, _| {
+        m.cordoned = on;
         (StatusCode::OK, json!({"ok": true}))
     };
-    call(&sim, &headers, (&app, &id), "uncordon", &op).await
+    let verb = if on { "cordon" } else { "uncordon" };
+    call(sim, headers, (app, id), verb, &op).await
 }
 
 /// The Machine's `config.metadata`, made an object if it is not one.
