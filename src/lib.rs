@@ -8,6 +8,7 @@ pub mod collect;
 pub mod config;
 pub mod faults;
 pub mod fly;
+pub mod markup;
 pub mod policy;
 pub mod reconcile;
 pub mod redact;

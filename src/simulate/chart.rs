@@ -6,6 +6,7 @@
 use std::fmt::Write;
 
 use super::output::Run;
+use crate::markup::escape;
 
 const COLORS: &[&str] = &[
     "#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e", "#8c564b",
@@ -65,12 +66,6 @@ fn machines_step(ymax: f64) -> f64 {
         .map(|m| m * mag)
         .find(|s| *s >= rough)
         .unwrap_or(10.0 * mag)
-}
-
-fn escape(s: &str) -> String {
-    s.replace('&', "&amp;")
-        .replace('<', "&lt;")
-        .replace('"', "&quot;")
 }
 
 pub fn chart_svg(runs: &[Run], capacity: Option<f64>) -> String {

@@ -4,7 +4,7 @@
 
 use std::fmt::Write;
 
-use super::status_page::escape;
+use crate::markup::escape;
 use crate::reconcile::status::Point;
 
 const W: f64 = 720.0;

@@ -12,23 +12,9 @@ use axum::response::{Html, IntoResponse, Response};
 
 use super::status::{list, Ctx, ListQuery};
 use super::status_chart::chart;
+use crate::markup::escape;
 use crate::policy::Bounds;
 use crate::reconcile::status::{Mode, Round, Status};
-
-pub fn escape(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for c in s.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#39;"),
-            c => out.push(c),
-        }
-    }
-    out
-}
 
 /// `%`-encodes a query value or path part.
 fn encode(s: &str) -> String {
