@@ -85,6 +85,26 @@ fn at_any_speed_the_app_keeps_a_machine() {
     }
 }
 
+/// `fas sandbox --policy scripts/POLICY.lua` for `duration` at 100x, plain lines; its
+/// stdout, after checking it succeeded.
+fn shipped_policy(policy: &str, duration: &str) -> String {
+    let path = format!("scripts/{policy}.lua");
+    let args = [
+        "sandbox",
+        "--policy",
+        &path,
+        "--duration",
+        duration,
+        "--speed",
+        "100",
+        "--once",
+    ];
+    let o = fas(&args, &[], &repo());
+    let out = stdout(&o);
+    assert!(o.status.success(), "{policy}: {out}{}", stderr(&o));
+    out
+}
+
 /// Every shipped policy gets a fleet it can scale and the metric it reads: each acts,
 /// and the sandbox says what it fed.
 #[test]
@@ -96,20 +116,7 @@ fn every_shipped_policy_scales_in_the_sandbox() {
         "pool",
         "worker_drain",
     ] {
-        let path = format!("scripts/{policy}.lua");
-        let args = [
-            "sandbox",
-            "--policy",
-            &path,
-            "--duration",
-            "3s",
-            "--speed",
-            "100",
-            "--once",
-        ];
-        let o = fas(&args, &[], &repo());
-        let out = stdout(&o);
-        assert!(o.status.success(), "{policy}: {out}{}", stderr(&o));
+        let out = shipped_policy(policy, "3s");
         assert!(
             out.contains("metrics fed to the policy: queue_depth"),
             "{out}"
@@ -189,20 +196,7 @@ fn ctrl_c_stops_early_with_the_summary() {
 #[test]
 fn jobs_interrupted_by_scale_down_are_counted_and_fas_drain_interrupts_none() {
     let interrupted = |policy: &str| -> (u64, String) {
-        let path = format!("scripts/{policy}.lua");
-        let args = [
-            "sandbox",
-            "--policy",
-            &path,
-            "--duration",
-            "6s",
-            "--speed",
-            "100",
-            "--once",
-        ];
-        let o = fas(&args, &[], &repo());
-        let out = stdout(&o);
-        assert!(o.status.success(), "{policy}: {out}{}", stderr(&o));
+        let out = shipped_policy(policy, "6s");
         let line = out
             .lines()
             .find(|l| l.starts_with("jobs interrupted by scale-down: "))

@@ -1,6 +1,8 @@
 //! `fas serve` end to end: the real binary against the simulator, /metrics, SIGTERM,
 //! the state file across a restart; and the scheduler over 50 wildcard apps.
 
+mod support;
+
 use std::net::SocketAddr;
 use std::process::{Command, Stdio};
 use std::sync::Arc;
@@ -14,6 +16,7 @@ use fas::policy::{Limits, Policy, PolicyHandle};
 use fas::reconcile::{Apps, PlanOptions, Reconciler, Scheduler};
 use fas::sim::{self, Latencies, Seed, SeedApp, SeedMachine, SimOptions, SimServer};
 use fas::telemetry::Metrics;
+use support::sched::count;
 
 const SECRET: &str = "FlyV1 fm2_SERVESECRET";
 
@@ -50,16 +53,6 @@ fn app(org: &str, name: &str, states: &[&str]) -> SeedApp {
         name: name.into(),
         machines,
     }
-}
-
-fn started(s: &SimServer, app: &str) -> usize {
-    let mut w = s.sim.world.lock().unwrap();
-    w.settle(tokio::time::Instant::now());
-    w.apps[app]
-        .machines
-        .iter()
-        .filter(|m| m.state == "started")
-        .count()
 }
 
 fn free_port() -> u16 {
@@ -117,7 +110,10 @@ async fn serve_scales_serves_metrics_and_keeps_state_across_a_restart() {
     .unwrap();
     let port = free_port();
     let child = serve_cmd(&s, dir.path(), port).spawn().unwrap();
-    until("three started Machines", || started(&s, "web") == 3).await;
+    until("three started Machines", || {
+        count(&s, "web", "started") == 3
+    })
+    .await;
 
     let http = reqwest::Client::new();
     let text = http
@@ -272,7 +268,7 @@ async fn the_scheduler_reconciles_every_matching_app_of_the_org() {
     let (stop, rx) = tokio::sync::watch::channel(false);
     let task = tokio::spawn(scheduler.run(rx));
     until("all 50 apps at 2 started", || {
-        (1..=50).all(|i| started(&s, &format!("w-{i}")) == 2)
+        (1..=50).all(|i| count(&s, &format!("w-{i}"), "started") == 2)
     })
     .await;
     stop.send(true).unwrap();
@@ -280,8 +276,8 @@ async fn the_scheduler_reconciles_every_matching_app_of_the_org() {
         .await
         .expect("the scheduler stops")
         .unwrap();
-    assert_eq!(started(&s, "other"), 0);
-    assert_eq!(started(&s, "w-x"), 0);
+    assert_eq!(count(&s, "other", "started"), 0);
+    assert_eq!(count(&s, "w-x", "started"), 0);
     assert_eq!(
         reconciler
             .metrics
@@ -405,7 +401,7 @@ async fn sigterm_in_the_middle_of_a_round_finishes_it_and_exits_0() {
         "bounded by the timeout"
     );
     // The round in flight was finished (its start calls made), and its state saved.
-    until("the round's starts", || started(&s, "web") == 3).await;
+    until("the round's starts", || count(&s, "web", "started") == 3).await;
     let saved: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(dir.path().join("state.json")).unwrap())
             .unwrap();

@@ -8,6 +8,7 @@ use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
 use fas::sim::SimServer;
+use support::sched::count;
 use support::servers;
 
 async fn fleet() -> SimServer {
@@ -25,13 +26,6 @@ async fn fleet() -> SimServer {
     }
     drop(w);
     s
-}
-
-fn started(s: &SimServer) -> usize {
-    let mut w = s.sim.world.lock().unwrap();
-    w.settle(tokio::time::Instant::now());
-    let web = &w.apps["web"];
-    web.machines.iter().filter(|m| m.state == "started").count()
 }
 
 /// `fas serve` for app `web` against the simulator, with these extra variables.
@@ -54,7 +48,7 @@ fn serve(s: &SimServer, env: &[(&str, &str)]) -> Child {
 
 async fn until_started(s: &SimServer, want: usize, child: &mut Child) {
     for _ in 0..300 {
-        if started(s) == want {
+        if count(s, "web", "started") == want {
             return;
         }
         if let Ok(Some(status)) = child.try_wait() {
@@ -68,7 +62,10 @@ async fn until_started(s: &SimServer, want: usize, child: &mut Child) {
         let _ = std::io::Read::read_to_string(&mut e, &mut s);
         s
     });
-    panic!("{} started, want {want}: {out:?}", started(s));
+    panic!(
+        "{} started, want {want}: {out:?}",
+        count(s, "web", "started")
+    );
 }
 
 #[cfg_attr(

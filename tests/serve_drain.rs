@@ -11,6 +11,7 @@ use std::time::Duration;
 
 use fas::sim::{Latencies, SimOptions, SimServer};
 use serde_json::{json, Value};
+use support::sched::{count, wait_until};
 use support::served::Served;
 
 async fn fleet(spec: &str, stop_ms: u64) -> SimServer {
@@ -53,8 +54,14 @@ fn machines(s: &SimServer, app: &str) -> Vec<(String, String, bool, Option<Value
     v
 }
 
-fn count(s: &SimServer, app: &str, state: &str) -> usize {
-    machines(s, app).iter().filter(|m| m.1 == state).count()
+/// PromQL giving one sample per Machine, its ID in the `instance` label (as Fly's
+/// managed Prometheus labels a Machine's series).
+fn per_machine(values: &[(&str, u32)]) -> String {
+    values
+        .iter()
+        .map(|(id, v)| format!("label_replace(vector({v}), \"instance\", \"{id}\", \"\", \"\")"))
+        .collect::<Vec<_>>()
+        .join(" or ")
 }
 
 /// A metadata call as a worker makes it on itself.
@@ -71,17 +78,6 @@ async fn metadata(s: &SimServer, app: &str, id: &str, key: &str, value: Option<&
         .await
         .unwrap();
     assert_eq!(r.status(), 204);
-}
-
-async fn wait_until(what: &str, ok: impl Fn() -> bool) {
-    let start = std::time::Instant::now();
-    while !ok() {
-        assert!(
-            start.elapsed() < Duration::from_secs(30),
-            "waited 30 s for {what}"
-        );
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -237,15 +233,7 @@ async fn the_busy_worker_is_not_the_one_stopped() {
     let sim = fleet("acme/web=3", 20).await;
     let ids: Vec<String> = machines(&sim, "web").into_iter().map(|m| m.0).collect();
     // jobs_running per Machine: the lowest id is busy, the others idle.
-    let series = |id: &str, v: u32| {
-        format!("label_replace(vector({v}), \"instance\", \"{id}\", \"\", \"\")")
-    };
-    let query = format!(
-        "{} or {} or {}",
-        series(&ids[0], 3),
-        series(&ids[1], 0),
-        series(&ids[2], 0)
-    );
+    let query = per_machine(&[(&ids[0], 3), (&ids[1], 0), (&ids[2], 0)]);
     let dir = tempfile::tempdir().unwrap();
     let env = [
         ("FAS_APP_NAME", "web"),
@@ -288,15 +276,7 @@ async fn the_worker_policy_stops_only_idle_workers() {
     };
     let sim = fleet("acme/web=3", 20).await;
     let ids: Vec<String> = machines(&sim, "web").into_iter().map(|m| m.0).collect();
-    let series = |id: &str, v: u32| {
-        format!("label_replace(vector({v}), \"instance\", \"{id}\", \"\", \"\")")
-    };
-    let jobs = format!(
-        "{} or {} or {}",
-        series(&ids[0], 2),
-        series(&ids[1], 0),
-        series(&ids[2], 1)
-    );
+    let jobs = per_machine(&[(&ids[0], 2), (&ids[1], 0), (&ids[2], 1)]);
     let dir = tempfile::tempdir().unwrap();
     std::fs::copy(
         support::repo().join("scripts/worker_drain.lua"),

@@ -7,9 +7,9 @@ mod support;
 
 use std::sync::atomic::{AtomicI64, Ordering};
 use std::sync::Arc;
-use std::time::Duration;
 
 use serde_json::Value;
+use support::sched::{count, wait_until};
 use support::served::Served;
 
 /// A queue depth endpoint: `{"depth": N}`, or 500 while the value is negative.
@@ -33,26 +33,8 @@ async fn depth_server(value: Arc<AtomicI64>) -> String {
     format!("http://{addr}/depth")
 }
 
-fn started(s: &fas::sim::SimServer) -> usize {
-    let mut w = s.sim.world.lock().unwrap();
-    w.settle(tokio::time::Instant::now());
-    w.apps["web"]
-        .machines
-        .iter()
-        .filter(|m| m.state == "started")
-        .count()
-}
-
 async fn wait_started(s: &fas::sim::SimServer, n: usize, what: &str) {
-    let start = std::time::Instant::now();
-    while started(s) != n {
-        assert!(
-            start.elapsed() < Duration::from_secs(30),
-            "waited 30 s for {what}: {} started",
-            started(s)
-        );
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+    wait_until(what, || count(s, "web", "started") == n).await;
 }
 
 fn rounds(v: &Value) -> Vec<Value> {

@@ -8,6 +8,7 @@ mod support;
 use std::time::Duration;
 
 use serde_json::Value;
+use support::sched::count;
 use support::served::Served;
 
 const POLICY: &str = r#"
@@ -24,16 +25,6 @@ fn last<'a>(v: &'a Value, app: &str) -> Option<&'a Value> {
         .iter()
         .find(|a| a["name"] == app)
         .map(|a| &a["last"])
-}
-
-fn started(s: &fas::sim::SimServer, app: &str) -> usize {
-    let mut w = s.sim.world.lock().unwrap();
-    w.settle(tokio::time::Instant::now());
-    w.apps[app]
-        .machines
-        .iter()
-        .filter(|m| m.state == "started")
-        .count()
 }
 
 /// The simulator's request log (method, path, action, status).
@@ -108,7 +99,7 @@ async fn dry_run_sends_nothing_and_plans_what_a_live_run_does() {
         })
         .collect();
     assert!(mutating.is_empty(), "{mutating:?}");
-    assert_eq!(started(&shadow_sim, "web"), 3);
+    assert_eq!(count(&shadow_sim, "web", "started"), 3);
     // Policy state advanced as in a live run.
     let state: Value =
         serde_json::from_str(&std::fs::read_to_string(dir.path().join("state.json")).unwrap())
@@ -142,7 +133,7 @@ async fn dry_run_sends_nothing_and_plans_what_a_live_run_does() {
                 .to_string()
         })
         .collect();
-    assert_eq!(started(&live_sim, "web"), 1);
+    assert_eq!(count(&live_sim, "web", "started"), 1);
     let mut want: Vec<String> = serde_json::from_value(planned).unwrap();
     let mut got = stopped.clone();
     want.sort();
@@ -250,7 +241,7 @@ async fn sighup_reloads_keeping_state_and_rejects_what_is_broken() {
     assert!(log.contains("reload rejected"), "{log}");
     assert!(log.contains("configuration reloaded"), "{log}");
     assert!(!log.contains("state lost"), "{log}");
-    assert_eq!(started(&sim, "web"), 1);
+    assert_eq!(count(&sim, "web", "started"), 1);
 }
 
 /// `FAS_RELOAD_ON_CHANGE=true`: editing the policy file is a reload, no signal needed; a
@@ -292,5 +283,5 @@ async fn a_changed_policy_file_reloads_when_asked() {
     assert_eq!(v["mode"]["reloads"], 1);
     let log = fas.stop();
     assert!(log.contains("a file changed"), "{log}");
-    assert_eq!(started(&sim, "web"), 1);
+    assert_eq!(count(&sim, "web", "started"), 1);
 }

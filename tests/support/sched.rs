@@ -92,3 +92,26 @@ pub async fn fleet(spec: &str) -> fas::sim::SimServer {
     server.sim.seed(&seed).unwrap();
     server
 }
+
+/// Machines of `app` in `state` now (transitions settled up to this instant).
+pub fn count(s: &fas::sim::SimServer, app: &str, state: &str) -> usize {
+    let mut w = s.sim.world.lock().unwrap();
+    w.settle(tokio::time::Instant::now());
+    w.apps[app]
+        .machines
+        .iter()
+        .filter(|m| m.state == state)
+        .count()
+}
+
+/// Polls `ok` every 100 ms for up to 30 s; panics naming `what`.
+pub async fn wait_until(what: &str, ok: impl Fn() -> bool) {
+    let start = std::time::Instant::now();
+    while !ok() {
+        assert!(
+            start.elapsed() < Duration::from_secs(30),
+            "waited 30 s for {what}"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
