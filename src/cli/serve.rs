@@ -71,17 +71,15 @@ async fn serve(cfg: Config, config_path: Option<PathBuf>) -> anyhow::Result<()> 
 
     let settings = serve_reload::settings(&cfg)?;
     let clock: Arc<dyn crate::clock::Clock> = Arc::new(SystemClock);
-    let reconciler = Arc::new(Reconciler::new(
+    let reconciler = Arc::new(Reconciler::with_settings(
         fly.clone(),
-        Vec::new(),
+        settings,
         policy.clone(),
-        settings.plan.clone(),
         cfg.timeout,
         cfg.interval,
         clock.clone(),
         metrics.clone(),
     ));
-    reconciler.apply(settings);
     metrics.set("fas_dry_run", &[], if cfg.dry_run { 1.0 } else { 0.0 });
     metrics.set("fas_config_last_reload_successful", &[], 1.0);
     reconciler

@@ -115,17 +115,31 @@ impl Reconciler {
         clock: Arc<dyn Clock>,
         metrics: Arc<Metrics>,
     ) -> Reconciler {
+        let settings = Settings {
+            collectors,
+            plan,
+            dry_run: false,
+            drain: Drain::default(),
+            pause: "none".into(),
+            fallback: None,
+            policy_sees_errors: false,
+        };
+        Reconciler::with_settings(fly, settings, policy, timeout, interval, clock, metrics)
+    }
+
+    /// As `new`, with every setting a reload may change given (`fas serve`).
+    pub fn with_settings(
+        fly: Arc<FlyClient>,
+        settings: Settings,
+        policy: PolicyHandle,
+        timeout: Duration,
+        interval: Duration,
+        clock: Arc<dyn Clock>,
+        metrics: Arc<Metrics>,
+    ) -> Reconciler {
         Reconciler {
             fly,
-            settings: RwLock::new(Arc::new(Settings {
-                collectors,
-                plan,
-                dry_run: false,
-                drain: Drain::default(),
-                pause: "none".into(),
-                fallback: None,
-                policy_sees_errors: false,
-            })),
+            settings: RwLock::new(Arc::new(settings)),
             policy,
             timeout,
             interval,
