@@ -7,6 +7,7 @@ pub mod clock;
 pub mod collect;
 pub mod config;
 pub mod faults;
+pub mod fileread;
 pub mod fly;
 pub mod markup;
 pub mod policy;

@@ -65,6 +65,29 @@ pub fn redact(text: &str) -> Cow<'_, str> {
     Cow::Owned(out)
 }
 
+/// The most of any quoted text fas keeps (a server's error, an HTTP body, a panic, a
+/// config echo): enough to diagnose, small enough for a log line and the status page.
+pub const QUOTE_MAX: usize = 4096;
+
+/// `text` redacted whole, then cut to `QUOTE_MAX` bytes. The order is the point: a
+/// secret cut in half is no longer recognised, so nothing is cut before redaction.
+pub fn quote(text: &str) -> String {
+    quote_max(text, QUOTE_MAX)
+}
+
+/// `quote` with another limit (`print` lines of a policy).
+pub fn quote_max(text: &str, max: usize) -> String {
+    let text = redact(text);
+    if text.len() <= max {
+        return text.into_owned();
+    }
+    let mut end = max;
+    while !text.is_char_boundary(end) {
+        end -= 1;
+    }
+    format!("{}… ({} bytes cut)", &text[..end], text.len() - end)
+}
+
 /// A log writer: collects one event's text and writes it to stderr redacted.
 #[derive(Default)]
 pub struct Stderr(Vec<u8>);
@@ -97,6 +120,16 @@ mod tests {
             redact("token FlyV1 fm2_redacttest_aaaa,fm2_redacttest_bbbb and fm2_redacttest_bbbb");
         assert_eq!(r, "token <redacted> and <redacted>");
         assert_eq!(redact("nothing here"), "nothing here");
+        // A secret across the cut is hidden whole, not cut into a head that leaks.
+        register("SECRETxyz_straddle_0123456789");
+        let text = format!("{}SECRETxyz_straddle_0123456789 tail", "a".repeat(20));
+        let q = quote_max(&text, 30);
+        assert!(!q.contains("SECRET"), "{q}");
+        assert!(
+            q.starts_with(&format!("{}<redacted>", "a".repeat(20))),
+            "{q}"
+        );
+        assert_eq!(quote_max("héllo", 2), "h… (5 bytes cut)");
         assert!(
             secret_name("PROM_TOKEN") && secret_name("db_password") && !secret_name("APP_NAME")
         );

@@ -11,7 +11,7 @@ use crate::policy::{AppInput, Limits, MachineCounts, Policy};
 #[derive(clap::Args)]
 pub struct BenchArgs {
     /// What to measure.
-    #[arg(value_parser = ["policy", "expr", "lua", "sim", "reconcile", "simulate", "faults", "collectors", "status"], default_value = "policy")]
+    #[arg(value_parser = ["policy", "expr", "lua", "sim", "reconcile", "simulate", "faults", "collectors", "status", "answers"], default_value = "policy")]
     what: String,
     /// Decisions to time per policy.
     #[arg(long, default_value_t = 1_000_000)]
@@ -106,6 +106,9 @@ pub fn run(args: BenchArgs) -> anyhow::Result<()> {
             args.reconcile.apps
         };
         return super::bench_collectors::run(args.collectors, apps);
+    }
+    if args.what == "answers" {
+        return super::bench_answers::run();
     }
     if args.what == "status" {
         return super::bench_status::run(args.reconcile.apps);

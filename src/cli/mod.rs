@@ -2,6 +2,7 @@
 //! Errors print as one `ERROR: …` line on stderr with exit status 1, as upstream.
 
 mod bench;
+mod bench_answers;
 mod bench_collectors;
 mod bench_reconcile;
 mod bench_sim;
@@ -64,7 +65,7 @@ pub fn run() -> i32 {
     // A panic's message passes the same redaction as errors and logs.
     std::panic::set_hook(Box::new(|info| {
         let text = info.to_string();
-        eprintln!("panic: {}", crate::redact::redact(&text));
+        eprintln!("panic: {}", crate::redact::quote(&text));
     }));
     let cli = Cli::parse();
     let result = match cli.command {
@@ -85,7 +86,7 @@ pub fn run() -> i32 {
         Err(e) => {
             // One line, whatever the error chain holds.
             let msg = format!("{e:#}").replace('\n', " ");
-            eprintln!("ERROR: {}", crate::redact::redact(&msg));
+            eprintln!("ERROR: {}", crate::redact::quote(&msg));
             1
         }
     }

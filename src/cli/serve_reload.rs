@@ -120,7 +120,7 @@ impl Reloader {
                 Some(cfg)
             }
             Err(e) => {
-                let e = crate::redact::redact(&format!("{e:#}")).into_owned();
+                let e = crate::redact::quote(&format!("{e:#}"));
                 metrics.inc("fas_config_reloads_total", &[("result", "rejected")]);
                 metrics.set("fas_config_last_reload_successful", &[], 0.0);
                 status.update_mode(|m| m.last_reload_error = Some(e.clone()));
@@ -131,11 +131,18 @@ impl Reloader {
     }
 
     async fn try_reload(&self) -> anyhow::Result<Config> {
-        let mut cfg = Config::load(self.config_path.as_deref(), &process_env)?;
-        cfg.validate(Needs { app: true })?;
-        // Collectors keep the running timeout (a restart-only setting).
-        cfg.timeout = self.started_with.timeout;
-        let settings = settings(&cfg)?;
+        // Files are read (and collectors built, which may read credentials) off the
+        // runtime under a deadline: a FIFO or a hung file system never stalls serving.
+        let (path, timeout) = (self.config_path.clone(), self.started_with.timeout);
+        let (cfg, settings) = crate::fileread::off_runtime(move || {
+            let mut cfg = Config::load(path.as_deref(), &process_env)?;
+            cfg.validate(Needs { app: true })?;
+            // Collectors keep the running timeout (a restart-only setting).
+            cfg.timeout = timeout;
+            let settings = settings(&cfg)?;
+            anyhow::Ok((cfg, settings))
+        })
+        .await??;
         let quarantined = self.policy.quarantined();
         self.policy.reload(build_policy(&cfg)).await?;
         for (app, _) in quarantined {

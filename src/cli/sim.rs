@@ -40,8 +40,8 @@ pub fn run(args: SimArgs) -> anyhow::Result<()> {
     };
     let faults = match &args.faults {
         Some(p) => {
-            let text =
-                std::fs::read_to_string(p).with_context(|| format!("--faults {}", p.display()))?;
+            let text = crate::fileread::read(p, crate::fileread::Kind::Faults)
+                .with_context(|| format!("--faults {}", p.display()))?;
             serde_json::from_str(&text).with_context(|| {
                 format!("--faults {}: expected a JSON array of rules", p.display())
             })?

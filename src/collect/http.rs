@@ -22,10 +22,7 @@ pub struct Http {
 
 impl Http {
     pub fn new(c: &CollectorConfig, timeout: Duration) -> Result<Http, CollectError> {
-        let err = |msg: String| CollectError {
-            collector: c.metric_name.clone(),
-            msg,
-        };
+        let err = |msg: String| CollectError::new(&c.metric_name, msg);
         let mut headers = HeaderMap::new();
         for (name, value) in &c.headers {
             let name = HeaderName::from_bytes(name.as_bytes())
@@ -58,10 +55,7 @@ impl Http {
     }
 
     fn err(&self, msg: impl Into<String>) -> CollectError {
-        CollectError {
-            collector: self.name.clone(),
-            msg: msg.into(),
-        }
+        CollectError::new(&self.name, msg.into())
     }
 
     async fn fetch(&self, app: &str) -> Result<f64, CollectError> {
@@ -82,7 +76,7 @@ impl Http {
                 too_large => self.err(too_large.to_string()),
             })?;
         if !status.is_success() {
-            let text: String = body.trim().chars().take(200).collect();
+            let text = body.trim();
             return Err(self.err(format!("the endpoint answered {}: {text}", status.as_u16())));
         }
         let doc: Value = serde_json::from_str(&body)

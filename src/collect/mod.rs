@@ -25,6 +25,17 @@ pub struct CollectError {
     pub msg: String,
 }
 
+impl CollectError {
+    /// A collector's error. `msg` may quote a server (an error text, a body): it is
+    /// redacted whole, then cut, here, once for every collector.
+    pub fn new(collector: &str, msg: impl AsRef<str>) -> CollectError {
+        CollectError {
+            collector: collector.to_string(),
+            msg: crate::redact::quote(msg.as_ref()),
+        }
+    }
+}
+
 pub type CollectFuture<'a> = Pin<Box<dyn Future<Output = Result<f64, CollectError>> + Send + 'a>>;
 pub type ReadingFuture<'a> =
     Pin<Box<dyn Future<Output = Result<Reading, CollectError>> + Send + 'a>>;

@@ -76,10 +76,7 @@ pub struct Nats {
 
 impl Nats {
     pub fn new(c: &CollectorConfig, timeout: Duration) -> Result<Nats, CollectError> {
-        let err = |msg: String| CollectError {
-            collector: c.metric_name.clone(),
-            msg,
-        };
+        let err = |msg: String| CollectError::new(&c.metric_name, msg);
         check_name("stream", &expand_query(&c.stream, "app")).map_err(err)?;
         check_name("consumer", &expand_query(&c.consumer, "app")).map_err(err)?;
         let credentials = match c.credentials.expose() {
@@ -104,10 +101,7 @@ impl Nats {
     }
 
     fn err(&self, msg: impl Into<String>) -> CollectError {
-        CollectError {
-            collector: self.name.clone(),
-            msg: msg.into(),
-        }
+        CollectError::new(&self.name, msg.into())
     }
 
     fn io(&self) -> impl Fn(std::io::Error) -> CollectError + '_ {

@@ -23,12 +23,17 @@ impl Credentials {
     /// `text` is a `.creds` file's content, a bare `SU…` seed, or the path of a file
     /// holding either.
     pub fn load(text: &str) -> Result<Credentials, String> {
+        // Never echo `text` in an error: it may be a secret that is not quite right.
         let t = text.trim();
         let content = if t.contains("-----BEGIN") || (t.starts_with("SU") && !t.contains('/')) {
             t.to_string()
+        } else if t.contains(char::is_whitespace) || t.starts_with("eyJ") {
+            return Err("not a path, and not a .creds file or an nkey seed: give the path of a .creds file, its whole content (with its -----BEGIN lines), or a bare seed (SU…)".into());
         } else {
-            std::fs::read_to_string(t)
-                .map_err(|e| format!("cannot read the credentials file {t:?}: {e}"))?
+            crate::fileread::read(std::path::Path::new(t), crate::fileread::Kind::Credentials)
+                .map_err(|e| {
+                    format!("the credentials file (the path given) {e}; a .creds file's content or a bare seed (SU…) also works")
+                })?
         };
         let jwt = armored(&content, "JWT");
         let seed = armored(&content, "SEED")

@@ -51,10 +51,7 @@ impl<'a> FromSql<'a> for Numeric {
 
 impl Postgres {
     pub fn new(c: &CollectorConfig, timeout: Duration) -> Result<Postgres, CollectError> {
-        let err = |msg: String| CollectError {
-            collector: c.metric_name.clone(),
-            msg,
-        };
+        let err = |msg: String| CollectError::new(&c.metric_name, msg);
         let config: tokio_postgres::Config = c.address.parse().map_err(|_| {
             err("address must be a libpq URL: postgres://user:password@host:5432/db?sslmode=require".into())
         })?;
@@ -79,10 +76,7 @@ impl Postgres {
     }
 
     fn err(&self, msg: impl Into<String>) -> CollectError {
-        CollectError {
-            collector: self.name.clone(),
-            msg: msg.into(),
-        }
+        CollectError::new(&self.name, msg.into())
     }
 
     /// Postgres's own message (`password authentication failed for user …`), never the

@@ -30,10 +30,7 @@ pub struct Prometheus {
 
 impl Prometheus {
     pub fn new(c: &CollectorConfig, timeout: Duration) -> Result<Prometheus, CollectError> {
-        let err = |msg: String| CollectError {
-            collector: c.metric_name.clone(),
-            msg,
-        };
+        let err = |msg: String| CollectError::new(&c.metric_name, msg);
         let http = reqwest::Client::builder()
             .timeout(timeout)
             .user_agent(concat!("fas/", env!("CARGO_PKG_VERSION")))
@@ -54,10 +51,7 @@ impl Prometheus {
     }
 
     fn err(&self, msg: impl Into<String>) -> CollectError {
-        CollectError {
-            collector: self.name.clone(),
-            msg: msg.into(),
-        }
+        CollectError::new(&self.name, msg.into())
     }
 
     /// The instant query for `app`, with the token as upstream sends it.
@@ -130,7 +124,7 @@ impl Prometheus {
         };
         if !status.is_success() || field("status") == "error" {
             let detail = match (field("errorType"), field("error")) {
-                ("", "") => body.trim().chars().take(200).collect::<String>(),
+                ("", "") => body.trim().to_string(),
                 (t, e) => format!("{t}: {e}"),
             };
             return Err(self.err(format!("prometheus answered {}: {detail}", status.as_u16())));

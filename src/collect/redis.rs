@@ -217,10 +217,7 @@ pub struct Redis {
 
 impl Redis {
     pub fn new(c: &CollectorConfig, timeout: Duration) -> Result<Redis, CollectError> {
-        let err = |msg: String| CollectError {
-            collector: c.metric_name.clone(),
-            msg,
-        };
+        let err = |msg: String| CollectError::new(&c.metric_name, msg);
         parse_command(&c.command).map_err(err)?;
         Ok(Redis {
             name: c.metric_name.clone(),
@@ -239,10 +236,7 @@ impl Redis {
     }
 
     fn err(&self, msg: impl Into<String>) -> CollectError {
-        CollectError {
-            collector: self.name.clone(),
-            msg: msg.into(),
-        }
+        CollectError::new(&self.name, msg.into())
     }
 
     async fn connect(&self) -> Result<Conn, CollectError> {
@@ -289,9 +283,7 @@ impl Redis {
     ) -> Result<(), CollectError> {
         match self.call(conn, words).await? {
             Reply::Text(_) => Ok(()),
-            Reply::Error(e) => {
-                Err(self.err(format!("redis refused {what}: {}", first_word_error(&e))))
-            }
+            Reply::Error(e) => Err(self.err(format!("redis refused {what}: {}", e))),
             _ => Err(self.err(format!("unexpected answer to {what}"))),
         }
     }
@@ -335,14 +327,9 @@ impl Redis {
             Reply::Nil => Err(self.err(
                 "the command answered nil (no such key?): set on-empty: zero to read that as 0",
             )),
-            Reply::Error(e) => Err(self.err(format!("redis: {}", first_word_error(&e)))),
+            Reply::Error(e) => Err(self.err(format!("redis: {}", e))),
         }
     }
-}
-
-/// Redis's error text (`WRONGPASS invalid username-password pair…`), bounded.
-fn first_word_error(e: &str) -> String {
-    e.chars().take(200).collect()
 }
 
 impl Collector for Redis {

@@ -44,10 +44,7 @@ pub struct Temporal {
 
 impl Temporal {
     pub fn new(c: &CollectorConfig, timeout: Duration) -> Result<Temporal, CollectError> {
-        let err = |msg: String| CollectError {
-            collector: c.metric_name.clone(),
-            msg,
-        };
+        let err = |msg: String| CollectError::new(&c.metric_name, msg);
         let has_cert = !c.cert_data.is_empty() || !c.key_data.is_empty();
         let tls = c.tls.unwrap_or(has_cert || !c.api_key.is_empty());
         let scheme = if tls { "https" } else { "http" };
@@ -104,10 +101,7 @@ impl Temporal {
     }
 
     async fn count(&self, app: &str) -> Result<f64, CollectError> {
-        let err = |msg: String| CollectError {
-            collector: self.name.clone(),
-            msg,
-        };
+        let err = |msg: String| CollectError::new(&self.name, msg);
         let mut grpc = tonic::client::Grpc::new(self.channel.clone());
         grpc.ready()
             .await

@@ -170,7 +170,8 @@ impl Config {
             path: path.display().to_string(),
             msg,
         };
-        let raw = std::fs::read_to_string(path).map_err(|e| ferr(format!("cannot read: {e}")))?;
+        let raw = crate::fileread::read(path, crate::fileread::Kind::Config)
+            .map_err(|e| ferr(e.to_string()))?;
         let lookup = |name: &str| {
             let v = env(name).unwrap_or_default();
             if crate::redact::secret_name(name) || name.starts_with("FAS_API") {

@@ -89,10 +89,10 @@ impl Collector for RowCollector {
         Box::pin(async move {
             match mode {
                 Metric::Fine => Ok(30.0),
-                Metric::Down => Err(CollectError {
-                    collector: "q".into(),
-                    msg: "prometheus answered 503: unavailable".into(),
-                }),
+                Metric::Down => Err(CollectError::new(
+                    "q",
+                    "prometheus answered 503: unavailable",
+                )),
                 Metric::Slow => {
                     tokio::time::sleep(Duration::from_secs(5)).await;
                     Ok(30.0)

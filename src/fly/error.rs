@@ -135,7 +135,7 @@ fn body_message(body: &str) -> String {
         .or_else(|| field("error"))
         .map(str::to_string)
         .unwrap_or_else(|| body.trim().to_string());
-    let mut msg: String = msg.chars().take(300).collect();
+    let mut msg = crate::redact::quote(&msg);
     if msg.is_empty() {
         msg.push_str("(no message)");
     }

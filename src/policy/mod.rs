@@ -114,9 +114,11 @@ impl Policy {
         params: &serde_json::Value,
         limits: Limits,
     ) -> Result<Policy, PolicyError> {
-        let src = std::fs::read_to_string(path).map_err(|e| PolicyError::Load {
-            path: path.display().to_string(),
-            msg: format!("{e}; check the policy path (FAS_POLICY / policy)"),
+        let src = crate::fileread::read(path, crate::fileread::Kind::Policy).map_err(|e| {
+            PolicyError::Load {
+                path: path.display().to_string(),
+                msg: format!("{e}; check the policy path (FAS_POLICY / policy)"),
+            }
         })?;
         let dir = path.parent().map(|d| {
             if d.as_os_str().is_empty() {

@@ -170,10 +170,7 @@ pub fn new_state(dir: Option<PathBuf>, limits: Limits) -> mlua::Result<(Lua, Bud
     // `print` goes to the log, one line, capped: stdout carries `fas eval`'s JSON.
     let log = lua.create_function(|_, line: mlua::LuaString| {
         let line = line.to_string_lossy();
-        let mut text: String = line.chars().take(PRINT_MAX).collect();
-        if text.len() < line.len() {
-            text.push('…');
-        }
+        let text = crate::redact::quote_max(&line, PRINT_MAX);
         tracing::info!(target: "fas::policy", line = %text.replace('\n', "\\n"), "policy print");
         Ok(())
     })?;
@@ -255,7 +252,7 @@ fn require(
         )));
     } else {
         let path = module_path(dir, name)?;
-        let src = std::fs::read_to_string(&path).map_err(|e| {
+        let src = crate::fileread::read(&path, crate::fileread::Kind::Policy).map_err(|e| {
             mlua::Error::RuntimeError(format!(
                 "module '{name}' not found: cannot read {}: {e}",
                 path.display()

@@ -227,7 +227,7 @@ fn panic_text(p: Box<dyn std::any::Any + Send>) -> String {
         .map(|s| s.to_string())
         .or_else(|| p.downcast_ref::<String>().cloned())
         .unwrap_or_else(|| "(no message)".into());
-    text.chars().take(300).collect()
+    crate::redact::quote(&text)
 }
 
 #[cfg(test)]

@@ -24,27 +24,18 @@ fn err(path: &Path, msg: impl std::fmt::Display) -> StateError {
     }
 }
 
-/// The largest state file fas reads (policy state is small; this is a mistake).
-pub const MAX_FILE: u64 = 64 << 20;
-
 /// The saved states; none when the file does not exist yet.
 pub fn load(path: &Path) -> Result<States, StateError> {
-    match std::fs::metadata(path) {
-        Ok(m) if m.len() > MAX_FILE => {
+    use crate::fileread::{read, Kind, ReadError};
+    let text = match read(path, Kind::State) {
+        Ok(t) => t,
+        Err(ReadError::NotFound) => return Ok(States::new()),
+        Err(e @ ReadError::TooLarge { .. }) => {
             return Err(err(
                 path,
-                format!(
-                "{} bytes, more than the {} MiB fas reads: move it away to start from empty state",
-                m.len(),
-                MAX_FILE >> 20
-            ),
+                format!("{e}: move it away to start from empty state"),
             ))
         }
-        _ => {}
-    }
-    let text = match std::fs::read_to_string(path) {
-        Ok(t) => t,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(States::new()),
         Err(e) => return Err(err(path, e)),
     };
     let doc: Value = serde_json::from_str(&text).map_err(|e| {
@@ -152,10 +143,10 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("big.json");
         let f = std::fs::File::create(&path).unwrap();
-        f.set_len(MAX_FILE + 1).unwrap();
+        f.set_len(crate::fileread::Kind::State.cap() + 1).unwrap();
         let e = load(&path).unwrap_err().to_string();
         assert!(
-            e.contains("big.json") && e.contains("more than the 64 MiB"),
+            e.contains("big.json") && e.contains("larger than the 64 MiB"),
             "{e}"
         );
     }

@@ -206,12 +206,7 @@ impl Round {
             },
             Err(e) => Round {
                 action: "error",
-                error: Some(
-                    crate::redact::redact(&e.to_string())
-                        .chars()
-                        .take(500)
-                        .collect(),
-                ),
+                error: Some(crate::redact::quote_max(&e.to_string(), 500)),
                 error_kind: Some(e.kind()),
                 quarantined: matches!(e, ReconcileError::Policy(PolicyError::Quarantined { .. })),
                 took_ms,

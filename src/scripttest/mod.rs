@@ -137,7 +137,8 @@ fn load(file: &Path) -> Result<(Lua, sandbox::Budget), String> {
     lua.globals()
         .raw_set("__fas_testing", native)
         .map_err(|e| e.to_string())?;
-    let src = std::fs::read_to_string(file).map_err(|e| format!("cannot read: {e}"))?;
+    let src =
+        crate::fileread::read(file, crate::fileread::Kind::Policy).map_err(|e| e.to_string())?;
     budget.reset();
     lua.load(src)
         .set_name(format!("@{}", file.display()))

@@ -49,7 +49,8 @@ pub fn parse_time(s: &str) -> Option<f64> {
 
 impl History {
     pub fn from_csv(path: &Path) -> Result<History, String> {
-        let text = std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))?;
+        let text = crate::fileread::read(path, crate::fileread::Kind::History)
+            .map_err(|e| format!("{}: {e}", path.display()))?;
         Self::parse_csv(&text).map_err(|e| format!("{}: {e}", path.display()))
     }
 

@@ -28,12 +28,7 @@ impl Collector for Fixed {
     }
     fn collect<'a>(&'a self, _app: &'a str) -> CollectFuture<'a> {
         let v = *self.value.lock().unwrap();
-        Box::pin(async move {
-            v.ok_or(CollectError {
-                collector: "q".into(),
-                msg: "prometheus is down".into(),
-            })
-        })
+        Box::pin(async move { v.ok_or(CollectError::new("q", "prometheus is down")) })
     }
 }
 
