@@ -18,7 +18,9 @@ pub async fn read_capped(mut resp: reqwest::Response, cap: usize) -> Result<Stri
         }
         buf.extend_from_slice(&chunk);
     }
-    Ok(String::from_utf8_lossy(&buf).into_owned())
+    // Valid UTF-8 (the rule) is taken as it is, not copied.
+    Ok(String::from_utf8(buf)
+        .unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned()))
 }
 
 #[derive(Debug)]

@@ -2,13 +2,14 @@
 //! answer with an RFC 6901 JSON Pointer. It covers RabbitMQ's management API
 //! (`/api/queues/%2F/jobs` → `/messages_ready`) and any app's own stats endpoint. The
 //! token goes as a bearer header; extra headers (API keys) are secrets; the body is
-//! capped like every answer fas reads; one client (one connection pool) per collector.
+//! capped like every answer fas reads and parsed without a tree (json_at.rs); one
+//! client (one connection pool) per collector.
 
 use std::time::Duration;
 
 use reqwest::header::{HeaderMap, HeaderName, HeaderValue, AUTHORIZATION};
-use serde_json::Value;
 
+use super::json_at::{self, Found};
 use super::{expand_query, CollectError, CollectFuture, Collector};
 use crate::config::CollectorConfig;
 
@@ -16,6 +17,8 @@ pub struct Http {
     name: String,
     url: String,
     pointer: String,
+    /// The pointer's tokens, split once.
+    path: Vec<String>,
     empty_is_zero: bool,
     http: reqwest::Client,
 }
@@ -49,6 +52,7 @@ impl Http {
             name: c.metric_name.clone(),
             url: c.url.clone(),
             pointer: c.json_pointer.clone(),
+            path: json_at::tokens(&c.json_pointer),
             empty_is_zero: c.on_empty == "zero",
             http,
         })
@@ -79,34 +83,32 @@ impl Http {
             let text = body.trim();
             return Err(self.err(format!("the endpoint answered {}: {text}", status.as_u16())));
         }
-        let doc: Value = serde_json::from_str(&body)
+        let found = json_at::find(&body, &self.path)
             .map_err(|e| self.err(format!("the answer is not JSON: {e}")))?;
-        self.number_at(&doc)
+        self.number(found)
     }
 
     /// The number at the pointer; a number in a string counts (some APIs quote them).
-    fn number_at(&self, doc: &Value) -> Result<f64, CollectError> {
-        match doc.pointer(&self.pointer) {
-            Some(Value::Number(n)) => n
-                .as_f64()
-                .ok_or_else(|| self.err("the number at the pointer does not fit a float")),
-            Some(Value::String(s)) => s.trim().parse::<f64>().map_err(|_| {
+    fn number(&self, found: Found) -> Result<f64, CollectError> {
+        match found {
+            Found::Number(n) => Ok(n),
+            Found::Text(s) => s.trim().parse::<f64>().map_err(|_| {
                 self.err(format!(
                     "json-pointer {:?} holds a string that is not a number",
                     self.pointer
                 ))
             }),
-            None | Some(Value::Null) if self.empty_is_zero => Ok(0.0),
-            None | Some(Value::Null) => Err(self.err(format!(
+            Found::Missing | Found::Null if self.empty_is_zero => Ok(0.0),
+            Found::Missing | Found::Null => Err(self.err(format!(
                 "nothing at json-pointer {:?} in the answer (set on-empty: zero to read that as 0)",
                 self.pointer
             ))),
-            Some(other) => Err(self.err(format!(
+            other => Err(self.err(format!(
                 "json-pointer {:?} holds {}, not a number",
                 self.pointer,
                 match other {
-                    Value::Bool(_) => "a boolean",
-                    Value::Array(_) => "an array",
+                    Found::Bool => "a boolean",
+                    Found::Array => "an array",
                     _ => "an object",
                 }
             ))),

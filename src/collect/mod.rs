@@ -3,10 +3,12 @@
 //! reconciler bounds every collection with the round's timeout.
 
 pub mod http;
+mod json_at;
 mod kept;
 pub mod nats;
 pub mod nkey;
 pub mod postgres;
+mod prom_answer;
 pub mod prometheus;
 pub mod redis;
 pub mod temporal;

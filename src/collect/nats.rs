@@ -18,6 +18,30 @@ use crate::config::CollectorConfig;
 
 /// The JetStream API's answers are small; anything larger is refused.
 const MAX_MESSAGE: usize = 1 << 20;
+/// A protocol line (INFO, MSG, -ERR); a longer one is refused, never buffered.
+const MAX_LINE: u64 = 64 * 1024;
+
+/// What fas reads of the server's INFO (other fields are skipped, not kept).
+#[derive(serde::Deserialize)]
+struct Info {
+    #[serde(default)]
+    tls_required: bool,
+    nonce: Option<String>,
+}
+
+/// What fas reads of a consumer info answer, typed so a large answer builds no tree.
+#[derive(serde::Deserialize)]
+struct ConsumerInfo {
+    num_pending: Option<f64>,
+    num_ack_pending: Option<f64>,
+    error: Option<ApiError>,
+}
+
+#[derive(serde::Deserialize)]
+struct ApiError {
+    code: Option<i64>,
+    description: Option<String>,
+}
 const INBOX: &str = "_INBOX.fas.consumer-info";
 
 struct Target {
@@ -111,12 +135,15 @@ impl Nats {
     async fn line(&self, conn: &mut Conn) -> Result<String, CollectError> {
         let mut line = Vec::new();
         let n = (&mut *conn)
-            .take(64 * 1024)
+            .take(MAX_LINE)
             .read_until(b'\n', &mut line)
             .await
             .map_err(self.io())?;
         if n == 0 {
             return Err(self.err("nats closed the connection"));
+        }
+        if !line.ends_with(b"\n") {
+            return Err(self.err("nats sent a line longer than 64 KiB"));
         }
         Ok(String::from_utf8_lossy(&line).trim_end().to_string())
     }
@@ -133,13 +160,22 @@ impl Nats {
                     ))
                 })?,
         );
+        // The greeting is one line, capped like every other line.
         let mut first = Vec::new();
-        tcp.read_until(b'\n', &mut first).await.map_err(self.io())?;
-        let info: Value = String::from_utf8_lossy(&first)
-            .strip_prefix("INFO ")
+        (&mut tcp)
+            .take(MAX_LINE)
+            .read_until(b'\n', &mut first)
+            .await
+            .map_err(self.io())?;
+        let info: Info = std::str::from_utf8(&first)
+            .ok()
+            .filter(|l| l.ends_with('\n'))
+            .and_then(|l| l.strip_prefix("INFO "))
             .and_then(|j| serde_json::from_str(j.trim()).ok())
-            .ok_or_else(|| self.err("the server did not greet like NATS"))?;
-        let tls = t.tls || info["tls_required"].as_bool() == Some(true);
+            .ok_or_else(|| {
+                self.err("the server did not greet like NATS (one INFO line of at most 64 KiB)")
+            })?;
+        let tls = t.tls || info.tls_required;
         let stream: Box<dyn Stream> = if tls {
             Box::new(
                 super::tls_connect(&t.host, tcp.into_inner(), &self.ca_data)
@@ -163,7 +199,7 @@ impl Nats {
             _ => {}
         }
         if let Some(creds) = &self.credentials {
-            let nonce = info["nonce"].as_str().ok_or_else(|| {
+            let nonce = info.nonce.as_deref().ok_or_else(|| {
                 self.err("credentials are set but the server sent no nonce to sign (it does not use nkeys or JWTs)")
             })?;
             match &creds.jwt {
@@ -189,8 +225,8 @@ impl Nats {
         }
     }
 
-    /// The consumer's info, as JSON.
-    async fn ask(&self, conn: &mut Conn, subject: &str) -> Result<Value, CollectError> {
+    /// The consumer's info.
+    async fn ask(&self, conn: &mut Conn, subject: &str) -> Result<ConsumerInfo, CollectError> {
         let request = format!("PUB {subject} {INBOX} 0\r\n\r\n");
         conn.get_mut()
             .write_all(request.as_bytes())
@@ -218,11 +254,19 @@ impl Nats {
                 .and_then(|n| n.parse().ok())
                 .filter(|n| *n <= MAX_MESSAGE)
                 .ok_or_else(|| self.err("nats sent a malformed or oversized message"))?;
-            let mut payload = vec![0; size + 2];
-            conn.read_exact(&mut payload).await.map_err(self.io())?;
+            let mut payload = Vec::new();
+            (&mut *conn)
+                .take(size as u64 + 2)
+                .read_to_end(&mut payload)
+                .await
+                .map_err(self.io())?;
+            if payload.len() != size + 2 {
+                return Err(self.err("nats closed the connection mid-message"));
+            }
             payload.truncate(size);
-            return serde_json::from_slice(&payload)
-                .map_err(|_| self.err("the JetStream API answered something that is not JSON"));
+            return serde_json::from_slice(&payload).map_err(|_| {
+                self.err("the JetStream API answered something that is not a consumer info")
+            });
         }
     }
 
@@ -244,12 +288,11 @@ impl Nats {
         .ok();
         kept.settle(&result, AfterError::Drop);
         let info = result.ok_or_else(|| self.err("nats did not answer in time"))??;
-        if let Some(e) = info.get("error") {
-            let text = e["description"].as_str().unwrap_or("error");
-            return Err(self.err(format!("JetStream: {text} (code {})", e["code"])));
+        if let Some(e) = info.error {
+            let text = e.description.as_deref().unwrap_or("error");
+            return Err(self.err(format!("JetStream: {text} (code {})", e.code.unwrap_or(0))));
         }
-        let count = |k: &str| info[k].as_f64();
-        match (count("num_pending"), count("num_ack_pending")) {
+        match (info.num_pending, info.num_ack_pending) {
             (Some(p), Some(a)) => Ok(p + a),
             _ => Err(self.err("the consumer info has no num_pending/num_ack_pending")),
         }

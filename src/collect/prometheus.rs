@@ -5,15 +5,16 @@
 //! and the app's value is their `aggregate`: sum, max or avg); an
 //! empty vector is an error unless `on-empty: zero`; scalars are accepted (upstream
 //! rejects them); NaN/Inf pass through for the policy to judge. Prometheus's own
-//! error text and warnings reach the log.
+//! error text and warnings reach the log. The answer is read as it is parsed
+//! (prom_answer.rs), never as a tree.
 
 use std::time::Duration;
 
-use prometheus_http_query::response::{Data, PromqlResult};
 use reqwest::StatusCode;
-use serde_json::Value;
 
-use super::{expand_query, CollectError, CollectFuture, Collector, Reading, ReadingFuture};
+use super::{
+    expand_query, prom_answer, CollectError, CollectFuture, Collector, Reading, ReadingFuture,
+};
 use crate::config::{CollectorConfig, Secret};
 
 pub struct Prometheus {
@@ -115,74 +116,60 @@ impl Prometheus {
     }
 
     fn parse(&self, app: &str, status: StatusCode, body: &str) -> Result<Reading, CollectError> {
-        let doc: Option<Value> = serde_json::from_str(body).ok();
-        let field = |k: &str| {
-            doc.as_ref()
-                .and_then(|d| d.get(k))
-                .and_then(Value::as_str)
-                .unwrap_or("")
-        };
-        if !status.is_success() || field("status") == "error" {
-            let detail = match (field("errorType"), field("error")) {
+        let parsed = prom_answer::parse(body, &self.machine_label);
+        let field = |f: fn(&prom_answer::Answer) -> &str| parsed.as_ref().map_or("", f);
+        if !status.is_success() || field(|a| &a.status) == "error" {
+            let detail = match (field(|a| &a.error_type), field(|a| &a.error)) {
                 ("", "") => body.trim().to_string(),
                 (t, e) => format!("{t}: {e}"),
             };
             return Err(self.err(format!("prometheus answered {}: {detail}", status.as_u16())));
         }
-        let mut doc =
-            doc.ok_or_else(|| self.err("prometheus answered something that is not JSON"))?;
-        if let Some(w) = doc
-            .get("warnings")
-            .and_then(Value::as_array)
-            .filter(|w| !w.is_empty())
-        {
-            let text: Vec<String> = w
-                .iter()
-                .map(|v| v.as_str().map_or_else(|| v.to_string(), str::to_string))
-                .collect();
-            tracing::warn!(app, collector = %self.name, warnings = %text.join("; "), "prometheus warnings");
+        let a = parsed.map_err(|e| match e.classify() {
+            serde_json::error::Category::Syntax | serde_json::error::Category::Eof => {
+                self.err("prometheus answered something that is not JSON")
+            }
+            _ => self.err(format!("prometheus answered an unexpected result: {e}")),
+        })?;
+        if !a.warnings.is_empty() {
+            let text = crate::redact::quote(&a.warnings.join("; "));
+            tracing::warn!(app, collector = %self.name, warnings = %text, "prometheus warnings");
         }
-        let kind = doc["data"]["resultType"].as_str().map(str::to_string);
-        if !matches!(kind.as_deref(), Some("vector" | "scalar")) {
-            // The crate knows no `string` results; say what came instead.
+        if !matches!(a.result_type.as_str(), "vector" | "scalar") {
             return Err(self.err(format!(
-                "prometheus result type {kind:?} is not a vector or scalar"
+                "prometheus result type {:?} is not a vector or scalar",
+                a.result_type
             )));
         }
-        let result: PromqlResult = serde_json::from_value(doc["data"].take())
-            .map_err(|e| self.err(format!("prometheus answered an unexpected result: {e}")))?;
         let value = |value| Reading {
             value,
             machines: Vec::new(),
         };
-        match result.data() {
-            Data::Vector(v) if !self.machine_label.is_empty() && !v.is_empty() => {
-                let machines: Vec<(String, f64)> = v
-                    .iter()
-                    .filter_map(|s| {
-                        let id = s.metric().get(&self.machine_label)?;
-                        Some((id.clone(), s.sample().value()))
-                    })
-                    .collect();
-                let all = v.iter().map(|s| s.sample().value());
-                let n = v.len() as f64;
-                let total = match self.aggregate.as_str() {
-                    "max" => all.fold(f64::NEG_INFINITY, f64::max),
-                    "avg" => all.sum::<f64>() / n,
-                    _ => all.sum(),
-                };
-                Ok(Reading {
-                    value: total,
-                    machines,
-                })
-            }
-            Data::Vector(v) => match v.first() {
-                Some(series) => Ok(value(series.sample().value())),
-                None if self.empty_is_zero => Ok(value(0.0)),
-                None => Err(self.err("empty prometheus result: the query matched no series (set on-empty: zero to read that as 0)")),
-            },
-            Data::Scalar(sample) => Ok(value(sample.value())),
-            Data::Matrix(_) => Err(self.err("prometheus result type \"matrix\" is not a vector or scalar")),
+        if a.result_type == "scalar" {
+            return a
+                .first
+                .map(value)
+                .ok_or_else(|| self.err("prometheus answered a scalar without a value"));
+        }
+        if a.too_many_machines {
+            return Err(self.err(format!(
+                "more than {} series carry machine-label {:?}: the query must select one app's Machines",
+                prom_answer::MAX_MACHINES,
+                self.machine_label
+            )));
+        }
+        match a.first {
+            Some(_) if !self.machine_label.is_empty() => Ok(Reading {
+                value: match self.aggregate.as_str() {
+                    "max" => a.max,
+                    "avg" => a.sum / a.series as f64,
+                    _ => a.sum,
+                },
+                machines: a.machines,
+            }),
+            Some(first) => Ok(value(first)),
+            None if self.empty_is_zero => Ok(value(0.0)),
+            None => Err(self.err("empty prometheus result: the query matched no series (set on-empty: zero to read that as 0)")),
         }
     }
 }

@@ -143,7 +143,8 @@ enum Reply {
     Text(String),
     Nil,
     Error(String),
-    Array(Vec<Reply>),
+    /// An array's first item (the only one fas reads); `None` when empty.
+    Array(Option<Box<Reply>>),
 }
 
 fn encode(words: &[String]) -> Vec<u8> {
@@ -181,8 +182,15 @@ async fn read_reply(conn: &mut Conn, budget: &mut usize, depth: usize) -> std::i
                 return Err(bad("the answer is larger than 8 MiB"))
             }
             len => {
-                let mut buf = vec![0; len as usize + 2];
-                conn.read_exact(&mut buf).await?;
+                // Grown as bytes arrive, never reserved from the declared length.
+                let mut buf = Vec::new();
+                (&mut *conn)
+                    .take(len as u64 + 2)
+                    .read_to_end(&mut buf)
+                    .await?;
+                if buf.len() != len as usize + 2 {
+                    return Err(bad("the connection closed mid-answer"));
+                }
                 *budget -= buf.len();
                 buf.truncate(len as usize);
                 Reply::Text(String::from_utf8_lossy(&buf).into_owned())
@@ -194,11 +202,16 @@ async fn read_reply(conn: &mut Conn, budget: &mut usize, depth: usize) -> std::i
                 return Err(bad("the answer is larger than 8 MiB"))
             }
             len => {
-                let mut items = Vec::with_capacity(len as usize);
-                for _ in 0..len {
-                    items.push(Box::pin(read_reply(conn, budget, depth + 1)).await?);
+                // fas reads a count from the first item (XPENDING's summary): the
+                // rest is read and dropped, so many tiny items cost no memory.
+                let mut first = None;
+                for i in 0..len {
+                    let item = Box::pin(read_reply(conn, budget, depth + 1)).await?;
+                    if i == 0 {
+                        first = Some(Box::new(item));
+                    }
                 }
-                Reply::Array(items)
+                Reply::Array(first)
             }
         },
         _ => return Err(bad("a malformed answer")),
@@ -318,8 +331,8 @@ impl Redis {
                 .parse::<f64>()
                 .map_err(|_| self.err("the command answered text that is not a number")),
             // XPENDING's summary: [count, smallest id, greatest id, consumers].
-            Reply::Array(items) => match items.into_iter().next() {
-                Some(first) => self.value(first),
+            Reply::Array(first) => match first {
+                Some(first) => self.value(*first),
                 None if self.empty_is_zero => Ok(0.0),
                 None => Err(self.err("the command answered an empty list")),
             },
