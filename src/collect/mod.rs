@@ -7,6 +7,7 @@ mod json_at;
 mod kept;
 pub mod nats;
 pub mod nkey;
+mod pg_frames;
 pub mod postgres;
 mod prom_answer;
 pub mod prometheus;

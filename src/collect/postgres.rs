@@ -11,6 +11,7 @@ use std::time::Duration;
 use tokio_postgres::types::{FromSql, Type};
 
 use super::kept::{AfterError, Kept};
+use super::pg_frames::{BoundedTls, Budget, Frames, Mode};
 use super::{expand_query, CollectError, CollectFuture, Collector};
 use crate::config::CollectorConfig;
 
@@ -22,27 +23,52 @@ pub struct Postgres {
     empty_is_zero: bool,
     timeout: Duration,
     client: Kept<tokio_postgres::Client>,
+    /// What the kept connection may still read this use (pg_frames.rs).
+    budget: Budget,
 }
 
-/// PostgreSQL's NUMERIC in binary form (what `sum`/`avg` of integers answer), as f64.
+/// PostgreSQL's NUMERIC in binary form (what `sum`/`avg` of integers answer), as f64:
+/// ndigits, weight, sign, dscale, then base-10000 digits. NaN and ±Infinity (sign
+/// words 0xC000, 0xD000, 0xF000) become the float values, which then follow the rule
+/// for every metric (the policy judges them; a count from them is an error). A sign,
+/// digit or length outside the format is an error, never a number.
 struct Numeric(f64);
+
+const NUMERIC_POS: u16 = 0x0000;
+const NUMERIC_NEG: u16 = 0x4000;
+const NUMERIC_NAN: u16 = 0xC000;
+const NUMERIC_PINF: u16 = 0xD000;
+const NUMERIC_NINF: u16 = 0xF000;
 
 impl<'a> FromSql<'a> for Numeric {
     fn from_sql(_: &Type, raw: &'a [u8]) -> Result<Self, Box<dyn std::error::Error + Sync + Send>> {
-        let word = |i: usize| -> Result<i16, Box<dyn std::error::Error + Sync + Send>> {
+        let word = |i: usize| -> Result<u16, Box<dyn std::error::Error + Sync + Send>> {
             let b = raw.get(i * 2..i * 2 + 2).ok_or("short NUMERIC")?;
-            Ok(i16::from_be_bytes([b[0], b[1]]))
+            Ok(u16::from_be_bytes([b[0], b[1]]))
         };
-        let (ndigits, weight, sign) = (word(0)?, word(1)?, word(2)? as u16);
-        if sign == 0xC000 {
-            return Ok(Numeric(f64::NAN));
+        let (ndigits, weight, sign) = (word(0)? as i16, word(1)? as i16, word(2)?);
+        let special = match sign {
+            NUMERIC_NAN => Some(f64::NAN),
+            NUMERIC_PINF => Some(f64::INFINITY),
+            NUMERIC_NINF => Some(f64::NEG_INFINITY),
+            NUMERIC_POS | NUMERIC_NEG => None,
+            other => return Err(format!("NUMERIC with an unknown sign 0x{other:04X}").into()),
+        };
+        if let Some(v) = special {
+            return Ok(Numeric(v));
+        }
+        if ndigits < 0 || raw.len() != 8 + 2 * ndigits as usize {
+            return Err("a malformed NUMERIC (its length does not match its digits)".into());
         }
         let mut value = 0.0;
-        for i in 0..ndigits.max(0) as usize {
-            let digit = f64::from(word(4 + i)?);
-            value += digit * 10000f64.powi(i32::from(weight) - i as i32);
+        for i in 0..ndigits as usize {
+            let digit = word(4 + i)?;
+            if digit > 9999 {
+                return Err("a malformed NUMERIC (a digit above 9999)".into());
+            }
+            value += f64::from(digit) * 10000f64.powi(i32::from(weight) - i as i32);
         }
-        Ok(Numeric(if sign == 0x4000 { -value } else { value }))
+        Ok(Numeric(if sign == NUMERIC_NEG { -value } else { value }))
     }
     fn accepts(ty: &Type) -> bool {
         *ty == Type::NUMERIC
@@ -67,6 +93,7 @@ impl Postgres {
             empty_is_zero: c.on_empty == "zero",
             timeout,
             client: Kept::new(),
+            budget: Budget::new(),
         })
     }
 
@@ -88,16 +115,58 @@ impl Postgres {
         }
     }
 
+    /// Connects through the length-checking layer (pg_frames.rs), over TCP to the
+    /// first host and port; a Unix socket (local, trusted) goes the driver's own way.
     async fn connect(&self) -> Result<tokio_postgres::Client, CollectError> {
+        use tokio_postgres::config::{Host, SslMode, SslNegotiation};
+        use tokio_postgres::tls::MakeTlsConnect;
+        let host = match (self.config.get_hostaddrs(), self.config.get_hosts()) {
+            (_, [Host::Unix(_), ..]) => {
+                let (client, connection) = self
+                    .config
+                    .connect(self.tls.clone())
+                    .await
+                    .map_err(|e| self.db_err(&e))?;
+                tokio::spawn(connection);
+                return Ok(client);
+            }
+            ([addr, ..], _) => addr.to_string(),
+            (_, [Host::Tcp(name), ..]) => name.clone(),
+            _ => return Err(self.err("the address has no host")),
+        };
+        let name = match self.config.get_hosts() {
+            [Host::Tcp(name), ..] => name.clone(),
+            _ => host.clone(),
+        };
+        let port = self.config.get_ports().first().copied().unwrap_or(5432);
+        let tcp = tokio::net::TcpStream::connect((host.as_str(), port))
+            .await
+            .map_err(|e| self.err(format!("cannot connect to postgres at {host}:{port}: {e}")))?;
+        let _ = tcp.set_nodelay(true);
+        let mode = match (
+            self.config.get_ssl_mode(),
+            self.config.get_ssl_negotiation(),
+        ) {
+            (SslMode::Disable, _) => Mode::Frames,
+            (_, SslNegotiation::Direct) => Mode::Pass,
+            _ => Mode::SslReply,
+        };
+        let tls = BoundedTls {
+            inner: MakeTlsConnect::<Frames<tokio::net::TcpStream>>::make_tls_connect(
+                &mut self.tls.clone(),
+                &name,
+            )
+            .map_err(|e| self.err(format!("postgres: TLS: {e}")))?,
+            budget: self.budget.clone(),
+        };
+        self.budget.refill();
         let (client, connection) = self
             .config
-            .connect(self.tls.clone())
+            .connect_raw(Frames::new(tcp, mode, self.budget.clone()), tls)
             .await
             .map_err(|e| self.db_err(&e))?;
         // The connection task ends with the client (dropped after an error).
-        tokio::spawn(async move {
-            let _ = connection.await;
-        });
+        tokio::spawn(connection);
         Ok(client)
     }
 
@@ -174,6 +243,7 @@ impl Postgres {
         let limit = self.timeout + Duration::from_secs(1);
         let result = tokio::time::timeout(limit, async {
             let client = kept.conn(self.connect()).await?;
+            self.budget.refill();
             self.run(client, &query).await
         })
         .await
@@ -189,5 +259,37 @@ impl Collector for Postgres {
     }
     fn collect<'a>(&'a self, app: &'a str) -> CollectFuture<'a> {
         Box::pin(self.collect_value(app))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn decode(words: &[u16]) -> Result<f64, String> {
+        let raw: Vec<u8> = words.iter().flat_map(|w| w.to_be_bytes()).collect();
+        Numeric::from_sql(&Type::NUMERIC, &raw)
+            .map(|n| n.0)
+            .map_err(|e| e.to_string())
+    }
+
+    #[test]
+    fn numeric_in_every_form() {
+        // 12345.6 = digits [1, 2345, 6000], weight 1.
+        assert_eq!(decode(&[3, 1, NUMERIC_POS, 1, 1, 2345, 6000]), Ok(12345.6));
+        assert_eq!(decode(&[1, 0, NUMERIC_NEG, 0, 7]), Ok(-7.0));
+        assert_eq!(decode(&[0, 0, NUMERIC_POS, 0]), Ok(0.0));
+        assert!(decode(&[0, 0, NUMERIC_NAN, 0]).unwrap().is_nan());
+        assert_eq!(decode(&[0, 0, NUMERIC_PINF, 0]), Ok(f64::INFINITY));
+        assert_eq!(decode(&[0, 0, NUMERIC_NINF, 0]), Ok(f64::NEG_INFINITY));
+        assert!(decode(&[1, 0, 0x1234, 0, 7])
+            .unwrap_err()
+            .contains("unknown sign"));
+        assert!(
+            decode(&[2, 0, NUMERIC_POS, 0, 7]).is_err(),
+            "a digit missing"
+        );
+        assert!(decode(&[1, 0, NUMERIC_POS, 0, 10000]).is_err());
+        assert!(decode(&[1, 0]).is_err());
     }
 }
