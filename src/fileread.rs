@@ -28,8 +28,7 @@ impl Kind {
         match self {
             Kind::Credentials => 64 << 10,
             Kind::Config | Kind::Policy | Kind::Faults => 4 << 20,
-            Kind::State => 64 << 20,
-            Kind::History => 256 << 20,
+            Kind::State | Kind::History => 64 << 20,
         }
     }
 

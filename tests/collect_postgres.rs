@@ -126,6 +126,37 @@ async fn counts_jobs_on_a_real_server() {
         Ok(27.0),
         "nothing was deleted"
     );
+    // NUMERIC's special values read as the floats they are (never as 0), and go to the
+    // policy like any infinite metric; a whole answer too large for fas is refused.
+    let special = [
+        ("SELECT 'Infinity'::numeric", f64::INFINITY),
+        ("SELECT '-Infinity'::numeric", f64::NEG_INFINITY),
+        (
+            "SELECT sum(x) FROM (VALUES ('Infinity'::numeric), (2)) v(x)",
+            f64::INFINITY,
+        ),
+        ("SELECT -0.0001::numeric", -0.0001),
+        (
+            "SELECT 123456789012345678901234567890::numeric",
+            1.2345678901234568e29,
+        ),
+    ];
+    for (query, want) in special {
+        assert_eq!(
+            value(&pg(&config(&url, query), 5000), "web").await,
+            Ok(want),
+            "{query}"
+        );
+    }
+    let nan = value(&pg(&config(&url, "SELECT 'NaN'::numeric"), 5000), "web").await;
+    assert!(nan.is_ok_and(f64::is_nan));
+    let e = value(
+        &pg(&config(&url, "SELECT repeat('x', 2000000)::text"), 5000),
+        "web",
+    )
+    .await
+    .unwrap_err();
+    assert!(e.contains("more than the 1 MiB"), "{e}");
     let mut zero = config(
         &url,
         "SELECT max(attempt) FROM oban_jobs WHERE queue = 'none'",

@@ -8,7 +8,7 @@
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll};
 
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
@@ -20,16 +20,22 @@ pub const MAX_MESSAGE: usize = 1 << 20;
 /// What one use (connect, or one query) may read in all: the cap of every answer.
 pub const BUDGET: usize = crate::body::MAX_BODY;
 
-/// Bytes one use may still read; the collector refills it before each use.
+/// Bytes one use may still read (the collector refills it before each use), and why
+/// the layer last refused (the driver reports only "connection closed").
 #[derive(Clone)]
-pub struct Budget(Arc<AtomicUsize>);
+pub struct Budget(Arc<AtomicUsize>, Arc<Mutex<Option<String>>>);
 
 impl Budget {
     pub fn new() -> Budget {
-        Budget(Arc::new(AtomicUsize::new(BUDGET)))
+        Budget(Arc::new(AtomicUsize::new(BUDGET)), Arc::default())
     }
     pub fn refill(&self) {
         self.0.store(BUDGET, Ordering::Relaxed);
+        self.refused();
+    }
+    /// Why the layer broke the connection, once.
+    pub fn refused(&self) -> Option<String> {
+        self.1.lock().unwrap_or_else(|e| e.into_inner()).take()
     }
 }
 
@@ -142,6 +148,7 @@ impl<S: AsyncRead + Unpin> AsyncRead for Frames<S> {
                 if let Err(why) = this.check(&buf.filled()[before..]) {
                     // The driver never sees the bytes that broke the bound.
                     buf.set_filled(before);
+                    *this.budget.1.lock().unwrap_or_else(|e| e.into_inner()) = Some(why.clone());
                     return Poll::Ready(Err(std::io::Error::new(
                         std::io::ErrorKind::InvalidData,
                         why,

@@ -249,7 +249,12 @@ impl Postgres {
         .await
         .ok();
         kept.settle(&result, AfterError::KeepIfAlive);
-        result.unwrap_or_else(|| Err(self.err("postgres did not answer in time")))
+        let result = result.unwrap_or_else(|| Err(self.err("postgres did not answer in time")));
+        // A refusal by the length check closes the connection: say why, not "closed".
+        match (result, self.budget.refused()) {
+            (Err(_), Some(why)) => Err(self.err(format!("postgres: {why}"))),
+            (result, _) => result,
+        }
     }
 }
 
