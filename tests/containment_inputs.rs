@@ -247,6 +247,9 @@ async fn credentials_as_two_bare_lines_are_never_echoed() {
     }
 }
 
+/// A file kind: its name, the environment and the arguments that make fas read it.
+type Case<'a> = (&'a str, Vec<(String, String)>, Vec<&'a str>);
+
 /// Every file kind fas reads, given as each hostile file: a clean error, fast, small.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn hostile_files_of_every_kind_are_refused_by_name() {
@@ -280,7 +283,7 @@ async fn hostile_files_of_every_kind_are_refused_by_name() {
     ];
     for (file, why) in hostile {
         let path = file.to_str().unwrap();
-        let kinds: [(&str, Vec<(String, String)>, Vec<&str>); 3] = [
+        let kinds: [Case; 3] = [
             ("config", env(&[]), vec!["eval", "--config", path]),
             (
                 "policy",
