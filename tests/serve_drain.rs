@@ -9,50 +9,10 @@ mod support;
 
 use std::time::Duration;
 
-use fas::sim::{Latencies, SimOptions, SimServer};
 use serde_json::{json, Value};
+use support::drain::{fleet, machines, metadata};
 use support::sched::{count, wait_until};
 use support::served::Served;
-
-async fn fleet(spec: &str, stop_ms: u64) -> SimServer {
-    let opts = SimOptions {
-        latencies: Latencies {
-            stop_ms,
-            ..Latencies::instant(20)
-        },
-        rate_limits: false,
-        ..SimOptions::default()
-    };
-    let server = fas::sim::start("127.0.0.1:0".parse().unwrap(), opts)
-        .await
-        .unwrap();
-    server
-        .sim
-        .seed(&fas::sim::Seed::parse_spec(spec).unwrap())
-        .unwrap();
-    server
-}
-
-/// (id, state, cordoned, last stop body) of each Machine of `app`, by id.
-fn machines(s: &SimServer, app: &str) -> Vec<(String, String, bool, Option<Value>)> {
-    let mut w = s.sim.world.lock().unwrap();
-    w.settle(tokio::time::Instant::now());
-    let mut v: Vec<_> = w.apps[app]
-        .machines
-        .iter()
-        .filter(|m| m.state != "destroyed")
-        .map(|m| {
-            (
-                m.id.clone(),
-                m.state.clone(),
-                m.cordoned,
-                m.last_stop.clone(),
-            )
-        })
-        .collect();
-    v.sort_by(|a, b| a.0.cmp(&b.0));
-    v
-}
 
 /// PromQL giving one sample per Machine, its ID in the `instance` label (as Fly's
 /// managed Prometheus labels a Machine's series).
@@ -62,22 +22,6 @@ fn per_machine(values: &[(&str, u32)]) -> String {
         .map(|(id, v)| format!("label_replace(vector({v}), \"instance\", \"{id}\", \"\", \"\")"))
         .collect::<Vec<_>>()
         .join(" or ")
-}
-
-/// A metadata call as a worker makes it on itself.
-async fn metadata(s: &SimServer, app: &str, id: &str, key: &str, value: Option<&str>) {
-    let url = format!("{}/v1/apps/{app}/machines/{id}/metadata/{key}", s.url());
-    let c = reqwest::Client::new();
-    let req = match value {
-        Some(v) => c.post(url).json(&json!({ "value": v })),
-        None => c.delete(url),
-    };
-    let r = req
-        .header("Authorization", "Bearer FlyV1 fm2_worker")
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), 204);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

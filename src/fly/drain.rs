@@ -29,11 +29,14 @@ pub struct Drain {
 
 impl Drain {
     /// The stop body: fly-go's shape (`id`, and `timeout` always, `"0s"` meaning the
-    /// Machine's default), plus `signal` when one is set.
+    /// Machine's default), plus `signal` when one is set. A configured timeout is sent
+    /// in whole seconds, rounded up (500ms is `1s`, 1.9s is `2s`): never as `0s`, which
+    /// would hand the choice back to the Machine's own default.
     pub fn stop_body(&self, id: &str) -> Value {
-        let timeout = self
-            .timeout
-            .map_or("0s".to_string(), |t| format!("{}s", t.as_secs()));
+        let timeout = self.timeout.map_or("0s".to_string(), |t| {
+            let secs = t.as_secs() + u64::from(t.subsec_nanos() > 0);
+            format!("{}s", secs.max(1))
+        });
         let mut body = json!({"id": id, "timeout": timeout});
         if let Some(s) = &self.signal {
             body["signal"] = Value::from(s.clone());
@@ -121,5 +124,12 @@ mod tests {
             d.stop_body("m1"),
             json!({"id": "m1", "timeout": "120s", "signal": "SIGTERM"})
         );
+        for (given, sent) in [(500, "1s"), (1900, "2s"), (1, "1s"), (90_000, "90s")] {
+            let d = Drain {
+                timeout: Some(Duration::from_millis(given)),
+                ..Drain::default()
+            };
+            assert_eq!(d.stop_body("m1")["timeout"], sent, "{given} ms");
+        }
     }
 }

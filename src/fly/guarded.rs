@@ -67,23 +67,42 @@ pub struct Guarded {
     /// Fly refused to suspend the Machine (too much memory, swap, a schedule), so it
     /// was stopped instead: stop-mode suspend never stalls a scale-down.
     pub stopped_instead: bool,
+    /// This call cordoned the Machine and it stays so (its stop applied, or may have):
+    /// the caller remembers it, to uncordon it when it starts the Machine again.
+    pub left_cordoned: bool,
 }
+
+/// How long a cordon or uncordon may take: draining is best effort, never the round.
+pub const CORDON_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(3);
 
 impl FlyClient {
     /// `verb` on Machine `id` of `app`, under a lease, read back when ambiguous.
     pub async fn guarded(&self, app: &str, id: &str, verb: Verb) -> Guarded {
-        self.guarded_with(app, id, verb, &Drain::default()).await
+        self.guarded_with(app, id, verb, &Drain::default(), false)
+            .await
     }
 
-    /// As `guarded`, a stop or suspend drained as `drain` says: cordoned first (a
-    /// failed cordon is reported and the stop goes on: draining is best effort, the
-    /// scale-down is not), stopped with its signal and timeout.
-    pub async fn guarded_with(&self, app: &str, id: &str, verb: Verb, drain: &Drain) -> Guarded {
+    /// As `guarded`, a stop or suspend drained as `drain` says: cordoned right before
+    /// its stop (a failed cordon is reported and the stop goes on: draining is best
+    /// effort, the scale-down is not), stopped with its signal and timeout, and
+    /// uncordoned again when the stop did not apply. A start of a `cordoned` Machine
+    /// (listed so, or cordoned by fas) uncordons it right after: whether Fly clears a
+    /// cordon on start is unconfirmed, so fas never relies on it. Each cordon call has
+    /// its own short timeout (`CORDON_TIMEOUT`).
+    pub async fn guarded_with(
+        &self,
+        app: &str,
+        id: &str,
+        verb: Verb,
+        drain: &Drain,
+        cordoned: bool,
+    ) -> Guarded {
         let mut g = Guarded {
             done: Done::NotApplied,
             errors: Vec::new(),
             read_back: None,
             stopped_instead: false,
+            left_cordoned: false,
         };
         let ttl = self.request_timeout() + LEASE_MARGIN;
         let nonce = match self.acquire_lease(app, id, ttl).await {
@@ -100,10 +119,9 @@ impl FlyClient {
             }
         };
         let n = nonce.as_deref();
-        if drain.cordon && matches!(verb, Verb::Stop | Verb::Suspend) {
-            if let Err(e) = self.cordon(app, id, true, n).await {
-                g.errors.push(("cordon", e));
-            }
+        let cordon_first = drain.cordon && matches!(verb, Verb::Stop | Verb::Suspend);
+        if cordon_first {
+            self.cordon_bounded(app, id, true, n, &mut g).await;
         }
         let mut result = self.call(app, id, verb, n, drain).await;
         if let (Verb::Suspend, Err(e @ FlyError::Rejected { .. })) = (verb, &result) {
@@ -126,11 +144,42 @@ impl FlyClient {
                 }
             }
         };
+        let applied = matches!(g.done, Done::Applied | Done::Unknown);
+        if cordon_first && !applied {
+            self.cordon_bounded(app, id, false, n, &mut g).await;
+        }
+        g.left_cordoned = cordon_first && applied;
+        if verb == Verb::Start && cordoned && applied {
+            self.cordon_bounded(app, id, false, n, &mut g).await;
+        }
         if let Some(n) = n {
             // A destroyed Machine takes its lease with it; others expire by TTL.
             let _ = self.release_lease(app, id, n).await;
         }
         g
+    }
+
+    /// A cordon (`on`) or uncordon under `CORDON_TIMEOUT`; a failure is reported in
+    /// `g.errors` and never stops the caller.
+    async fn cordon_bounded(
+        &self,
+        app: &str,
+        id: &str,
+        on: bool,
+        nonce: Option<&str>,
+        g: &mut Guarded,
+    ) {
+        let call = if on { "cordon" } else { "uncordon" };
+        match tokio::time::timeout(CORDON_TIMEOUT, self.cordon(app, id, on, nonce)).await {
+            Ok(Ok(())) => {}
+            Ok(Err(e)) => g.errors.push((call, e)),
+            Err(_) => g.errors.push((
+                call,
+                FlyError::Timeout {
+                    call: call.to_string(),
+                },
+            )),
+        }
     }
 
     async fn call(

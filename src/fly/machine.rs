@@ -46,6 +46,9 @@ pub struct Machine {
     pub region: String,
     #[serde(default)]
     pub host_status: String,
+    /// Removed from Fly's proxy routing (fly-go since mid-2026; absent means no).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub cordoned: bool,
     /// The whole MachineConfig, kept as JSON: cloning must preserve unknown keys.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub config: Option<Value>,
@@ -62,6 +65,35 @@ pub struct Machine {
 pub const PROTECT_KEY: &str = "fas-protect";
 /// The metadata key that pauses scaling of the Machine's app (`all`, `scale-in`, `scale-out`).
 pub const PAUSE_KEY: &str = "fas-pause";
+
+/// What a `fas-protect` value says: (protected, understood). Read trimmed, in any
+/// case; `true`, `yes`, `on`, `1` protect, absent, `false`, `no`, `off`, `0` do not.
+/// Anything else fails closed: the Machine counts as protected.
+pub fn protect_meaning(value: &str) -> (bool, bool) {
+    match value.trim().to_ascii_lowercase().as_str() {
+        "" | "false" | "no" | "off" | "0" => (false, true),
+        "true" | "yes" | "on" | "1" => (true, true),
+        _ => (true, false),
+    }
+}
+
+/// What a `fas-pause` value holds back: (scale-out, scale-in, understood). Read
+/// trimmed, in any case, as a comma list of `all`, `scale-out`, `scale-in`, `none`
+/// (also `true`/`yes`/`on`/`1` for all, `false`/`no`/`off`/`0` for none). Anything
+/// else fails closed: both directions paused.
+pub fn pause_meaning(value: &str) -> (bool, bool, bool) {
+    let (mut out, mut r#in, mut understood) = (false, false, true);
+    for part in value.split(',') {
+        match part.trim().to_ascii_lowercase().as_str() {
+            "" | "none" | "false" | "no" | "off" | "0" => {}
+            "all" | "true" | "yes" | "on" | "1" => (out, r#in) = (true, true),
+            "scale-out" => out = true,
+            "scale-in" => r#in = true,
+            _ => (out, r#in, understood) = (true, true, false),
+        }
+    }
+    (out, r#in, understood)
+}
 
 impl Machine {
     /// fly-go's `ProcessGroup()`: `fly_process_group`, else the legacy
@@ -87,7 +119,7 @@ impl Machine {
     /// A worker busy with a job marks itself `fas-protect=true` (metadata, set without
     /// a restart): never stopped, suspended or destroyed while it says so.
     pub fn protected(&self) -> bool {
-        self.metadata(PROTECT_KEY).eq_ignore_ascii_case("true")
+        protect_meaning(self.metadata(PROTECT_KEY)).0
     }
 
     /// Reachable: fly-autoscaler counts only Machines whose host says `ok`.
@@ -133,6 +165,24 @@ pub struct AppInfo {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn protect_and_pause_values_fail_closed() {
+        for v in [" true", "TRUE", "1", "yes", "On"] {
+            assert_eq!(protect_meaning(v), (true, true), "{v:?}");
+        }
+        for v in ["", "false", " No ", "0", "off"] {
+            assert_eq!(protect_meaning(v), (false, true), "{v:?}");
+        }
+        assert_eq!(protect_meaning("maybe"), (true, false));
+        assert_eq!(pause_meaning("ALL"), (true, true, true));
+        assert_eq!(pause_meaning(" all"), (true, true, true));
+        assert_eq!(pause_meaning("scale-in,scale-out"), (true, true, true));
+        assert_eq!(pause_meaning("Scale-In"), (false, true, true));
+        assert_eq!(pause_meaning("none"), (false, false, true));
+        assert_eq!(pause_meaning(""), (false, false, true));
+        assert_eq!(pause_meaning("scale_in"), (true, true, false));
+    }
     use serde_json::json;
 
     #[test]

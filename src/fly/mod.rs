@@ -18,4 +18,7 @@ pub use client::{ClientOptions, FlyClient, DEFAULT_GRAPHQL_URL, DEFAULT_MACHINES
 pub use drain::{Drain, SIGNALS};
 pub use error::FlyError;
 pub use guarded::{Done, Guarded, Verb, LEASE_MARGIN};
-pub use machine::{AppInfo, CreateMachine, ImageRef, Machine, PAUSE_KEY, PROTECT_KEY};
+pub use machine::{
+    pause_meaning, protect_meaning, AppInfo, CreateMachine, ImageRef, Machine, PAUSE_KEY,
+    PROTECT_KEY,
+};

@@ -69,7 +69,8 @@ impl Reconciler {
             } else {
                 verb
             };
-            let done = self.one(app, &id, verb_now, drain).await;
+            let listed_cordoned = machines.iter().any(|m| m.id == id && m.cordoned);
+            let done = self.one(app, &id, verb_now, drain, listed_cordoned).await;
             if verb_now != verb && matches!(done, Done::Applied | Done::Unknown) {
                 self.recent.draining(app, &id, self.clock.now());
                 tracing::info!(app, machine = %id, "stopping a started Machine before destroying it (drain)");
@@ -92,7 +93,9 @@ impl Reconciler {
 
     /// Destroys a Machine fas stopped earlier to destroy it, now stopped.
     pub(super) async fn finish_drain(&self, app: &str, id: &str) {
-        let done = self.one(app, id, Verb::Destroy, &Drain::default()).await;
+        let done = self
+            .one(app, id, Verb::Destroy, &Drain::default(), false)
+            .await;
         if matches!(done, Done::Applied | Done::Unknown) {
             tracing::info!(app, machine = id, "drained Machine destroyed");
         }
@@ -100,8 +103,32 @@ impl Reconciler {
 
     /// One guarded call on one Machine; its report goes to metrics and the log, and a
     /// destroy that may have taken effect to fas's memory of its own destroys.
-    async fn one(&self, app: &str, id: &str, verb: Verb, drain: &Drain) -> Done {
-        let g = self.fly.guarded_with(app, id, verb, drain).await;
+    /// `listed_cordoned`: the listing shows the Machine cordoned (a start uncordons it,
+    /// as it does one fas cordoned itself).
+    async fn one(
+        &self,
+        app: &str,
+        id: &str,
+        verb: Verb,
+        drain: &Drain,
+        listed_cordoned: bool,
+    ) -> Done {
+        let key = format!("{app}/{id}");
+        let ours = || {
+            self.cordoned_by_fas
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+        };
+        let cordoned = listed_cordoned || ours().contains(&key);
+        let g = self.fly.guarded_with(app, id, verb, drain, cordoned).await;
+        if g.left_cordoned {
+            ours().insert(key);
+        } else if matches!(g.done, Done::Applied | Done::Unknown)
+            && matches!(verb, Verb::Start | Verb::Destroy)
+            && !g.errors.iter().any(|(call, _)| *call == "uncordon")
+        {
+            ours().remove(&key);
+        }
         if !matches!(g.done, Done::Leased(_)) {
             let status = if g.done == Done::Applied {
                 "ok"
@@ -120,7 +147,7 @@ impl Reconciler {
         }
         for (call, e) in &g.errors {
             self.api_error(call);
-            if g.done != Done::Applied {
+            if g.done != Done::Applied || matches!(*call, "cordon" | "uncordon") {
                 tracing::warn!(app, machine = id, call, error = %e, "machine action failed");
             }
         }

@@ -93,6 +93,11 @@ pub struct Reconciler {
     pub metrics: Arc<Metrics>,
     region_seq: Mutex<usize>,
     warned_ungrouped: Mutex<HashSet<String>>,
+    /// `app/id` of Machines fas cordoned before a stop: a later start uncordons them
+    /// even when the listing does not say `cordoned`.
+    pub(super) cordoned_by_fas: Mutex<HashSet<String>>,
+    /// (app, key, value) of metadata values not understood, warned about once.
+    warned_metadata: Mutex<HashSet<String>>,
     pub(super) warned_leased: Mutex<HashSet<String>>,
     pub(super) warned_unsuspendable: Mutex<HashSet<String>>,
     /// fas's own recent creates and destroys, laid over each listing.
@@ -147,6 +152,8 @@ impl Reconciler {
             metrics,
             region_seq: Mutex::new(0),
             warned_ungrouped: Mutex::new(HashSet::new()),
+            warned_metadata: Mutex::new(HashSet::new()),
+            cordoned_by_fas: Mutex::new(HashSet::new()),
             warned_leased: Mutex::new(HashSet::new()),
             warned_unsuspendable: Mutex::new(HashSet::new()),
             recent: Recent::default(),
@@ -260,6 +267,7 @@ impl Reconciler {
         let mut machines = self.recent.overlay(app, listed, self.clock.now());
         let group = eligible(&machines, &settings.plan.process_group);
         self.warn_ungrouped(app, &machines, &settings.plan.process_group);
+        self.warn_unrecognized(app, &machines);
         let machine_counts = counts(&group);
         self.metrics.set(
             "fas_machines",
@@ -412,6 +420,30 @@ impl Reconciler {
                 tracing::warn!(app, machines = n, "machines without fly_process_group metadata are in no process group and are left alone; \
                     give them the metadata (fly deploy does) or set FAS_PROCESS_GROUP to match");
             });
+        }
+    }
+
+    /// A `fas-protect` or `fas-pause` value fas does not understand counts as its safest
+    /// meaning (protected; paused): say so once per app and value, and count it.
+    fn warn_unrecognized(&self, app: &str, machines: &[crate::fly::Machine]) {
+        use crate::fly::{pause_meaning, protect_meaning, PAUSE_KEY, PROTECT_KEY};
+        for m in machines.iter().filter(|m| m.is_reachable()) {
+            let odd = [
+                (PROTECT_KEY, !protect_meaning(m.metadata(PROTECT_KEY)).1),
+                (PAUSE_KEY, !pause_meaning(m.metadata(PAUSE_KEY)).2),
+            ];
+            for (key, value) in odd
+                .into_iter()
+                .filter(|(_, odd)| *odd)
+                .map(|(k, _)| (k, m.metadata(k)))
+            {
+                let value = crate::redact::quote_max(value, 64);
+                self.warn_once(&self.warned_metadata, &format!("{app}\0{key}\0{value}"), || {
+                    self.metrics.inc("fas_metadata_unrecognized_total", &[("app", app), ("key", key)]);
+                    tracing::warn!(app, machine = %m.id, key, value = %value,
+                        "metadata value not understood; it counts as its safest meaning (fas-protect: protected, fas-pause: paused). Use true/false, or all, scale-in, scale-out, none");
+                });
+            }
         }
     }
 

@@ -98,7 +98,14 @@ pub fn paused(config: &str, machines: &[Machine], plan: &Plan) -> Option<&'stati
         Plan::Destroy { .. } | Plan::Stop { .. } => false,
         Plan::NoScale | Plan::NothingToClone => return None,
     };
-    let holds = |p: &str| p == "all" || p == if out { "scale-out" } else { "scale-in" };
+    let holds = |p: &str| {
+        let (scale_out, scale_in, _) = crate::fly::pause_meaning(p);
+        if out {
+            scale_out
+        } else {
+            scale_in
+        }
+    };
     if holds(config) {
         return Some("config");
     }

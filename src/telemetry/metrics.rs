@@ -62,6 +62,12 @@ const FAMILIES: &[Family] = &[
         &["app"],
     ),
     (
+        "fas_metadata_unrecognized_total",
+        "counter",
+        "fas-protect or fas-pause values fas did not understand (each read as its safest meaning: protected, paused), counted once per app, key and value.",
+        &["app", "key"],
+    ),
+    (
         "fas_machine_readbacks_total",
         "counter",
         "Machines read back after an ambiguous answer, by call and what the read showed (applied, not_applied, unknown).",

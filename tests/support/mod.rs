@@ -1,6 +1,7 @@
 //! Helpers shared by the integration tests that run the `fas` binary.
 #![allow(dead_code)]
 
+pub mod drain;
 pub mod nats_jwt;
 pub mod nats_setup;
 pub mod rig;
