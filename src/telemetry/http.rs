@@ -1,11 +1,13 @@
 //! The telemetry listener: `/metrics` in Prometheus text format, `/healthz`, and the
 //! status page (`/`, `/apps/{name}`) with its JSON (`/api/apps`, `/api/apps/{name}`).
-//! Nothing here names a token or a policy's state.
+//! Nothing here names a token or a policy's state. The status pages and their JSON
+//! are built off the async runtime, one at a time (`rendered`): a flood of page
+//! requests queues there, while `/healthz`, `/metrics` and the rounds go on.
 
 use std::sync::Arc;
 
 use axum::http::header::CONTENT_TYPE;
-use axum::response::IntoResponse;
+use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::Router;
 
@@ -14,6 +16,20 @@ use super::status_page::{app, index};
 use super::Metrics;
 use crate::clock::Clock;
 use crate::reconcile::status::Status;
+
+/// Page builds at once: one core at most goes to rendering on a 2-core Machine.
+static RENDERING: tokio::sync::Semaphore = tokio::sync::Semaphore::const_new(1);
+
+/// Builds a response on the blocking pool, one at a time; waiting requests hold no
+/// runtime thread.
+pub async fn rendered(build: impl FnOnce() -> Response + Send + 'static) -> Response {
+    let Ok(_permit) = RENDERING.acquire().await else {
+        return axum::http::StatusCode::SERVICE_UNAVAILABLE.into_response();
+    };
+    tokio::task::spawn_blocking(build)
+        .await
+        .unwrap_or_else(|_| axum::http::StatusCode::INTERNAL_SERVER_ERROR.into_response())
+}
 
 pub fn router(metrics: Arc<Metrics>, status: Arc<Status>, clock: Arc<dyn Clock>) -> Router {
     let pages = Router::new()

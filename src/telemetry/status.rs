@@ -101,7 +101,11 @@ pub fn list(status: &Status, q: &ListQuery) -> Listing {
 }
 
 pub async fn api_apps(State(ctx): State<Ctx>, Query(q): Query<ListQuery>) -> Response {
-    let listing = list(&ctx.status, &q);
+    super::http::rendered(move || api_apps_json(&ctx, &q)).await
+}
+
+fn api_apps_json(ctx: &Ctx, q: &ListQuery) -> Response {
+    let listing = list(&ctx.status, q);
     Json(serde_json::json!({
         "mode": ctx.status.mode(),
         "now": ctx.clock.now(),
@@ -115,6 +119,10 @@ pub async fn api_apps(State(ctx): State<Ctx>, Query(q): Query<ListQuery>) -> Res
 }
 
 pub async fn api_app(State(ctx): State<Ctx>, Path(name): Path<String>) -> Response {
+    super::http::rendered(move || api_app_json(&ctx, name)).await
+}
+
+fn api_app_json(ctx: &Ctx, name: String) -> Response {
     match ctx.status.history(&name) {
         Some((points, rounds)) => Json(serde_json::json!({
             "name": name,

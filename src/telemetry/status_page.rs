@@ -157,7 +157,10 @@ fn machines(r: &Round) -> String {
 }
 
 pub async fn index(State(ctx): State<Ctx>, Query(q): Query<ListQuery>) -> Response {
-    page("fas status", &index_body(&ctx.status, ctx.clock.now(), &q)).into_response()
+    super::http::rendered(move || {
+        page("fas status", &index_body(&ctx.status, ctx.clock.now(), &q)).into_response()
+    })
+    .await
 }
 
 /// The list's HTML body.
@@ -246,6 +249,11 @@ pub fn index_body(status: &Status, now: f64, q: &ListQuery) -> String {
 }
 
 pub async fn app(State(ctx): State<Ctx>, Path(name): Path<String>) -> Response {
+    super::http::rendered(move || app_page(&ctx, &name)).await
+}
+
+fn app_page(ctx: &Ctx, name: &str) -> Response {
+    let name = name.to_string();
     let now = ctx.clock.now();
     let Some((points, history)) = ctx.status.history(&name) else {
         let body = format!(
