@@ -91,7 +91,7 @@ async fn counts_job_queues_on_a_real_server() {
         (config(&addr, "LLEN depth"), "WRONGTYPE"),
         (
             config(&format!("redis://:wrong@{}", server.url), "LLEN q"),
-            "WRONGPASS",
+            "refused AUTH",
         ),
         (
             config(&format!("redis://{}", server.url), "LLEN q"),

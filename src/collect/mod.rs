@@ -2,6 +2,7 @@
 //! collector error skips the app for the round (no scaling on missing data); the
 //! reconciler bounds every collection with the round's timeout.
 
+mod bounded;
 pub mod http;
 mod json_at;
 mod kept;
@@ -12,6 +13,7 @@ pub mod postgres;
 mod prom_answer;
 pub mod prometheus;
 pub mod redis;
+mod resp_frames;
 pub mod temporal;
 
 use std::future::Future;

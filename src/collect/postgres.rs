@@ -10,8 +10,9 @@ use std::time::Duration;
 
 use tokio_postgres::types::{FromSql, Type};
 
+use super::bounded::Budget;
 use super::kept::{AfterError, Kept};
-use super::pg_frames::{BoundedTls, Budget, Frames, Mode};
+use super::pg_frames::{self, BoundedTls, Frames, Mode};
 use super::{expand_query, CollectError, CollectFuture, Collector};
 use crate::config::CollectorConfig;
 
@@ -93,7 +94,7 @@ impl Postgres {
             empty_is_zero: c.on_empty == "zero",
             timeout,
             client: Kept::new(),
-            budget: Budget::new(),
+            budget: pg_frames::budget(),
         })
     }
 
@@ -162,7 +163,7 @@ impl Postgres {
         self.budget.refill();
         let (client, connection) = self
             .config
-            .connect_raw(Frames::new(tcp, mode, self.budget.clone()), tls)
+            .connect_raw(pg_frames::frames(tcp, mode, self.budget.clone()), tls)
             .await
             .map_err(|e| self.db_err(&e))?;
         // The connection task ends with the client (dropped after an error).

@@ -1,15 +1,20 @@
 //! The Redis collector: one read-only command whose answer is a count (`LLEN
 //! queue:default` for Sidekiq/RQ/Celery lists, `ZCARD bull:emails:delayed` for BullMQ,
-//! `XLEN`, `XPENDING stream group`), spoken in RESP2 over one connection per collector
-//! that is kept across rounds and opened again after an error. `redis://` or
-//! `rediss://` (TLS, webpki roots and `ca-data`); `user:password@` and `/db` in the address. The
-//! address holds a password: it never appears in an error or a log line.
+//! `XLEN`, `XPENDING stream group`), sent with redis-rs over one connection per
+//! collector that is kept across rounds and opened again after an error. fas opens the
+//! socket (and TLS: `rediss://`, webpki roots plus `ca-data`) and hands redis-rs a
+//! stream checked by resp_frames.rs, so no answer costs more than its bounds whatever
+//! it declares. `user:password@` and `/db` in the address; the address holds a
+//! password: it never appears in an error or a log line.
 
 use std::time::Duration;
 
-use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
+use redis::aio::MultiplexedConnection;
+use redis::{AsyncConnectionConfig, RedisConnectionInfo, Value};
 
-use super::kept::{AfterError, Conn, Kept, Stream};
+use super::bounded::{Budget, Checked};
+use super::kept::{AfterError, Kept, Stream};
+use super::resp_frames::RespScan;
 use super::{expand_query, CollectError, CollectFuture, Collector};
 use crate::config::CollectorConfig;
 
@@ -32,8 +37,6 @@ pub const ALLOWED: &[&str] = &[
     "HGET",
     "LINDEX",
 ];
-/// No answer fas reads is larger than the bodies it caps elsewhere.
-const MAX_REPLY: usize = 8 << 20;
 
 /// Splits a command into words (double quotes keep spaces) and checks it is one fas
 /// may send: the error says which commands are.
@@ -136,88 +139,6 @@ fn percent_decode(s: &str) -> Option<String> {
     String::from_utf8(out).ok()
 }
 
-/// One RESP2 reply, as far as fas needs it.
-#[derive(Debug, PartialEq)]
-enum Reply {
-    Int(i64),
-    Text(String),
-    Nil,
-    Error(String),
-    /// An array's first item (the only one fas reads); `None` when empty.
-    Array(Option<Box<Reply>>),
-}
-
-fn encode(words: &[String]) -> Vec<u8> {
-    let mut out = format!("*{}\r\n", words.len()).into_bytes();
-    for w in words {
-        out.extend_from_slice(format!("${}\r\n", w.len()).as_bytes());
-        out.extend_from_slice(w.as_bytes());
-        out.extend_from_slice(b"\r\n");
-    }
-    out
-}
-
-async fn read_reply(conn: &mut Conn, budget: &mut usize, depth: usize) -> std::io::Result<Reply> {
-    let bad = |m: &str| std::io::Error::new(std::io::ErrorKind::InvalidData, m.to_string());
-    let mut line = Vec::new();
-    let n = (&mut *conn)
-        .take(64 * 1024)
-        .read_until(b'\n', &mut line)
-        .await?;
-    if n == 0 || !line.ends_with(b"\r\n") {
-        return Err(bad("the connection closed mid-answer"));
-    }
-    *budget = budget
-        .checked_sub(n)
-        .ok_or_else(|| bad("the answer is larger than 8 MiB"))?;
-    let text = String::from_utf8_lossy(&line[1..line.len() - 2]).into_owned();
-    let number = || text.parse::<i64>().map_err(|_| bad("a malformed answer"));
-    Ok(match line[0] {
-        b'+' => Reply::Text(text),
-        b'-' => Reply::Error(text),
-        b':' => Reply::Int(number()?),
-        b'$' => match number()? {
-            -1 => Reply::Nil,
-            len if len < 0 || len as usize > *budget => {
-                return Err(bad("the answer is larger than 8 MiB"))
-            }
-            len => {
-                // Grown as bytes arrive, never reserved from the declared length.
-                let mut buf = Vec::new();
-                (&mut *conn)
-                    .take(len as u64 + 2)
-                    .read_to_end(&mut buf)
-                    .await?;
-                if buf.len() != len as usize + 2 {
-                    return Err(bad("the connection closed mid-answer"));
-                }
-                *budget -= buf.len();
-                buf.truncate(len as usize);
-                Reply::Text(String::from_utf8_lossy(&buf).into_owned())
-            }
-        },
-        b'*' if depth < 4 => match number()? {
-            -1 => Reply::Nil,
-            len if len < 0 || len as usize > *budget / 3 => {
-                return Err(bad("the answer is larger than 8 MiB"))
-            }
-            len => {
-                // fas reads a count from the first item (XPENDING's summary): the
-                // rest is read and dropped, so many tiny items cost no memory.
-                let mut first = None;
-                for i in 0..len {
-                    let item = Box::pin(read_reply(conn, budget, depth + 1)).await?;
-                    if i == 0 {
-                        first = Some(Box::new(item));
-                    }
-                }
-                Reply::Array(first)
-            }
-        },
-        _ => return Err(bad("a malformed answer")),
-    })
-}
-
 pub struct Redis {
     name: String,
     command: String,
@@ -225,7 +146,9 @@ pub struct Redis {
     empty_is_zero: bool,
     timeout: Duration,
     ca_data: String,
-    conn: Kept<Conn>,
+    conn: Kept<MultiplexedConnection>,
+    /// What the kept connection may still read this use (bounded.rs).
+    budget: Budget,
 }
 
 impl Redis {
@@ -240,6 +163,7 @@ impl Redis {
             timeout,
             ca_data: c.ca_data.clone(),
             conn: Kept::new(),
+            budget: Budget::new(crate::body::MAX_BODY),
         })
     }
 
@@ -252,7 +176,15 @@ impl Redis {
         CollectError::new(&self.name, msg.into())
     }
 
-    async fn connect(&self) -> Result<Conn, CollectError> {
+    /// Redis's own words (`WRONGPASS …`, `WRONGTYPE …`), or why the bounds refused.
+    fn redis_err(&self, e: &redis::RedisError) -> CollectError {
+        match self.budget.refused() {
+            Some(why) => self.err(format!("redis: {why}")),
+            None => self.err(format!("redis: {e}")),
+        }
+    }
+
+    async fn connect(&self) -> Result<MultiplexedConnection, CollectError> {
         let t = &self.target;
         let tcp = tokio::net::TcpStream::connect((t.host.as_str(), t.port))
             .await
@@ -272,49 +204,44 @@ impl Redis {
         } else {
             Box::new(tcp)
         };
-        let mut conn = BufReader::new(stream);
+        let mut info = RedisConnectionInfo::default()
+            .set_db(i64::from(t.db))
+            .set_skip_set_lib_name();
+        if !t.user.is_empty() {
+            info = info.set_username(&t.user);
+        }
         if !t.password.is_empty() {
-            let mut auth = vec!["AUTH".to_string()];
-            if !t.user.is_empty() {
-                auth.push(t.user.clone());
-            }
-            auth.push(t.password.clone());
-            self.expect_ok(&mut conn, &auth, "AUTH").await?;
+            info = info.set_password(&t.password);
         }
-        if t.db != 0 {
-            self.expect_ok(&mut conn, &["SELECT".into(), t.db.to_string()], "SELECT")
-                .await?;
-        }
+        // fas bounds each use itself (the round's timeout); none inside redis-rs.
+        let config = AsyncConnectionConfig::new().set_response_timeout(None);
+        let checked = Checked::new(stream, RespScan::default(), self.budget.clone(), "redis");
+        self.budget.refill();
+        let (conn, driver) = MultiplexedConnection::new_with_config(&info, checked, config)
+            .await
+            .map_err(|e| match (e.kind(), e.code()) {
+                (redis::ErrorKind::AuthenticationFailed, _) => self.err(
+                    "redis refused AUTH: the user or password was not accepted (check the address's user:password@)",
+                ),
+                (_, Some(_)) => self.err(format!("redis refused AUTH or SELECT: {e}")),
+                _ => self.redis_err(&e),
+            })?;
+        // The driver ends when the connection is dropped (after an error).
+        tokio::spawn(driver);
         Ok(conn)
-    }
-
-    async fn expect_ok(
-        &self,
-        conn: &mut Conn,
-        words: &[String],
-        what: &str,
-    ) -> Result<(), CollectError> {
-        match self.call(conn, words).await? {
-            Reply::Text(_) => Ok(()),
-            Reply::Error(e) => Err(self.err(format!("redis refused {what}: {}", e))),
-            _ => Err(self.err(format!("unexpected answer to {what}"))),
-        }
-    }
-
-    async fn call(&self, conn: &mut Conn, words: &[String]) -> Result<Reply, CollectError> {
-        let io = |e: std::io::Error| self.err(format!("redis: {e}"));
-        conn.get_mut().write_all(&encode(words)).await.map_err(io)?;
-        conn.get_mut().flush().await.map_err(io)?;
-        let mut budget = MAX_REPLY;
-        read_reply(conn, &mut budget, 0).await.map_err(io)
     }
 
     async fn query(&self, app: &str) -> Result<f64, CollectError> {
         let words = parse_command(&expand_query(&self.command, app)).map_err(|e| self.err(e))?;
+        let mut cmd = redis::cmd(&words[0]);
+        cmd.arg(&words[1..]);
         let mut kept = self.conn.take(|_| true).await;
         let result = tokio::time::timeout(self.timeout, async {
             let conn = kept.conn(self.connect()).await?;
-            self.call(conn, &words).await
+            self.budget.refill();
+            cmd.query_async::<Value>(conn)
+                .await
+                .map_err(|e| self.redis_err(&e))
         })
         .await
         .ok();
@@ -323,24 +250,37 @@ impl Redis {
         self.value(reply)
     }
 
-    fn value(&self, reply: Reply) -> Result<f64, CollectError> {
-        match reply {
-            Reply::Int(n) => Ok(n as f64),
-            Reply::Text(t) => t
-                .trim()
+    fn value(&self, reply: Value) -> Result<f64, CollectError> {
+        let number = |t: &str| {
+            t.trim()
                 .parse::<f64>()
-                .map_err(|_| self.err("the command answered text that is not a number")),
+                .map_err(|_| self.err("the command answered text that is not a number"))
+        };
+        match reply {
+            Value::Int(n) => Ok(n as f64),
+            Value::Double(d) => Ok(d),
+            Value::BulkString(b) => number(&String::from_utf8_lossy(&b)),
+            Value::SimpleString(t) => number(&t),
             // XPENDING's summary: [count, smallest id, greatest id, consumers].
-            Reply::Array(first) => match first {
-                Some(first) => self.value(*first),
+            Value::Array(items) | Value::Set(items) => match items.into_iter().next() {
+                Some(first) => self.value(first),
                 None if self.empty_is_zero => Ok(0.0),
                 None => Err(self.err("the command answered an empty list")),
             },
-            Reply::Nil if self.empty_is_zero => Ok(0.0),
-            Reply::Nil => Err(self.err(
+            Value::Nil if self.empty_is_zero => Ok(0.0),
+            Value::Nil => Err(self.err(
                 "the command answered nil (no such key?): set on-empty: zero to read that as 0",
             )),
-            Reply::Error(e) => Err(self.err(format!("redis: {}", e))),
+            Value::ServerError(e) => Err(self.err(format!("redis: {e:?}"))),
+            other => Err(self.err(format!(
+                "the command answered {}, not a number",
+                match other {
+                    Value::Okay => "OK",
+                    Value::Map(_) => "a map",
+                    Value::Boolean(_) => "a boolean",
+                    _ => "something else",
+                }
+            ))),
         }
     }
 }
