@@ -1,7 +1,9 @@
-//! `fas serve` with a policy that gets stuck for one app where no hook reaches:
-//! `require` of a module that is a FIFO nobody writes blocks in a read. The watchdog
-//! quarantines that app, the other app goes on, /metrics shows it, and SIGTERM still
-//! exits promptly with the state saved.
+//! `fas serve` with a policy that `require`s, for one app, a module that is a FIFO
+//! nobody writes — a read that once blocked where no hook reaches (the watchdog then
+//! quarantined the app). Every file now goes through the bounded reader, which refuses
+//! a FIFO by name at once: that app's rounds fail with the reason, it is never stuck
+//! (so not quarantined), the other app goes on, and SIGTERM exits promptly with the
+//! state saved. (The watchdog itself is tested in tests/policy_watchdog.rs.)
 
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
@@ -22,7 +24,7 @@ fn free_port() -> u16 {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_stuck_app_is_quarantined_and_sigterm_still_exits_with_state_saved() {
+async fn a_fifo_module_is_refused_at_once_and_sigterm_still_exits_with_state_saved() {
     let s = support::sched::fleet("acme/good=1,acme/stuck=1").await;
     let dir = tempfile::tempdir().unwrap();
     std::fs::write(dir.path().join("policy.lua"), POLICY).unwrap();
@@ -58,16 +60,17 @@ async fn a_stuck_app_is_quarantined_and_sigterm_still_exits_with_state_saved() {
             Ok(r) => r.text().await.unwrap_or_default(),
             Err(_) => continue,
         };
-        if text.contains("fas_policy_quarantined{app=\"stuck\"} 1") {
+        if text.contains("fas_policy_errors_total{app=\"stuck\"") {
             break;
         }
     }
     assert!(
-        text.contains("fas_policy_quarantined{app=\"stuck\"} 1"),
+        text.contains("fas_policy_errors_total{app=\"stuck\"")
+            && !text.contains("fas_policy_quarantined{app=\"stuck\"} 1"),
         "{text}"
     );
-    // The good app keeps deciding after the quarantine (at most one round a second:
-    // the client keeps under Fly's list rate limit).
+    // The good app keeps deciding (at most one round a second: the client keeps under
+    // Fly's list rate limit).
     let rounds = |t: &str| {
         t.lines()
             .filter(|l| l.starts_with("fas_reconcile_count"))
@@ -99,7 +102,10 @@ async fn a_stuck_app_is_quarantined_and_sigterm_still_exits_with_state_saved() {
         "took {:?}",
         sent.elapsed()
     );
-    assert!(stderr.contains("quarantined"), "the log names it: {stderr}");
+    assert!(
+        stderr.contains("is a FIFO, not a regular file"),
+        "the log names it: {stderr}"
+    );
     let saved: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(dir.path().join("state.json")).unwrap())
             .unwrap();

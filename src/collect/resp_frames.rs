@@ -106,6 +106,6 @@ mod tests {
         let mut s = RespScan::default();
         assert!(s.scan(b"?what\r\n").is_err());
         let mut s = RespScan::default();
-        assert_eq!(s.scan(b"$-1\r\n_\r\n,1.5\r\n"), Ok(15));
+        assert_eq!(s.scan(b"$-1\r\n_\r\n,1.5\r\n"), Ok(14));
     }
 }
