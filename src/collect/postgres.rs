@@ -121,8 +121,10 @@ impl Postgres {
     async fn connect(&self) -> Result<tokio_postgres::Client, CollectError> {
         use tokio_postgres::config::{Host, SslMode, SslNegotiation};
         use tokio_postgres::tls::MakeTlsConnect;
-        let host = match (self.config.get_hostaddrs(), self.config.get_hosts()) {
-            (_, [Host::Unix(_), ..]) => {
+        let addr = self.config.get_hostaddrs().first().map(|a| a.to_string());
+        // The name is for TLS; `hostaddr`, when given beside it, is where to connect.
+        let name = match (self.config.get_hosts(), &addr) {
+            ([Host::Unix(_), ..], _) => {
                 let (client, connection) = self
                     .config
                     .connect(self.tls.clone())
@@ -131,14 +133,11 @@ impl Postgres {
                 tokio::spawn(connection);
                 return Ok(client);
             }
-            ([addr, ..], _) => addr.to_string(),
-            (_, [Host::Tcp(name), ..]) => name.clone(),
+            ([Host::Tcp(name), ..], _) => name.clone(),
+            ([], Some(addr)) => addr.clone(),
             _ => return Err(self.err("the address has no host")),
         };
-        let name = match self.config.get_hosts() {
-            [Host::Tcp(name), ..] => name.clone(),
-            _ => host.clone(),
-        };
+        let host = addr.unwrap_or_else(|| name.clone());
         let port = self.config.get_ports().first().copied().unwrap_or(5432);
         let tcp = tokio::net::TcpStream::connect((host.as_str(), port))
             .await
