@@ -68,9 +68,20 @@ async fn protect_and_pause_values_fail_closed() {
     assert!(log.contains("\"maybe\"") || log.contains("maybe"), "{log}");
 }
 
+/// Whether Fly clears a cordon on start is unconfirmed: fas is right under both.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn cordons_are_undone_when_a_stop_does_not_apply_and_when_fas_starts_again() {
+    cordons_are_undone(false).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn cordons_are_undone_also_where_a_start_clears_them() {
+    cordons_are_undone(true).await;
+}
+
+async fn cordons_are_undone(start_clears_cordon: bool) {
     let sim = fleet("acme/web=3", 20).await;
+    sim.sim.world.lock().unwrap().cordon_clears_on_start = start_clears_cordon;
     sim.sim.faults.lock().unwrap().rules = vec![FaultRule {
         action: "stop".into(),
         status: Some(422),

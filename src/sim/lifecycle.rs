@@ -50,6 +50,7 @@ pub(super) async fn call(
                 stop: l.jittered(l.stop_ms, &mut w.rng),
                 suspend: l.jittered(l.suspend_ms, &mut w.rng),
             };
+            let clears_cordon = verb == "start" && w.cordon_clears_on_start;
             let Some(m) = w.machine_mut(app, id) else {
                 return err(StatusCode::NOT_FOUND, "machine not found");
             };
@@ -60,7 +61,11 @@ pub(super) async fn call(
                 let msg = format!("host unreachable, machine is {}", m.state);
                 return err(StatusCode::SERVICE_UNAVAILABLE, &msg);
             }
-            op(m, &d, now)
+            let answer = op(m, &d, now);
+            if clears_cordon && answer.0.is_success() {
+                m.cordoned = false;
+            }
+            answer
         },
     )
     .await

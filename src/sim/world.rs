@@ -116,6 +116,10 @@ pub struct World {
     pub apps: BTreeMap<String, SimApp>,
     pub rng: Rng,
     pub latencies: Latencies,
+    /// Whether a start clears a Machine's cordon. Unconfirmed on Fly (reference,
+    /// "cordon lifetime"): off by default, the reading fas must not rely on; tests run
+    /// fas under both.
+    pub cordon_clears_on_start: bool,
 }
 
 /// `registry.fly.io/app:tag@digest` split as Fly reports it in `image_ref`.
@@ -173,6 +177,7 @@ impl World {
             apps: BTreeMap::new(),
             rng: Rng::new(seed),
             latencies,
+            cordon_clears_on_start: false,
         }
     }
 
