@@ -8,10 +8,13 @@ pub const MAX_BODY: usize = 8 << 20;
 
 /// The body as text, or an error naming the cap when it is larger.
 pub async fn read_capped(mut resp: reqwest::Response, cap: usize) -> Result<String, BodyError> {
-    if resp.content_length().is_some_and(|n| n > cap as u64) {
+    let declared = resp.content_length().unwrap_or(0);
+    if declared > cap as u64 {
         return Err(BodyError::TooLarge(cap));
     }
-    let mut buf = Vec::new();
+    // A declared length within the cap is reserved once (pages are only touched as
+    // bytes arrive), so the buffer is not doubled past the answer while it grows.
+    let mut buf = Vec::with_capacity(declared as usize);
     while let Some(chunk) = resp.chunk().await.map_err(BodyError::Read)? {
         if buf.len() + chunk.len() > cap {
             return Err(BodyError::TooLarge(cap));

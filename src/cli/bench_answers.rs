@@ -3,7 +3,7 @@
 //! byte cap with the shape that costs most (many tiny items, a long array of zeros,
 //! thousands of series); the figure is the peak RSS above the level before the read
 //! (the kernel's high-water mark, reset through /proc/self/clear_refs). Goal: at most
-//! 4x the bytes of the answer, and never more than 64 MB.
+//! 4x the collector's byte cap, and never more than 64 MB.
 
 use std::time::Duration;
 
@@ -210,7 +210,9 @@ pub fn run() -> anyhow::Result<()> {
         ])
     })?;
     drop((redis, redis_ok));
-    println!("answers: peak memory of one read just under the byte cap (goal: <= 4x the answer, <= 64 MB)");
+    println!(
+        "answers: peak memory of one hostile read (goal: <= 4x the collector's byte cap, <= 64 MB)"
+    );
     for (name, config, bytes) in cases {
         let collector = crate::collect::build(&[config], Duration::from_secs(30))?
             .pop()
@@ -229,11 +231,17 @@ pub fn run() -> anyhow::Result<()> {
             Ok(r) => format!("value {} ({} per-Machine)", r.value, r.machines.len()),
             Err(e) => format!("error: {}", crate::redact::quote_max(&e.msg, 60)),
         };
+        // The goal is a multiple of the collector's byte cap (NATS's is 1 MiB).
+        let cap: u64 = if name.starts_with("nats") {
+            1 << 20
+        } else {
+            8 << 20
+        };
         println!(
-            "  {name:<40} answer {:>5.2} MiB  peak +{:>6.1} MB  ({:.1}x)  {outcome}",
+            "  {name:<40} answer {:>5.2} MiB  peak +{:>6.1} MB  ({:.1}x its cap)  {outcome}",
             bytes as f64 / 1048576.0,
             peak as f64 / 1024.0,
-            (peak * 1024) as f64 / bytes as f64,
+            (peak * 1024) as f64 / cap as f64,
         );
     }
     Ok(())
