@@ -62,6 +62,23 @@ async fn eval_fails(pairs: Vec<(String, String)>, secs: u64, secret: &str) -> St
     text
 }
 
+/// Sends `byte` until the reader hangs up (4 GiB if nobody stops reading).
+async fn endless(sock: &mut TcpStream, byte: u8) {
+    let chunk = vec![byte; 65536];
+    for _ in 0..65536 {
+        if sock.write_all(&chunk).await.is_err() {
+            return;
+        }
+    }
+}
+
+/// A NATS collector's keys besides its address.
+const NATS: [(&str, &str); 3] = [
+    ("FAS_NATS_METRIC_NAME", "m"),
+    ("FAS_NATS_STREAM", "jobs"),
+    ("FAS_NATS_CONSUMER", "workers"),
+];
+
 async fn read_some(sock: &mut TcpStream) {
     let mut buf = [0u8; 4096];
     let _ = sock.read(&mut buf).await;
@@ -189,23 +206,12 @@ async fn an_http_401_echoing_the_token_across_the_cut_is_redacted_whole() {
 async fn a_nats_info_line_that_never_ends_is_cut_off() {
     let port = hostile(|mut sock| async move {
         let _ = sock.write_all(b"INFO {\"server_id\":\"").await;
-        let chunk = vec![b'a'; 65536];
-        // 4 GiB if nobody stops reading.
-        for _ in 0..65536 {
-            if sock.write_all(&chunk).await.is_err() {
-                return;
-            }
-        }
+        endless(&mut sock, b'a').await;
     })
     .await;
     let addr = format!("nats://127.0.0.1:{port}");
     let text = eval_fails(
-        env(&[
-            ("FAS_NATS_ADDRESS", &addr),
-            ("FAS_NATS_METRIC_NAME", "m"),
-            ("FAS_NATS_STREAM", "jobs"),
-            ("FAS_NATS_CONSUMER", "workers"),
-        ]),
+        env(&[("FAS_NATS_ADDRESS", &addr), NATS[0], NATS[1], NATS[2]]),
         15,
         PASSWORD,
     )
@@ -218,12 +224,7 @@ async fn a_postgres_message_declaring_2_gib_is_refused_before_the_driver_buffers
     let port = hostile(|mut sock| async move {
         read_some(&mut sock).await; // the startup message
         let _ = sock.write_all(&[b'R', 0x7f, 0xff, 0xff, 0xff]).await;
-        let chunk = vec![0u8; 65536];
-        for _ in 0..32768 {
-            if sock.write_all(&chunk).await.is_err() {
-                return;
-            }
-        }
+        endless(&mut sock, 0).await;
     })
     .await;
     let addr = format!("postgres://fas:{PASSWORD}@127.0.0.1:{port}/db?sslmode=disable");
@@ -248,9 +249,9 @@ async fn credentials_as_two_bare_lines_are_never_echoed() {
         let text = eval_fails(
             env(&[
                 ("FAS_NATS_ADDRESS", "nats://127.0.0.1:1"),
-                ("FAS_NATS_METRIC_NAME", "m"),
-                ("FAS_NATS_STREAM", "jobs"),
-                ("FAS_NATS_CONSUMER", "workers"),
+                NATS[0],
+                NATS[1],
+                NATS[2],
                 ("FAS_NATS_CREDENTIALS", &creds),
             ]),
             15,
@@ -292,9 +293,9 @@ async fn hostile_files_of_every_kind_are_refused_by_name() {
     ];
     let nats = [
         ("FAS_NATS_ADDRESS", "nats://127.0.0.1:1"),
-        ("FAS_NATS_METRIC_NAME", "m"),
-        ("FAS_NATS_STREAM", "jobs"),
-        ("FAS_NATS_CONSUMER", "workers"),
+        NATS[0],
+        NATS[1],
+        NATS[2],
     ];
     for (file, why) in hostile {
         let path = file.to_str().unwrap();
