@@ -72,6 +72,12 @@ async fn endless(sock: &mut TcpStream, byte: u8) {
     }
 }
 
+/// A Redis collector's keys besides its address.
+const REDIS: [(&str, &str); 2] = [
+    ("FAS_REDIS_METRIC_NAME", "m"),
+    ("FAS_REDIS_COMMAND", "LLEN q"),
+];
+
 /// A NATS collector's keys besides its address.
 const NATS: [(&str, &str); 3] = [
     ("FAS_NATS_METRIC_NAME", "m"),
@@ -96,11 +102,7 @@ async fn redis_nested_arrays_declaring_millions_cost_nothing() {
     .await;
     let addr = format!("redis://127.0.0.1:{port}");
     let text = eval_fails(
-        env(&[
-            ("FAS_REDIS_ADDRESS", &addr),
-            ("FAS_REDIS_METRIC_NAME", "m"),
-            ("FAS_REDIS_COMMAND", "LLEN q"),
-        ]),
+        env(&[("FAS_REDIS_ADDRESS", &addr), REDIS[0], REDIS[1]]),
         15,
         PASSWORD,
     )
@@ -126,11 +128,7 @@ async fn redis_many_tiny_items_are_refused_by_their_count() {
     .await;
     let addr = format!("redis://127.0.0.1:{port}");
     let text = eval_fails(
-        env(&[
-            ("FAS_REDIS_ADDRESS", &addr),
-            ("FAS_REDIS_METRIC_NAME", "m"),
-            ("FAS_REDIS_COMMAND", "LLEN q"),
-        ]),
+        env(&[("FAS_REDIS_ADDRESS", &addr), REDIS[0], REDIS[1]]),
         15,
         PASSWORD,
     )
@@ -159,11 +157,7 @@ async fn redis_error_echoing_the_password_across_the_cut_is_redacted_whole() {
     .await;
     let addr = format!("redis://:{PASSWORD}@127.0.0.1:{port}");
     let text = eval_fails(
-        env(&[
-            ("FAS_REDIS_ADDRESS", &addr),
-            ("FAS_REDIS_METRIC_NAME", "m"),
-            ("FAS_REDIS_COMMAND", "LLEN q"),
-        ]),
+        env(&[("FAS_REDIS_ADDRESS", &addr), REDIS[0], REDIS[1]]),
         15,
         PASSWORD,
     )

@@ -53,13 +53,17 @@ pub(super) fn usage() -> (f64, f64) {
     };
     // Fields 14 and 15 of /proc/self/stat (utime, stime), counted after the `)`; 100 ticks/s on Linux.
     let cpu = (ticks(11) + ticks(12)) / 100.0;
+    (cpu, status_kb("VmHWM:") as f64 / 1024.0)
+}
+
+/// One `key:` line of /proc/self/status in KiB (`VmRSS:`, `VmHWM:`), 0 when absent.
+pub(super) fn status_kb(key: &str) -> u64 {
     let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
-    let hwm_kb = status
+    status
         .lines()
-        .find_map(|l| l.strip_prefix("VmHWM:"))
-        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<f64>().ok())
-        .unwrap_or(0.0);
-    (cpu, hwm_kb / 1024.0)
+        .find_map(|l| l.strip_prefix(key))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+        .unwrap_or(0)
 }
 
 pub fn run(a: ReconcileBenchArgs) -> anyhow::Result<()> {

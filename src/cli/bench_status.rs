@@ -11,13 +11,7 @@ use crate::reconcile::status::{Round, Status, DETAILED, HISTORY};
 use crate::telemetry::status::{list, ListQuery};
 
 fn rss_mb() -> f64 {
-    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
-    status
-        .lines()
-        .find_map(|l| l.strip_prefix("VmRSS:"))
-        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<f64>().ok())
-        .unwrap_or(0.0)
-        / 1024.0
+    super::bench_reconcile::status_kb("VmRSS:") as f64 / 1024.0
 }
 
 fn round(i: usize, at: f64) -> Round {

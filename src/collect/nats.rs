@@ -20,6 +20,7 @@ use crate::config::CollectorConfig;
 const MAX_MESSAGE: usize = 1 << 20;
 /// A protocol line (INFO, MSG, -ERR); a longer one is refused, never buffered.
 const MAX_LINE: u64 = 64 * 1024;
+const INBOX: &str = "_INBOX.fas.consumer-info";
 
 /// What fas reads of the server's INFO (other fields are skipped, not kept).
 #[derive(serde::Deserialize)]
@@ -42,7 +43,6 @@ struct ApiError {
     code: Option<i64>,
     description: Option<String>,
 }
-const INBOX: &str = "_INBOX.fas.consumer-info";
 
 struct Target {
     host: String,

@@ -271,7 +271,7 @@ impl Redis {
             Value::Nil => Err(self.err(
                 "the command answered nil (no such key?): set on-empty: zero to read that as 0",
             )),
-            Value::ServerError(e) => Err(self.err(format!("redis: {e:?}"))),
+            Value::ServerError(e) => Err(self.err(format!("redis: {e}"))),
             other => Err(self.err(format!(
                 "the command answered {}, not a number",
                 match other {
