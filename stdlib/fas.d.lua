@@ -24,7 +24,8 @@
 ---@class fas.App
 ---@field name string the app being scaled
 ---@field now number unix seconds (a fake clock in tests and simulations)
----@field interval number seconds between rounds
+---@field interval number seconds between full rounds
+---@field round "full"|"watch" a full round (every interval; may scale either way) or a watch step between rounds (acted on only when it asks for more Machines)
 ---@field machines fas.Machines
 ---@field params table from policy-params (FAS_POLICY_PARAMS)
 ---@field state table the policy's memory for this app; JSON values only
@@ -40,7 +41,8 @@
 ---@field stop_order? string[] started Machines to stop (or destroy) first, by id
 ---@field protect? string[] Machines never stopped, suspended or destroyed this round
 
---- Called every round for every app.
+--- Called every full round and every watch step for every app: reason in seconds
+--- (app.now), never in calls.
 ---@param metrics table<string, number>
 ---@param app fas.App
 ---@return fas.Targets|nil

@@ -56,6 +56,7 @@ fn eval(expr: &str, overrides: &[(&str, f64)], created: bool) -> Result<(i64, i6
         name: "app",
         now: 0.0,
         interval_secs: 15.0,
+        round: fas::policy::Round::Full,
         machines: &machines,
         metrics: &m,
     };
@@ -516,6 +517,7 @@ fn now_is_the_clock_passed_in_so_simulate_replays_it() {
             name: "app",
             now: 1_709_289_000.0,
             interval_secs: 15.0,
+            round: fas::policy::Round::Full,
             machines: &machines,
             metrics: &metrics,
         };

@@ -63,6 +63,7 @@ fn fas_answer(expr: &str, m: &[(String, f64)], names: &[String]) -> Result<i64, 
         name: "app",
         now,
         interval_secs: 15.0,
+        round: fas::policy::Round::Full,
         machines: &machines,
         metrics: m,
     };

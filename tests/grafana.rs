@@ -8,9 +8,9 @@ use std::process::Command;
 
 use support::repo;
 
-/// The metric families fas registers (the names in telemetry/metrics.rs).
+/// The metric families fas registers (the names in telemetry/families.rs).
 fn served() -> BTreeSet<String> {
-    let src = std::fs::read_to_string(repo().join("src/telemetry/metrics.rs")).unwrap();
+    let src = std::fs::read_to_string(repo().join("src/telemetry/families.rs")).unwrap();
     names(&src)
 }
 

@@ -23,6 +23,7 @@ fn attack(body: &str, limits: Limits) -> String {
             name: "a",
             now: 0.0,
             interval_secs: 15.0,
+            round: fas::policy::Round::Full,
             machines: &machines,
             metrics: &[],
         });

@@ -37,6 +37,7 @@ fn decide(
         name: app,
         now: 1000.0,
         interval_secs: 15.0,
+        round: fas::policy::Round::Full,
         machines: &machines,
         metrics: &m,
     })

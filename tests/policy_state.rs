@@ -64,6 +64,7 @@ fn the_save_and_load_nesting_limits_agree() {
             name: "a",
             now: 0.0,
             interval_secs: 15.0,
+            round: fas::policy::Round::Full,
             machines: &machines,
             metrics: &[],
         })

@@ -264,6 +264,8 @@ async fn the_scheduler_reconciles_every_matching_app_of_the_org() {
         refresh_interval: Duration::from_secs(60),
         concurrency: 4,
         grace: Duration::from_secs(3600),
+        watch: fas::config::Watch::off(),
+        pokes: None,
     };
     let (stop, rx) = tokio::sync::watch::channel(false);
     let task = tokio::spawn(scheduler.run(rx));
@@ -340,6 +342,8 @@ async fn apps_that_disappear_keep_their_state_for_the_grace_period() {
         refresh_interval: Duration::from_millis(150),
         concurrency: 2,
         grace: Duration::from_millis(600),
+        watch: fas::config::Watch::off(),
+        pokes: None,
     };
     let (stop, rx) = tokio::sync::watch::channel(false);
     let task = tokio::spawn(scheduler.run(rx));

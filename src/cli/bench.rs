@@ -11,7 +11,7 @@ use crate::policy::{AppInput, Limits, MachineCounts, Policy};
 #[derive(clap::Args)]
 pub struct BenchArgs {
     /// What to measure.
-    #[arg(value_parser = ["policy", "expr", "lua", "sim", "reconcile", "simulate", "faults", "collectors", "status", "answers"], default_value = "policy")]
+    #[arg(value_parser = ["policy", "expr", "lua", "sim", "reconcile", "simulate", "faults", "collectors", "status", "answers", "reaction"], default_value = "policy")]
     what: String,
     /// Decisions to time per policy.
     #[arg(long, default_value_t = 1_000_000)]
@@ -23,6 +23,8 @@ pub struct BenchArgs {
     reconcile: super::bench_reconcile::ReconcileBenchArgs,
     #[command(flatten)]
     collectors: super::bench_collectors::CollectorBenchArgs,
+    #[command(flatten)]
+    reaction: super::bench_reaction::ReactionBenchArgs,
 }
 
 /// A 20-line policy of the kind users write: per-machine target, smoothing in
@@ -68,6 +70,7 @@ fn time_decisions(policy: &mut Policy, iterations: u64, metric: &str) -> anyhow:
             name: "bench-app",
             now,
             interval_secs: 15.0,
+            round: crate::policy::Round::Full,
             machines: &machines,
             metrics: &metrics,
         })?;
@@ -79,6 +82,7 @@ fn time_decisions(policy: &mut Policy, iterations: u64, metric: &str) -> anyhow:
             name: "bench-app",
             now,
             interval_secs: 15.0,
+            round: crate::policy::Round::Full,
             machines: &machines,
             metrics: &metrics,
         })?);
@@ -112,6 +116,9 @@ pub fn run(args: BenchArgs) -> anyhow::Result<()> {
     }
     if args.what == "status" {
         return super::bench_status::run(args.reconcile.apps);
+    }
+    if args.what == "reaction" {
+        return super::bench_reaction::run(args.reaction);
     }
     if args.what == "reconcile" {
         return super::bench_reconcile::run(args.reconcile);

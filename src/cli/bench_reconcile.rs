@@ -128,6 +128,8 @@ fn bench(a: &ReconcileBenchArgs, url: &str) -> anyhow::Result<()> {
             refresh_interval: Duration::from_secs(3600),
             concurrency: a.concurrency,
             grace: crate::reconcile::scheduler::STATE_GRACE,
+            watch: crate::config::Watch::off(),
+            pokes: None,
         };
         let (stop, rx) = tokio::sync::watch::channel(false);
         let start = Instant::now();

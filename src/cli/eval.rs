@@ -113,6 +113,7 @@ pub fn run(args: EvalArgs) -> anyhow::Result<()> {
         name: &app,
         now,
         interval_secs: cfg.interval.as_secs_f64(),
+        round: crate::policy::Round::Full,
         machines: &machines,
         metrics: &metrics,
     };

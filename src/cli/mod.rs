@@ -4,6 +4,7 @@
 mod bench;
 mod bench_answers;
 mod bench_collectors;
+mod bench_reaction;
 mod bench_reconcile;
 mod bench_sim;
 mod bench_status;

@@ -207,6 +207,8 @@ async fn sandbox(args: SandboxArgs, duration: Duration) -> anyhow::Result<()> {
         refresh_interval: Duration::from_secs(3600),
         concurrency: 1,
         grace: STATE_GRACE,
+        watch: crate::config::Watch::off(),
+        pokes: None,
     };
     let (stop, rx) = tokio::sync::watch::channel(false);
     let task = tokio::spawn(scheduler.run(rx));

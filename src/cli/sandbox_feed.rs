@@ -225,6 +225,7 @@ pub(super) fn unfed_metrics(path: &std::path::Path, params: &serde_json::Value) 
         name: APP,
         now: 1_700_000_000.0,
         interval_secs: 15.0,
+        round: crate::policy::Round::Full,
         machines: &machines,
         metrics: &metrics,
     };

@@ -62,6 +62,8 @@ async fn serve(cfg: Config, config_path: Option<PathBuf>) -> anyhow::Result<()> 
         app = %cfg.app_name, org = %cfg.org, interval_secs = cfg.interval.as_secs_f64(), timeout_secs = cfg.timeout.as_secs_f64(),
         concurrency = cfg.concurrency, process_group = %cfg.process_group, regions = %cfg.regions.join(","),
         initial_machine_state = %cfg.initial_machine_state, stop_mode = %cfg.stop_mode,
+        watch_interval_secs = cfg.watch.interval.as_secs_f64(), watch_budget = cfg.watch.budget,
+        poke = !cfg.watch.poke_token.is_empty(),
         policy = %serve_reload::policy_name(&cfg), dry_run = cfg.dry_run,
         machines_api = %machines_url, metrics = %metrics_addr, "fas serving"
     );
@@ -85,7 +87,14 @@ async fn serve(cfg: Config, config_path: Option<PathBuf>) -> anyhow::Result<()> 
     reconciler
         .status
         .set_mode(serve_reload::mode(&cfg, clock.now()));
-    let router = telemetry::http::router(metrics, reconciler.status.clone(), clock.clone());
+    let (poke_tx, poke_rx) = tokio::sync::mpsc::channel(1024);
+    let router = telemetry::http::router(metrics.clone(), reconciler.status.clone(), clock.clone())
+        .merge(telemetry::poke::routes(
+            cfg.watch.poke_token.clone(),
+            cfg.watch.alert_label.clone(),
+            poke_tx,
+            metrics,
+        ));
     tokio::spawn(async move {
         let _ = axum::serve(listener, router).await;
     });
@@ -119,6 +128,9 @@ async fn serve(cfg: Config, config_path: Option<PathBuf>) -> anyhow::Result<()> 
         refresh_interval: cfg.app_list_refresh_interval,
         concurrency: cfg.concurrency,
         grace: crate::reconcile::scheduler::STATE_GRACE,
+        watch: cfg.watch.clone(),
+        // Without a token the endpoints answer 404 and nothing is sent here.
+        pokes: (!cfg.watch.poke_token.is_empty()).then_some(poke_rx),
     };
     scheduler.run(stop_rx).await;
     if let Some(p) = persister {

@@ -19,6 +19,11 @@ use crate::reconcile::{PlanOptions, Reconciler, Settings};
 pub fn settings(cfg: &Config) -> anyhow::Result<Settings> {
     Ok(Settings {
         collectors: crate::collect::build(&cfg.metric_collectors, cfg.timeout)?,
+        full_rounds_only: cfg
+            .metric_collectors
+            .iter()
+            .map(|c| c.full_rounds_only)
+            .collect(),
         plan: PlanOptions {
             process_group: cfg.process_group.clone(),
             regions: cfg.regions.clone(),

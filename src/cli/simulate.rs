@@ -58,6 +58,18 @@ pub struct SimulateArgs {
     /// Seconds from start to running.
     #[arg(long, default_value_t = 1.0)]
     start_secs: f64,
+    /// Seconds from a suspended Machine's start (resume) to running.
+    #[arg(long, default_value_t = 0.5)]
+    resume_secs: f64,
+    /// Decide on a clock: a full round every INTERVAL (the history holds each value
+    /// until its next row), instead of once per history row.
+    #[arg(long)]
+    interval: Option<String>,
+    /// Watch steps between full rounds every DURATION, as `fas serve` makes them
+    /// (acting only on an increase); `off` for full rounds only. Repeat to compare:
+    /// `--watch-interval off --watch-interval 1s`. Implies --interval 15s.
+    #[arg(long = "watch-interval")]
+    watch_intervals: Vec<String>,
     /// Machines created at the beginning (the pool start/stop policies use).
     #[arg(long, default_value_t = 20)]
     machines: usize,
@@ -89,15 +101,19 @@ pub struct SimulateArgs {
 pub fn run(args: SimulateArgs) -> anyhow::Result<()> {
     let cfg = Config::load(args.config.as_deref(), &process_env)?;
     let history = load_history(&args)?;
-    let mut policies: Vec<(String, Policy)> = Vec::new();
+    // Builders, not policies: each replay starts from a fresh policy state.
+    type Build<'a> = Box<dyn Fn() -> anyhow::Result<Policy> + 'a>;
+    let mut policies: Vec<(String, Build)> = Vec::new();
     for p in &args.policies {
         let label = p
             .file_stem()
             .map(|s| s.to_string_lossy().into_owned())
             .unwrap_or_else(|| p.display().to_string());
+        let params = &cfg.policy_params;
+        Policy::from_file(p, params, Limits::default())?;
         policies.push((
             label,
-            Policy::from_file(p, &cfg.policy_params, Limits::default())?,
+            Box::new(move || Ok(Policy::from_file(p, params, Limits::default())?)),
         ));
     }
     for e in &args.exprs {
@@ -106,23 +122,28 @@ pub fn run(args: SimulateArgs) -> anyhow::Result<()> {
             max_started: Some(e.clone()),
             ..Default::default()
         };
+        let names = &history.names;
+        Policy::from_exprs(&exprs, names, Limits::default())?;
         policies.push((
             e.clone(),
-            Policy::from_exprs(&exprs, &history.names, Limits::default())?,
+            Box::new(move || Ok(Policy::from_exprs(&exprs, names, Limits::default())?)),
         ));
     }
     if policies.is_empty() {
         if cfg.policy.is_none() && !cfg.has_created_count() && !cfg.has_started_count() {
             bail!("nothing to simulate: give --policy FILE or --expr EXPR (or a --config with a policy or counts)");
         }
+        let (cfg, names) = (&cfg, &history.names);
+        Policy::from_config(cfg, names, Limits::default())?;
         policies.push((
             "config".into(),
-            Policy::from_config(&cfg, &history.names, Limits::default())?,
+            Box::new(move || Ok(Policy::from_config(cfg, names, Limits::default())?)),
         ));
     }
     let opts = Options {
         create_secs: args.create_secs,
         start_secs: args.start_secs,
+        resume_secs: args.resume_secs,
         stop_secs: 2.0,
         capacity_per_machine: args.capacity_per_machine,
         demand_metric: args.demand_metric.clone(),
@@ -141,24 +162,38 @@ pub fn run(args: SimulateArgs) -> anyhow::Result<()> {
     if args.jobs {
         return jobs(&args, &cfg, &history, &opts);
     }
+    let cadences = cadences(&args)?;
     let tty = std::io::stderr().is_terminal();
     let total = history.rows.len();
     let mut runs = Vec::new();
-    for (label, mut policy) in policies {
-        let (timeline, summary) = simulate::run(&mut policy, &history, &opts, |i| {
-            if tty && (i % 5000 == 0 || i + 1 == total) {
-                eprint!("\rsimulating {label}: {:>3}%", (i + 1) * 100 / total);
-                let _ = std::io::stderr().flush();
+    for (label, build) in policies {
+        let Some(cadences) = &cadences else {
+            let mut policy = build()?;
+            let (timeline, summary) = simulate::run(&mut policy, &history, &opts, |i| {
+                if tty && (i % 5000 == 0 || i + 1 == total) {
+                    eprint!("\rsimulating {label}: {:>3}%", (i + 1) * 100 / total);
+                    let _ = std::io::stderr().flush();
+                }
+            });
+            if tty {
+                eprintln!();
             }
-        });
-        if tty {
-            eprintln!();
+            runs.push(Run {
+                label,
+                timeline,
+                summary,
+            });
+            continue;
+        };
+        for (name, c) in cadences {
+            let mut policy = build()?;
+            let (timeline, summary) = simulate::timed::run(&mut policy, &history, &opts, *c);
+            runs.push(Run {
+                label: format!("{label} @ {name}"),
+                timeline,
+                summary,
+            });
         }
-        runs.push(Run {
-            label,
-            timeline,
-            summary,
-        });
     }
     print!(
         "{}",
@@ -181,6 +216,57 @@ pub fn run(args: SimulateArgs) -> anyhow::Result<()> {
         .with_context(|| format!("cannot write {}", path.display()))?;
     }
     Ok(())
+}
+
+/// `--interval` / `--watch-interval`: the cadences to replay at, named; None: by row.
+fn cadences(
+    args: &SimulateArgs,
+) -> anyhow::Result<Option<Vec<(String, simulate::timed::Cadences)>>> {
+    if args.interval.is_none() && args.watch_intervals.is_empty() {
+        return Ok(None);
+    }
+    let secs = |flag: &str, v: &str| -> anyhow::Result<f64> {
+        let d = text::parse_duration(v).map_err(|e| anyhow::anyhow!("{flag}: {e}"))?;
+        if d.is_zero() {
+            bail!("{flag} {v:?} must be longer than zero");
+        }
+        Ok(d.as_secs_f64())
+    };
+    let interval = secs("--interval", args.interval.as_deref().unwrap_or("15s"))?;
+    let every = if args.interval.is_some() {
+        format!("rounds {}", args.interval.as_deref().unwrap_or_default())
+    } else {
+        "rounds 15s".to_string()
+    };
+    let mut out = Vec::new();
+    for w in &args.watch_intervals {
+        match w.trim() {
+            "off" | "0" => out.push((
+                every.clone(),
+                simulate::timed::Cadences {
+                    interval,
+                    watch: None,
+                },
+            )),
+            v => out.push((
+                format!("{every} + watch {v}"),
+                simulate::timed::Cadences {
+                    interval,
+                    watch: Some(secs("--watch-interval", v)?),
+                },
+            )),
+        }
+    }
+    if out.is_empty() {
+        out.push((
+            every,
+            simulate::timed::Cadences {
+                interval,
+                watch: None,
+            },
+        ));
+    }
+    Ok(Some(out))
 }
 
 fn load_history(args: &SimulateArgs) -> anyhow::Result<History> {

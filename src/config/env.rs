@@ -153,6 +153,7 @@ impl Config {
         if let Some(a) = env("FAS_METRICS_ADDR").filter(|s| !s.is_empty()) {
             c.metrics_addr = a;
         }
+        c.watch = super::Watch::from_env(env)?;
         if let Some(p) = env("FAS_POLICY_PARAMS").filter(|s| !s.is_empty()) {
             c.policy_params = serde_json::from_str(&p)
                 .ok()

@@ -62,6 +62,10 @@ pub struct FileConfig {
     pub policy_params: Option<BTreeMap<String, serde_json::Value>>,
     pub state_path: Option<String>,
     pub metrics_addr: Option<String>,
+    pub watch_interval: Option<Scalar>,
+    pub watch_budget: Option<Scalar>,
+    pub poke_token: Option<Scalar>,
+    pub alertmanager_label: Option<String>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -90,6 +94,7 @@ pub struct FileCollector {
     pub url: Option<String>,
     pub json_pointer: Option<String>,
     pub headers: Option<BTreeMap<String, String>>,
+    pub watch: Option<bool>,
 }
 
 /// Parses YAML text (already expanded). Errors carry the line and column, and no

@@ -8,6 +8,7 @@ mod file;
 mod secret;
 pub mod text;
 mod validate;
+pub mod watch;
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -18,6 +19,7 @@ use crate::policy::expr::CountExprs;
 pub use fallback::Fallback;
 pub use secret::Secret;
 pub use validate::Needs;
+pub use watch::Watch;
 
 #[derive(Debug, Error, PartialEq)]
 pub enum ConfigError {
@@ -69,6 +71,9 @@ pub struct CollectorConfig {
     /// make the app's value (`sum`, `max`, `avg`).
     pub machine_label: String,
     pub aggregate: String,
+    /// `watch: false`: read only in full rounds, never by a watch step (an
+    /// expensive query); watch steps reuse the last full round's value.
+    pub full_rounds_only: bool,
     /// Where it was defined, for error messages: `FAS_PROMETHEUS_*`, `metric-collectors[0]`.
     pub origin: String,
 }
@@ -116,6 +121,8 @@ pub struct Config {
     pub state_path: Option<PathBuf>,
     /// Listen address of `/metrics` and `/healthz`.
     pub metrics_addr: String,
+    /// The fast path: watch steps between rounds, the read budget, pokes.
+    pub watch: Watch,
 }
 
 impl Default for Config {
@@ -152,6 +159,7 @@ impl Default for Config {
             policy_params: serde_json::json!({}),
             state_path: None,
             metrics_addr: "0.0.0.0:9090".into(),
+            watch: Watch::default(),
         }
     }
 }
@@ -267,6 +275,15 @@ impl Config {
         if let Some(a) = f.metrics_addr {
             self.metrics_addr = a;
         }
+        let keys = watch::WatchKeys {
+            interval: f.watch_interval.map(|v| v.0),
+            budget: f.watch_budget.map(|v| v.0),
+            poke_token: f.poke_token.map(|v| v.0),
+            alert_label: f.alertmanager_label,
+        };
+        self.watch
+            .apply(keys, ["watch-interval", "watch-budget"])
+            .map_err(|e| ferr(e.to_string()))?;
         if let Some(p) = f.policy_params {
             self.policy_params = serde_json::Value::Object(p.into_iter().collect());
         }
@@ -302,6 +319,7 @@ impl Config {
                         .into_iter()
                         .map(|(k, v)| (k, Secret::new(v)))
                         .collect(),
+                    full_rounds_only: c.watch == Some(false),
                     origin: format!("metric-collectors[{i}]"),
                 })
                 .collect();

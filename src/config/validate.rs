@@ -153,6 +153,7 @@ impl Config {
                 ));
             }
         }
+        self.watch.validate()?;
         if self.concurrency == 0 {
             return Err(invalid(
                 "concurrency must be at least 1 (FAS_CONCURRENCY / concurrency)",

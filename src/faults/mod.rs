@@ -268,6 +268,8 @@ pub async fn run_row(row: &Row, rounds: u32, interval: Duration) -> RowResult {
         refresh_interval: Duration::from_secs(60),
         concurrency: 2,
         grace: STATE_GRACE,
+        watch: crate::config::Watch::off(),
+        pokes: None,
     };
     let (stop, rx) = tokio::sync::watch::channel(false);
     let task = tokio::spawn(scheduler.run(rx));

@@ -93,7 +93,7 @@ local no_list = setmetatable({}, { __newindex = function() error("app.machines.l
 -- `errors` is {metric = message} for metrics that failed this round (only with
 -- policy-sees-errors), else nil: `app.errors` is then a shared, read-only empty table.
 local no_errors = setmetatable({}, { __newindex = function() error("app.errors is read-only", 2) end })
-local function drive(app_name, now, interval, created, started, stopped, regions, m1, m2, m3, m4, more, errors, list)
+local function drive(app_name, now, interval, created, started, stopped, regions, m1, m2, m3, m4, more, errors, list, watch)
   fill(m1, m2, m3, m4, more)
   local app = apps[app_name]
   if app == nil then
@@ -101,6 +101,7 @@ local function drive(app_name, now, interval, created, started, stopped, regions
     apps[app_name] = app
   end
   app.now, app.interval, app.params = now, interval, params
+  app.round = watch and "watch" or "full"
   app.errors = errors or no_errors
   -- The policy owns `state` and may replace it; only a missing one is renewed.
   if type(app.state) ~= "table" then

@@ -32,6 +32,24 @@ pub struct MachineCounts {
     pub by_region: Vec<(String, u64, u64)>,
 }
 
+/// Which cadence a decision comes at: a full round (every interval; may scale either
+/// way) or a watch step between rounds (acted on only when it asks for more).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum Round {
+    #[default]
+    Full,
+    Watch,
+}
+
+impl Round {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Round::Full => "full",
+            Round::Watch => "watch",
+        }
+    }
+}
+
 /// Everything one decision for one app depends on.
 #[derive(Debug, Clone)]
 pub struct AppInput<'a> {
@@ -39,6 +57,8 @@ pub struct AppInput<'a> {
     /// Unix seconds from the caller's clock.
     pub now: f64,
     pub interval_secs: f64,
+    /// A full round or a watch step between rounds (`app.round`).
+    pub round: Round,
     pub machines: &'a MachineCounts,
     /// Metric values in a stable order (the collectors' order).
     pub metrics: &'a [(String, f64)],
@@ -310,7 +330,16 @@ impl Policy {
             m.started,
             m.stopped,
             regions,
-            (v(0), v(1), v(2), v(3), more, errors, list),
+            (
+                v(0),
+                v(1),
+                v(2),
+                v(3),
+                more,
+                errors,
+                list,
+                input.round == Round::Watch,
+            ),
         ))
     }
 

@@ -16,7 +16,7 @@ use std::time::{Duration, Instant};
 
 use tokio::sync::oneshot;
 
-use super::{AppInput, MachineCounts, MachineInfo, Order, Policy, PolicyError, Targets};
+use super::{AppInput, MachineCounts, MachineInfo, Order, Policy, PolicyError, Round, Targets};
 
 /// How long one job may hold the policy thread before the watchdog steps in: well
 /// past the sandbox's own deadline (1 s), which ends ordinary overruns first.
@@ -28,6 +28,8 @@ pub struct Decision {
     pub app: String,
     pub now: f64,
     pub interval_secs: f64,
+    /// A full round or a watch step (`app.round`).
+    pub round: Round,
     pub machines: MachineCounts,
     pub metrics: Vec<(String, f64)>,
     /// Metrics that failed to collect (policy-sees-errors): name, error.
@@ -299,6 +301,7 @@ fn run(s: &Shared, policy: &mut Policy, job: Job) {
                 name: &d.app,
                 now: d.now,
                 interval_secs: d.interval_secs,
+                round: d.round,
                 machines: &d.machines,
                 metrics: &d.metrics,
             };

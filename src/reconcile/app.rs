@@ -10,14 +10,15 @@ use std::time::{Duration, Instant};
 use crate::clock::Clock;
 use crate::collect::{CollectError, Collector};
 use crate::fly::{Drain, FlyClient, FlyError};
-use crate::policy::{Decision, MachineCounts, Order, PolicyError, PolicyHandle, Targets};
+use crate::policy::{Decision, MachineCounts, Order, PolicyError, PolicyHandle, Round, Targets};
 use crate::telemetry::Metrics;
 
+use super::carry_out::Decided;
 use super::choose;
 use super::collecting::{fallback_targets, Collected};
-use super::plan::{counts, eligible, held_by_protection, order_by_value, plan, Plan, PlanOptions};
+use super::plan::{counts, eligible, PlanOptions};
 use super::recent::Recent;
-use super::status::{Round, Status};
+use super::status::Status;
 
 #[derive(Debug, thiserror::Error)]
 pub enum ReconcileError {
@@ -64,11 +65,15 @@ pub struct Outcome {
     pub held_by_protection: usize,
     /// The targets came from the fallback (a metric kept failing), not the policy.
     pub fallback: bool,
+    /// A full round, or a watch step that acted between rounds.
+    pub round: crate::policy::Round,
 }
 
 /// What a reload may change; each round reads it once, at its start.
 pub struct Settings {
     pub collectors: Vec<Arc<dyn Collector>>,
+    /// Per collector: read in full rounds only (`watch: false`); empty: none is.
+    pub full_rounds_only: Vec<bool>,
     pub plan: PlanOptions,
     /// Shadow mode: everything but the calls that change Machines.
     pub dry_run: bool,
@@ -91,7 +96,7 @@ pub struct Reconciler {
     pub interval: Duration,
     pub clock: Arc<dyn Clock>,
     pub metrics: Arc<Metrics>,
-    region_seq: Mutex<usize>,
+    pub(super) region_seq: Mutex<usize>,
     warned_ungrouped: Mutex<HashSet<String>>,
     /// `app/id` of Machines fas cordoned before a stop: a later start uncordons them
     /// even when the listing does not say `cordoned`.
@@ -106,6 +111,10 @@ pub struct Reconciler {
     pub status: Arc<Status>,
     /// Rounds in a row whose collection failed, by app (for `fallback`).
     pub(super) collect_failures: Mutex<std::collections::HashMap<String, u32>>,
+    /// Each app's last listing, for its watch steps (kept while `watching`).
+    pub known: super::watch::KnownApps,
+    /// Set by the scheduler while apps get watch steps between rounds.
+    pub watching: std::sync::atomic::AtomicBool,
 }
 
 impl Reconciler {
@@ -122,6 +131,7 @@ impl Reconciler {
     ) -> Reconciler {
         let settings = Settings {
             collectors,
+            full_rounds_only: Vec::new(),
             plan,
             dry_run: false,
             drain: Drain::default(),
@@ -159,6 +169,8 @@ impl Reconciler {
             recent: Recent::default(),
             status: Arc::new(Status::default()),
             collect_failures: Mutex::new(Default::default()),
+            known: Default::default(),
+            watching: Default::default(),
         }
     }
 
@@ -174,8 +186,8 @@ impl Reconciler {
             .clone()
     }
 
-    /// Reconciles `app` once, bounded by the per-app timeout, and records the result
-    /// in metrics and the log.
+    /// Reconciles `app` once (a full round), bounded by the per-app timeout, and
+    /// records the result in metrics, the log and the status page.
     pub async fn reconcile(&self, app: &str) -> Result<Outcome, ReconcileError> {
         let started = Instant::now();
         let at = self.clock.now();
@@ -183,69 +195,7 @@ impl Reconciler {
             Ok(r) => r,
             Err(_) => Err(ReconcileError::Timeout(self.timeout)),
         };
-        self.metrics
-            .observe_duration(started.elapsed().as_secs_f64());
-        for (call, n) in self.fly.retries() {
-            self.metrics
-                .set_counter("fas_api_retries_total", &[("call", call)], n);
-        }
-        match &result {
-            Ok(o) => {
-                if let Some(reason) = o.skipped {
-                    self.metrics
-                        .inc("fas_reconcile_skipped_total", &[("reason", reason)]);
-                } else if o.dry_run {
-                    self.metrics
-                        .inc("fas_dry_run_actions_total", &[("action", o.action)]);
-                } else {
-                    self.metrics
-                        .inc("fas_reconcile_count", &[("status", o.action)]);
-                }
-                // `name=value …` text, the same for people and in JSON logs.
-                let metrics = o
-                    .metrics
-                    .iter()
-                    .map(|(n, v)| format!("{n}={v}"))
-                    .collect::<Vec<_>>()
-                    .join(" ");
-                let skipped = o.skipped.unwrap_or("");
-                // A round that changes nothing is debug: 10,000 steady apps stay quiet.
-                if o.dry_run {
-                    tracing::info!(app, metrics, targets = %o.targets, action = o.action,
-                        machines = %o.planned.join(","), "dry run: planned, nothing sent");
-                } else if o.action == "no_scale" && o.skipped.is_none() && o.failed == 0 {
-                    tracing::debug!(app, metrics, targets = %o.targets, action = o.action, "reconciled");
-                } else {
-                    tracing::info!(app, metrics, targets = %o.targets, action = o.action,
-                        succeeded = o.succeeded, failed = o.failed, skipped, "reconciled");
-                }
-            }
-            Err(e) => {
-                self.metrics
-                    .inc("fas_reconcile_errors_total", &[("kind", e.kind())]);
-                match e {
-                    ReconcileError::Collect(c) => self
-                        .metrics
-                        .inc("fas_collector_errors_total", &[("collector", &c.collector)]),
-                    ReconcileError::Policy(p) => {
-                        self.metrics.inc("fas_policy_errors_total", &[("app", app)]);
-                        if matches!(p, PolicyError::Quarantined { .. }) {
-                            self.metrics
-                                .set("fas_policy_quarantined", &[("app", app)], 1.0);
-                        }
-                    }
-                    _ => {}
-                }
-                tracing::warn!(app, error = %e, "reconcile failed, nothing scaled");
-            }
-        }
-        self.status
-            .record(app, Round::of(at, &result, started.elapsed()));
-        self.metrics.set(
-            "fas_app_consecutive_failures",
-            &[("app", app)],
-            self.status.failing_streak(app) as f64,
-        );
+        self.record(app, at, started, &result);
         result
     }
 
@@ -257,6 +207,7 @@ impl Reconciler {
             .list_machines(app)
             .await
             .inspect_err(|_| self.api_error("list"))?;
+        self.remember(app, &listed, &collected);
         // Machines stopped earlier to be destroyed, now at rest: destroy them.
         if !settings.dry_run {
             for id in self.recent.drained(app, &listed) {
@@ -264,7 +215,7 @@ impl Reconciler {
             }
         }
         // The list may lag fas's own fresh creates and destroys: say what fas knows.
-        let mut machines = self.recent.overlay(app, listed, self.clock.now());
+        let machines = self.recent.overlay(app, listed, self.clock.now());
         let group = eligible(&machines, &settings.plan.process_group);
         self.warn_ungrouped(app, &machines, &settings.plan.process_group);
         self.warn_unrecognized(app, &machines);
@@ -294,6 +245,7 @@ impl Reconciler {
                     app: app.to_string(),
                     now: self.clock.now(),
                     interval_secs: self.interval.as_secs_f64(),
+                    round: Round::Full,
                     machines: machine_counts.clone(),
                     metrics: values.clone(),
                     errors,
@@ -319,80 +271,23 @@ impl Reconciler {
             &[("app", app)],
             f64::from(u8::from(fallback)),
         );
-        self.record_targets(app, &targets);
-        let plan = {
-            let mut seq = self.region_seq.lock().unwrap_or_else(|e| e.into_inner());
-            choose::protect(&mut machines, &order);
-            let mut p = plan(&targets, &machines, &settings.plan, &mut seq);
-            // Idlest first by the first per-Machine metric, then the policy's own order.
-            if let Some((_, values)) = per_machine.first() {
-                order_by_value(&mut p, &machines, values);
-            }
-            choose::stop_order(&mut p, &order);
-            p
-        };
-        let held = held_by_protection(&plan, &targets, &machines, &settings.plan.process_group);
-        if held > 0 {
-            self.metrics
-                .inc("fas_protection_held_total", &[("app", app)]);
-            tracing::info!(app, held, targets = %targets,
-                "Machines protecting themselves (fas-protect) held a scale-down back; the target is not reached this round");
-        }
-        let mut outcome = Outcome {
-            metrics: values,
+        let decided = Decided {
+            values,
             targets,
-            action: plan.kind(),
-            planned: plan.picked(),
-            machines: machine_counts,
-            held_by_protection: held,
+            order,
+            per_machine,
             fallback,
-            ..Outcome::default()
+            counts: machine_counts,
+            round: Round::Full,
         };
-        if plan == Plan::NoScale {
-            return Ok(outcome);
-        }
-        if plan == Plan::NothingToClone {
-            return Err(ReconcileError::NothingToClone(
-                settings.plan.process_group.clone(),
-            ));
-        }
-        // Only now, about to act, ask whether a deploy is running (a steady app costs
-        // one list call per round).
-        let release = self
-            .fly
-            .current_release_status(app)
-            .await
-            .inspect_err(|_| self.api_error("release"))?;
-        if release.as_deref() == Some("running") {
-            outcome.skipped = Some("release");
-            return Ok(outcome);
-        }
-        if let Some(by) = choose::paused(&settings.pause, &machines, &plan) {
-            tracing::info!(
-                app,
-                action = plan.kind(),
-                paused_by = by,
-                "paused: planned, not sent"
-            );
-            outcome.skipped = Some("paused");
-            return Ok(outcome);
-        }
-        // Shadow mode stops here: the same plan a live round would carry out.
-        if settings.dry_run {
-            outcome.dry_run = true;
-            return Ok(outcome);
-        }
-        let (ok, failed) = self.act(app, plan, &settings.drain, &machines).await;
-        outcome.succeeded = ok;
-        outcome.failed = failed;
-        Ok(outcome)
+        self.carry_out(app, &settings, machines, decided).await
     }
 
     pub(super) fn api_error(&self, call: &str) {
         self.metrics.inc("fas_api_errors_total", &[("call", call)]);
     }
 
-    fn record_targets(&self, app: &str, t: &Targets) {
+    pub(super) fn record_targets(&self, app: &str, t: &Targets) {
         for (dim, b) in [("created", t.created), ("started", t.started)] {
             for (bound, v) in [
                 ("min", b.and_then(|b| b.min)),

@@ -7,6 +7,8 @@ pub use plan::{counts, eligible, order_by_value, plan, Plan, PlanOptions};
 
 mod act;
 pub mod app;
+mod app_loop;
+mod carry_out;
 pub mod choose;
 mod collecting;
 pub mod recent;
@@ -15,7 +17,8 @@ pub use app::{Outcome, ReconcileError, Reconciler, Settings};
 
 pub mod scheduler;
 
-pub use scheduler::{glob_match, Apps, Scheduler};
+pub use scheduler::{glob_match, Apps, Poke, PokeAnswer, Scheduler};
 
 pub mod state;
 pub mod status;
+pub mod watch;

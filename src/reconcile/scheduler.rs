@@ -1,19 +1,21 @@
 //! The scheduler: which apps to reconcile (one, or every app of the org matching a
-//! wildcard, refreshed on its own interval) and when (right away, then every
-//! interval, spread across the interval by a per-app offset). Each app has one loop,
-//! so it is never reconciled twice at once; a round that overruns skips the missed
-//! ticks instead of queueing them; `concurrency` bounds the reconciles in flight.
+//! wildcard, refreshed on its own interval), each in its own loop (app_loop.rs: full
+//! rounds every interval, watch steps between them), and the pokes that reach those
+//! loops as messages from the telemetry listener, rate-limited per app.
 
+use std::collections::hash_map::Entry;
 use std::collections::HashMap;
 use std::hash::{Hash, Hasher};
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use tokio::sync::{watch, Semaphore};
+use tokio::sync::{mpsc, oneshot, watch, Notify, Semaphore};
 use tokio::task::JoinHandle;
-use tokio::time::MissedTickBehavior;
 
+use super::app_loop::{app_loop, LoopCtx};
 use super::Reconciler;
+use crate::config::Watch;
 use crate::fly::FlyClient;
 
 /// Which apps to reconcile.
@@ -63,82 +65,159 @@ pub struct Scheduler {
     pub concurrency: usize,
     /// How long the policy state of an app that disappeared is kept.
     pub grace: Duration,
+    /// Watch steps between rounds, and their read budget.
+    pub watch: Watch,
+    /// Pokes from the telemetry listener (`POST /v1/apps/{app}/poke`, Alertmanager).
+    pub pokes: Option<mpsc::Receiver<Poke>>,
 }
 
 /// Default grace period for the state of apps that disappeared.
 pub const STATE_GRACE: Duration = Duration::from_secs(3600);
 
+/// The shortest time between two pokes of one app that are acted on.
+pub const POKE_GAP: Duration = Duration::from_secs(1);
+
+/// A request to run a watch step for `app` at once; the answer says whether it will.
+pub struct Poke {
+    pub app: String,
+    pub reply: oneshot::Sender<PokeAnswer>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum PokeAnswer {
+    /// A watch step runs at once (pokes that arrive before it are one step).
+    Queued,
+    /// fas does not scale this app.
+    Unknown,
+    /// The app was poked less than `POKE_GAP` ago; try again after this long.
+    TooSoon(Duration),
+}
+
+struct AppTask {
+    task: JoinHandle<()>,
+    poked: Arc<Notify>,
+    last_poke: Option<Instant>,
+}
+
 impl Scheduler {
     /// Runs until `shutdown` turns true, then lets in-flight rounds finish (each is
     /// bounded by the per-app timeout) and returns.
-    pub async fn run(self, mut shutdown: watch::Receiver<bool>) {
+    pub async fn run(mut self, mut shutdown: watch::Receiver<bool>) {
         let permits = Arc::new(Semaphore::new(self.concurrency.max(1)));
-        let mut loops: HashMap<String, JoinHandle<()>> = HashMap::new();
+        let mut loops: HashMap<String, AppTask> = HashMap::new();
         // Apps that stopped matching, and since when: their policy state is kept for
         // the grace period, in case they come back (a rename, a flapping list).
         let mut gone: HashMap<String, Instant> = HashMap::new();
+        let apps = Arc::new(AtomicUsize::new(0));
+        let mut pokes = self.pokes.take();
+        let poked = pokes.is_some();
+        let mut refresh_at = tokio::time::Instant::now();
         loop {
-            match self.app_names().await {
-                Ok(names) => {
-                    loops.retain(|name, task| {
-                        let keep = names.contains(name);
-                        if !keep {
-                            gone.insert(name.clone(), Instant::now());
-                            task.abort();
-                            self.reconciler.metrics.forget_app(name);
-                            self.reconciler.recent.forget(name);
-                            self.reconciler.status.forget(name);
-                            self.reconciler.forget_failures(name);
-                            tracing::info!(app = %name, "app no longer matches; dropped");
+            if tokio::time::Instant::now() >= refresh_at {
+                refresh_at += self.refresh_interval;
+                match self.app_names().await {
+                    Ok(names) => {
+                        self.drop_gone(&names, &mut loops, &mut gone);
+                        apps.store(names.len(), Ordering::Relaxed);
+                        self.publish_watch_period(names.len(), poked);
+                        for name in names {
+                            if let Entry::Vacant(slot) = loops.entry(name) {
+                                let app = slot.key().clone();
+                                let poked = Arc::new(Notify::new());
+                                let ctx = Arc::new(LoopCtx {
+                                    reconciler: self.reconciler.clone(),
+                                    permits: permits.clone(),
+                                    interval: self.interval,
+                                    watch: self.watch.clone(),
+                                    apps: apps.clone(),
+                                });
+                                let task = tokio::spawn(app_loop(
+                                    ctx,
+                                    app.clone(),
+                                    self.offset(&app),
+                                    poked.clone(),
+                                    shutdown.clone(),
+                                ));
+                                slot.insert(AppTask {
+                                    task,
+                                    poked,
+                                    last_poke: None,
+                                });
+                            }
                         }
-                        keep
-                    });
-                    gone.retain(|name, since| {
-                        if names.contains(name) {
-                            return false;
-                        }
-                        let expired = since.elapsed() > self.grace;
-                        if expired {
-                            self.reconciler.policy.forget(name);
-                        }
-                        !expired
-                    });
-                    for name in names {
-                        if let std::collections::hash_map::Entry::Vacant(slot) = loops.entry(name) {
-                            let app = slot.key().clone();
-                            let offset = self.offset(&app);
-                            let (r, p, stop) =
-                                (self.reconciler.clone(), permits.clone(), shutdown.clone());
-                            slot.insert(tokio::spawn(app_loop(
-                                r,
-                                p,
-                                app,
-                                offset,
-                                self.interval,
-                                stop,
-                            )));
-                        }
+                        self.reconciler
+                            .metrics
+                            .set("fas_apps", &[], loops.len() as f64);
                     }
-                    self.reconciler
-                        .metrics
-                        .set("fas_apps", &[], loops.len() as f64);
-                }
-                Err(e) => {
-                    tracing::warn!(error = %e, "cannot list the org's apps; keeping the current list")
+                    Err(e) => {
+                        tracing::warn!(error = %e, "cannot list the org's apps; keeping the current list")
+                    }
                 }
             }
-            if matches!(self.apps, Apps::One(_)) {
-                let _ = shutdown.wait_for(|stop| *stop).await;
-                break;
-            }
+            // A single app is listed once; a wildcard's list is refreshed.
+            let refresh = matches!(self.apps, Apps::Matching { .. });
             tokio::select! {
-                _ = tokio::time::sleep(self.refresh_interval) => {}
+                _ = tokio::time::sleep_until(refresh_at), if refresh => {}
+                Some(p) = async { pokes.as_mut()?.recv().await }, if pokes.is_some() => {
+                    let _ = p.reply.send(poke(&mut loops, &p.app));
+                }
                 _ = shutdown.wait_for(|stop| *stop) => break,
             }
         }
-        for (_, task) in loops {
-            let _ = task.await;
+        for (_, t) in loops {
+            let _ = t.task.await;
         }
+    }
+
+    /// Drops the loops of apps no longer in `names`; forgets the policy state of
+    /// apps gone for longer than the grace period.
+    fn drop_gone(
+        &self,
+        names: &[String],
+        loops: &mut HashMap<String, AppTask>,
+        gone: &mut HashMap<String, Instant>,
+    ) {
+        let r = &self.reconciler;
+        loops.retain(|name, t| {
+            let keep = names.contains(name);
+            if !keep {
+                gone.insert(name.clone(), Instant::now());
+                t.task.abort();
+                r.metrics.forget_app(name);
+                r.recent.forget(name);
+                r.status.forget(name);
+                r.known.forget(name);
+                r.forget_failures(name);
+                tracing::info!(app = %name, "app no longer matches; dropped");
+            }
+            keep
+        });
+        gone.retain(|name, since| {
+            if names.contains(name) {
+                return false;
+            }
+            let expired = since.elapsed() > self.grace;
+            if expired {
+                r.policy.forget(name);
+            }
+            !expired
+        });
+    }
+
+    /// Says whether apps get watch steps, and how often, where it is seen. Listings
+    /// are kept for watch steps while there are any, or pokes may ask for one.
+    fn publish_watch_period(&self, apps: usize, poked: bool) {
+        let r = &self.reconciler;
+        let period = self.watch.period(apps, r.reads_per_step(), self.interval);
+        r.watching
+            .store(period.is_some() || poked, Ordering::Relaxed);
+        if period.is_none() && !poked {
+            r.known.clear();
+        }
+        let secs = period.map(|p| p.as_secs_f64());
+        r.status.set_watch_period(secs);
+        r.metrics
+            .set("fas_watch_period_seconds", &[], secs.unwrap_or(0.0));
     }
 
     async fn app_names(&self) -> Result<Vec<String>, crate::fly::FlyError> {
@@ -170,64 +249,20 @@ impl Scheduler {
     }
 }
 
-async fn app_loop(
-    reconciler: Arc<Reconciler>,
-    permits: Arc<Semaphore>,
-    app: String,
-    offset: Duration,
-    interval: Duration,
-    mut shutdown: watch::Receiver<bool>,
-) {
-    let mut ticks = tokio::time::interval_at(tokio::time::Instant::now() + offset, interval);
-    ticks.set_missed_tick_behavior(MissedTickBehavior::Skip);
-    loop {
-        tokio::select! {
-            _ = ticks.tick() => {}
-            _ = shutdown.wait_for(|stop| *stop) => return,
-        }
-        let Ok(_permit) = permits.acquire().await else {
-            return;
-        };
-        if *shutdown.borrow() {
-            return;
-        }
-        let started = Instant::now();
-        // A round runs as its own task, so a panic in it (a bug, a library's assert)
-        // ends that round, not the app's loop: logged, counted, and the next round
-        // runs as usual.
-        let round = {
-            let (r, a) = (reconciler.clone(), app.clone());
-            tokio::spawn(async move {
-                let _ = r.reconcile(&a).await;
-            })
-        };
-        if let Err(e) = round.await {
-            if e.is_panic() {
-                let why = panic_text(e.into_panic());
-                reconciler
-                    .metrics
-                    .inc("fas_reconcile_panics_total", &[("app", &app)]);
-                tracing::error!(app = %app, panic = %why, "a reconcile panicked; nothing more was done this round, the next runs as usual");
-            }
-        }
-        if started.elapsed() > interval {
-            reconciler
-                .metrics
-                .inc("fas_reconcile_skipped_total", &[("reason", "overrun")]);
-            reconciler.status.mark_skipped(&app, "overrun");
-            tracing::warn!(app = %app, took_secs = started.elapsed().as_secs_f64(), "reconcile overran the interval; skipping the missed rounds");
+/// A poke for `app`: wakes its loop, unless it is unknown or was poked just now.
+fn poke(loops: &mut HashMap<String, AppTask>, app: &str) -> PokeAnswer {
+    let Some(t) = loops.get_mut(app) else {
+        return PokeAnswer::Unknown;
+    };
+    if let Some(last) = t.last_poke {
+        let since = last.elapsed();
+        if since < POKE_GAP {
+            return PokeAnswer::TooSoon(POKE_GAP - since);
         }
     }
-}
-
-/// A panic's message, cut short (it may quote anything).
-fn panic_text(p: Box<dyn std::any::Any + Send>) -> String {
-    let text = p
-        .downcast_ref::<&str>()
-        .map(|s| s.to_string())
-        .or_else(|| p.downcast_ref::<String>().cloned())
-        .unwrap_or_else(|| "(no message)".into());
-    crate::redact::quote(&text)
+    t.last_poke = Some(Instant::now());
+    t.poked.notify_one();
+    PokeAnswer::Queued
 }
 
 #[cfg(test)]

@@ -90,6 +90,8 @@ pub struct Round {
     pub error_kind: Option<&'static str>,
     pub quarantined: bool,
     pub took_ms: f64,
+    /// `full`, or `watch` for a watch step (or poke) that acted between rounds.
+    pub round: &'static str,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -107,6 +109,9 @@ pub struct Mode {
 pub struct Status {
     apps: Mutex<BTreeMap<String, Kept>>,
     mode: Mutex<Option<Mode>>,
+    /// Seconds between an app's watch steps (the same for every app: the budget is
+    /// shared); None when apps are decided in full rounds only.
+    watch_period: Mutex<Option<f64>>,
 }
 
 fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
@@ -161,6 +166,14 @@ impl Status {
         }
     }
 
+    pub fn set_watch_period(&self, secs: Option<f64>) {
+        *lock(&self.watch_period) = secs;
+    }
+
+    pub fn watch_period(&self) -> Option<f64> {
+        *lock(&self.watch_period)
+    }
+
     pub fn mode(&self) -> Option<Mode> {
         lock(&self.mode).clone()
     }
@@ -202,6 +215,7 @@ impl Round {
                 held_by_protection: o.held_by_protection,
                 fallback: o.fallback,
                 took_ms,
+                round: o.round.as_str(),
                 ..Round::new(at, &o.machines)
             },
             Err(e) => Round {
@@ -237,6 +251,7 @@ impl Round {
             error_kind: None,
             quarantined: false,
             took_ms: 0.0,
+            round: "full",
         }
     }
 }

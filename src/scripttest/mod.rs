@@ -227,6 +227,15 @@ impl UserData for TestPolicy {
                 name: &app,
                 now: round.get("now")?,
                 interval_secs: round.get("interval")?,
+                round: match round.get::<Option<String>>("round")?.as_deref() {
+                    None | Some("full") => crate::policy::Round::Full,
+                    Some("watch") => crate::policy::Round::Watch,
+                    Some(other) => {
+                        return Err(mlua::Error::RuntimeError(format!(
+                            "round must be \"full\" or \"watch\", got {other:?}"
+                        )))
+                    }
+                },
                 machines: &machines,
                 metrics: &metrics,
             };

@@ -24,6 +24,7 @@ pub fn routes() -> Router<Arc<Sim>> {
         .route("/__sim/rate-limits", post(set_rate_limits))
         .route("/__sim/stats", get(stats))
         .route("/__sim/log", get(log))
+        .route("/__sim/machines", get(machines))
         .route("/__sim/apps/{app}/release", post(set_release))
         .route("/__sim/apps/{app}/machines/{id}", post(patch_machine))
         .route(
@@ -82,6 +83,23 @@ async fn stats(State(sim): State<Arc<Sim>>) -> Json<Value> {
     }
     let total: u64 = requests.values().sum();
     Json(json!({"total_requests": total, "requests": requests, "machines": machines}))
+}
+
+/// Every app's Machines: id, state, and since when (unix ms) it is in that state.
+async fn machines(State(sim): State<Arc<Sim>>) -> Json<Value> {
+    let mut out = serde_json::Map::new();
+    if let Ok(mut w) = sim.world.lock() {
+        w.settle(tokio::time::Instant::now());
+        for a in w.apps.values() {
+            let list: Vec<Value> = a
+                .machines
+                .iter()
+                .map(|m| json!({"id": m.id, "state": m.state, "since_ms": m.since_ms}))
+                .collect();
+            out.insert(a.name.clone(), Value::Array(list));
+        }
+    }
+    Json(Value::Object(out))
 }
 
 async fn log(State(sim): State<Arc<Sim>>) -> Json<Value> {

@@ -72,6 +72,9 @@ pub struct SimMachine {
     pub cordoned: bool,
     /// The body of the last stop asked of it (signal, timeout), for tests.
     pub last_stop: Option<Value>,
+    /// Unix ms when it reached its current state (`/__sim/machines`: benchmarks time
+    /// reactions by it).
+    pub since_ms: u64,
 }
 
 #[derive(Debug, Clone)]
@@ -189,8 +192,11 @@ impl World {
                     continue;
                 }
                 while m.pending.first().is_some_and(|(at, _)| *at <= now) {
-                    m.state = m.pending.remove(0).1;
-                    m.updated_at = wall_now().0;
+                    let (at, state) = m.pending.remove(0);
+                    m.state = state;
+                    let (ts, ms) = wall_now();
+                    m.updated_at = ts;
+                    m.since_ms = ms.saturating_sub(now.duration_since(at).as_millis() as u64);
                 }
             }
         }
@@ -288,6 +294,7 @@ impl World {
             stale: None,
             cordoned: false,
             last_stop: None,
+            since_ms: ms,
         };
         let a = self.apps.get_mut(app)?;
         a.machines.push(m.clone());

@@ -114,6 +114,7 @@ pub fn run(
             name: "sim",
             now: t,
             interval_secs: dt,
+            round: crate::policy::Round::Full,
             machines: &c,
             metrics: &metrics,
         };

@@ -7,6 +7,7 @@ pub mod chart;
 pub mod history;
 pub mod jobs;
 pub mod output;
+pub mod timed;
 
 use serde_json::json;
 
@@ -22,6 +23,8 @@ pub struct Options {
     pub create_secs: f64,
     /// Seconds from start to started.
     pub start_secs: f64,
+    /// Seconds from a suspended Machine's start (resume) to started.
+    pub resume_secs: f64,
     /// Seconds from stop to stopped.
     pub stop_secs: f64,
     /// Demand one started Machine serves (judges under-provisioning).
@@ -42,6 +45,7 @@ impl Default for Options {
         Options {
             create_secs: 10.0,
             start_secs: 1.0,
+            resume_secs: 0.5,
             stop_secs: 2.0,
             capacity_per_machine: None,
             demand_metric: None,
@@ -88,6 +92,9 @@ pub struct Summary {
     /// Seconds when demand exceeded started Machines x capacity.
     pub seconds_under_capacity: f64,
     pub policy_errors: u64,
+    /// Under-capacity episodes' lengths (`--interval`, with a capacity).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reaction: Option<timed::Reaction>,
 }
 
 pub(super) struct FleetMachine {
@@ -194,6 +201,7 @@ pub fn run(
             name: "sim",
             now: t,
             interval_secs: dt,
+            round: crate::policy::Round::Full,
             machines: &c,
             metrics: &metrics,
         };
@@ -277,7 +285,16 @@ pub(super) fn apply(fleet: &mut Fleet, p: &Plan, t: f64, opts: &Options, sum: &m
         }
         Plan::Start { candidates, count } => {
             for id in candidates.iter().take(*count) {
-                fleet.set(id, "starting", "started", t + opts.start_secs);
+                let resumes = fleet
+                    .machines
+                    .iter()
+                    .any(|m| m.id == *id && m.state == "suspended");
+                let secs = if resumes {
+                    opts.resume_secs
+                } else {
+                    opts.start_secs
+                };
+                fleet.set(id, "starting", "started", t + secs);
                 sum.starts += 1;
             }
         }

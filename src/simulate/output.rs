@@ -16,7 +16,8 @@ pub struct Run {
 pub fn summary_table(runs: &[Run], capacity: Option<f64>) -> String {
     let mut out = String::new();
     let w = runs.iter().map(|r| r.label.len()).max().unwrap_or(6).max(6);
-    let _ = writeln!(
+    let reactions = runs.iter().any(|r| r.summary.reaction.is_some());
+    let _ = write!(
         out,
         "{:<w$}  {:>14}  {:>12}  {:>12}  {:>8}  {:>6}  {:>14}  {:>7}",
         "policy",
@@ -28,6 +29,11 @@ pub fn summary_table(runs: &[Run], capacity: Option<f64>) -> String {
         "under capacity",
         "errors"
     );
+    out.push_str(if reactions {
+        "  reaction median / p95 (episodes)\n"
+    } else {
+        "\n"
+    });
     for r in runs {
         let s = &r.summary;
         let under = if capacity.is_some() {
@@ -35,7 +41,7 @@ pub fn summary_table(runs: &[Run], capacity: Option<f64>) -> String {
         } else {
             "-".into()
         };
-        let _ = writeln!(
+        let _ = write!(
             out,
             "{:<w$}  {:>14.2}  {:>12}  {:>12}  {:>8}  {:>6}  {:>14}  {:>7}",
             r.label,
@@ -47,6 +53,17 @@ pub fn summary_table(runs: &[Run], capacity: Option<f64>) -> String {
             under,
             s.policy_errors
         );
+        match s.reaction {
+            Some(x) => {
+                let _ = writeln!(
+                    out,
+                    "  {:.1} s / {:.1} s ({})",
+                    x.median_secs, x.p95_secs, x.episodes
+                );
+            }
+            None if reactions => out.push_str("  -\n"),
+            None => out.push('\n'),
+        }
     }
     out
 }

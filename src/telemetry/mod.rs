@@ -1,9 +1,11 @@
 //! `/metrics` (Prometheus exposition), `/healthz`, the status page and its JSON, and
 //! log setup.
 
+mod families;
 pub mod http;
 pub mod log;
 pub mod metrics;
+pub mod poke;
 pub mod status;
 mod status_chart;
 pub mod status_page;

@@ -49,6 +49,8 @@ pub struct Listing {
 pub struct AppRow {
     pub name: String,
     pub last: Round,
+    /// Seconds between the app's watch steps; None: full rounds only.
+    pub watch_period_secs: Option<f64>,
 }
 
 fn keep(show: &str, r: &Round) -> bool {
@@ -63,11 +65,16 @@ fn keep(show: &str, r: &Round) -> bool {
 /// One page of the apps, filtered and sorted as asked.
 pub fn list(status: &Status, q: &ListQuery) -> Listing {
     let needle = q.q.trim().to_ascii_lowercase();
+    let watch_period_secs = status.watch_period();
     let mut rows: Vec<AppRow> = status
         .latest()
         .into_iter()
         .filter(|(name, r)| name.to_ascii_lowercase().contains(&needle) && keep(&q.show, r))
-        .map(|(name, last)| AppRow { name, last })
+        .map(|(name, last)| AppRow {
+            name,
+            last,
+            watch_period_secs,
+        })
         .collect();
     // Names are unique: every sort ends on the name, so pages are stable.
     match q.sort.as_str() {
@@ -127,6 +134,7 @@ fn api_app_json(ctx: &Ctx, name: String) -> Response {
         Some((points, rounds)) => Json(serde_json::json!({
             "name": name,
             "mode": ctx.status.mode(),
+            "watch_period_secs": ctx.status.watch_period(),
             "points": points,
             "rounds": rounds,
         }))

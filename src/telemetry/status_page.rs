@@ -14,7 +14,7 @@ use super::status::{list, Ctx, ListQuery};
 use super::status_chart::chart;
 use crate::markup::escape;
 use crate::policy::Bounds;
-use crate::reconcile::status::{Mode, Round, Status};
+use crate::reconcile::status::{Round, Status};
 
 /// `%`-encodes a query value or path part.
 fn encode(s: &str) -> String {
@@ -65,8 +65,8 @@ fn when(at: f64, now: f64) -> String {
     )
 }
 
-fn mode_header(mode: Option<Mode>, now: f64) -> String {
-    let Some(m) = mode else {
+fn mode_header(status: &Status, now: f64) -> String {
+    let Some(m) = status.mode() else {
         return String::new();
     };
     let badge = if m.dry_run {
@@ -81,6 +81,12 @@ fn mode_header(mode: Option<Mode>, now: f64) -> String {
     );
     if m.reloads > 0 {
         let _ = write!(s, ", {} reload(s)", m.reloads);
+    }
+    match status.watch_period() {
+        Some(p) => {
+            let _ = write!(s, "; each app watched every {p:.1} s between rounds");
+        }
+        None => s.push_str("; full rounds only (no watch steps)"),
     }
     if let Some(e) = &m.last_reload_error {
         let _ = write!(
@@ -177,7 +183,7 @@ pub fn index_body(status: &Status, now: f64, q: &ListQuery) -> String {
     let mut b = format!(
         "<h1>fas — {} app(s)</h1>{}",
         listing.total,
-        mode_header(status.mode(), now)
+        mode_header(status, now)
     );
     let _ = write!(b, "<form method=\"get\" action=\"/\"><input name=\"q\" placeholder=\"app name contains\" value=\"{}\"> <select name=\"show\">", escape(&q.q));
     for (v, label) in [
@@ -265,7 +271,7 @@ fn app_page(ctx: &Ctx, name: &str) -> Response {
     let mut b = format!(
         "<p><a href=\"/\">← all apps</a></p><h1>{}</h1>{}",
         escape(&name),
-        mode_header(ctx.status.mode(), now)
+        mode_header(&ctx.status, now)
     );
     if let Some(last) = history.last() {
         let _ = write!(

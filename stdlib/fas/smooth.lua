@@ -12,11 +12,14 @@ local function slot(app, key)
   return s
 end
 
---- EWMA: `alpha * x + (1 - alpha) * previous` (the first value is taken as is).
+--- EWMA: `alpha * x + (1 - alpha) * previous` per interval (the first value is taken
+--- as is). `alpha` is the weight of one interval's new value: decided more often (watch
+--- steps), each decision weighs its share of the time since the last one, so the
+--- average moves as fast in seconds at any cadence.
 ---@param app fas.App
 ---@param key string
 ---@param x number
----@param alpha? number weight of the new value, 0..1 (default 0.3)
+---@param alpha? number weight of the new value per interval, 0..1 (default 0.3)
 ---@return number
 function M.ewma(app, key, x, alpha)
   alpha = alpha or 0.3
@@ -24,8 +27,16 @@ function M.ewma(app, key, x, alpha)
   if s.value == nil or s.value ~= s.value then
     s.value = x
   else
-    s.value = alpha * x + (1 - alpha) * s.value
+    -- (A hand-made `app` without an interval weighs per call.)
+    local a = alpha
+    if app.interval then
+      local elapsed = app.now - (s.at or app.now - app.interval)
+      if elapsed <= 0 then return s.value end
+      a = 1 - (1 - alpha) ^ (elapsed / app.interval)
+    end
+    s.value = a * x + (1 - a) * s.value
   end
+  s.at = app.now
   return s.value
 end
 

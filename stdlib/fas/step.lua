@@ -1,5 +1,5 @@
---- fas.step: limit how fast the target moves, in Machines and/or percent, per round
---- or per period (the HPA's scaling `policies`; fly-autoscaler forks call it "step
+--- fas.step: limit how fast the target moves, in Machines and/or percent, per period
+--- of seconds (default: the interval, so watch steps between rounds add no more) (the HPA's scaling `policies`; fly-autoscaler forks call it "step
 --- size"). With both a count and a percent, the larger change is allowed, as the
 --- HPA's default `selectPolicy: Max`.
 local M = {}
@@ -9,7 +9,7 @@ local M = {}
 ---@field down? number most Machines removed per period
 ---@field up_percent? number most percent added per period
 ---@field down_percent? number most percent removed per period
----@field period? number seconds (default: per round)
+---@field period? number seconds (default: app.interval)
 ---@field key? string where in app.state to keep the memory (default "step")
 
 local function allowed(base, count, percent)
@@ -36,12 +36,15 @@ function M.limit(app, want, opts)
     s.history = { { app.now, want } }
     return want
   end
-  -- The base is the target at the start of the period (the current one per round).
+  -- The base is the target at the start of the period: decisions inside one period
+  -- (watch steps) all move from the same base, so they add no more than one would.
+  -- (A hand-made `app` without an interval limits per call.)
+  local period = opts.period or app.interval
   local base = current
-  if opts.period then
+  if period then
     local history = {}
-    for _, h in ipairs(s.history) do
-      if app.now - h[1] < opts.period then history[#history + 1] = h end
+    for _, h in ipairs(s.history or {}) do
+      if app.now - h[1] < period then history[#history + 1] = h end
     end
     s.history = history
     local oldest = history[1]
@@ -53,6 +56,7 @@ function M.limit(app, want, opts)
   if result > base + up then result = base + up end
   if result < base - down then result = base - down end
   s.target = result
+  s.history = s.history or {}
   s.history[#s.history + 1] = { app.now, result }
   return result
 end

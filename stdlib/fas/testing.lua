@@ -68,6 +68,7 @@ end
 ---@class fas.TestPolicy
 ---@field now number the fake clock (unix seconds)
 ---@field interval number seconds a round advances the clock by default
+---@field round "full"|"watch" what app.round says (default "full")
 ---@field app string app name passed to the policy
 ---@field machines fas.Machines what the policy sees in app.machines
 local Policy = {}
@@ -82,6 +83,7 @@ function M.policy(path, params)
   p.engine = native.policy(path, params or {})
   p.now = 1700000000
   p.interval = 15
+  p.round = "full"
   p.app = "test-app"
   p.machines = { created = 1, started = 1, stopped = 0, by_region = {} }
   return p
@@ -97,6 +99,7 @@ end
 function Policy:scale(metrics, errors)
   return self.engine:decide({
     metrics = metrics or {}, now = self.now, interval = self.interval, app = self.app, machines = self.machines,
+    round = self.round,
     errors = errors,
   })
 end

@@ -16,6 +16,7 @@ pub fn decision(app: &str) -> Decision {
         app: app.into(),
         now: 0.0,
         interval_secs: 15.0,
+        round: fas::policy::Round::Full,
         machines: MachineCounts::default(),
         metrics: vec![],
         errors: vec![],
@@ -65,6 +66,8 @@ pub async fn run_wildcard(
         refresh_interval: Duration::from_secs(60),
         concurrency,
         grace: STATE_GRACE,
+        watch: fas::config::Watch::off(),
+        pokes: None,
     };
     let (stop, rx) = tokio::sync::watch::channel(false);
     let task = tokio::spawn(scheduler.run(rx));

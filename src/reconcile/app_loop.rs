@@ -1,0 +1,139 @@
+//! One app's loop: a full round right away (after the app's offset), then every
+//! interval; between rounds, a watch step every watch period (none when the period
+//! reaches the interval), and one at once when the app is poked. One loop per app, so
+//! an app is never reconciled twice at once; a round that overruns skips the missed
+//! rounds instead of queueing them; `concurrency` permits bound the work on the
+//! Machines API in flight.
+
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::sync::{watch, Notify, Semaphore};
+use tokio::time::Instant;
+
+use super::watch::Step;
+use super::Reconciler;
+use crate::config::Watch;
+
+/// What every app's loop shares.
+pub struct LoopCtx {
+    pub reconciler: Arc<Reconciler>,
+    pub permits: Arc<Semaphore>,
+    pub interval: Duration,
+    pub watch: Watch,
+    /// Apps scheduled now (the watch budget is shared among them).
+    pub apps: Arc<AtomicUsize>,
+}
+
+impl LoopCtx {
+    fn watch_period(&self) -> Option<Duration> {
+        self.watch.period(
+            self.apps.load(Ordering::Relaxed),
+            self.reconciler.reads_per_step(),
+            self.interval,
+        )
+    }
+}
+
+pub async fn app_loop(
+    ctx: Arc<LoopCtx>,
+    app: String,
+    offset: Duration,
+    poked: Arc<Notify>,
+    mut shutdown: watch::Receiver<bool>,
+) {
+    let mut next_round = Instant::now() + offset;
+    let mut next_watch: Option<Instant> = None;
+    loop {
+        let wake = next_watch.map_or(next_round, |w| w.min(next_round));
+        let poke = tokio::select! {
+            _ = tokio::time::sleep_until(wake) => false,
+            _ = poked.notified() => true,
+            _ = shutdown.wait_for(|stop| *stop) => return,
+        };
+        if *shutdown.borrow() {
+            return;
+        }
+        let round_due = Instant::now() >= next_round;
+        let mut full = round_due && !poke;
+        if !full {
+            let step = {
+                let (c, a) = (ctx.clone(), app.clone());
+                isolated(&ctx.reconciler, &app, async move {
+                    c.reconciler.watch(&a, &c.permits).await
+                })
+                .await
+            };
+            // Poked before any round has listed the app: the round comes now.
+            full = poke && matches!(step, Some(Ok(Step::Unknown)));
+        }
+        if full {
+            if !full_round(&ctx, &app).await {
+                return;
+            }
+            next_round += ctx.interval;
+            let now = Instant::now();
+            if next_round <= now {
+                ctx.reconciler
+                    .metrics
+                    .inc("fas_reconcile_skipped_total", &[("reason", "overrun")]);
+                ctx.reconciler.status.mark_skipped(&app, "overrun");
+                tracing::warn!(app = %app, "reconcile overran the interval; skipping the missed rounds");
+                while next_round <= now {
+                    next_round += ctx.interval;
+                }
+            }
+        }
+        next_watch = ctx
+            .watch_period()
+            .map(|p| Instant::now() + p)
+            .filter(|at| *at < next_round);
+    }
+}
+
+/// One full round under a permit; false when the permits are gone (shutting down).
+async fn full_round(ctx: &Arc<LoopCtx>, app: &str) -> bool {
+    let Ok(_permit) = ctx.permits.acquire().await else {
+        return false;
+    };
+    let r = ctx.reconciler.clone();
+    let a = app.to_string();
+    isolated(&ctx.reconciler, app, async move {
+        let _ = r.reconcile(&a).await;
+    })
+    .await;
+    true
+}
+
+/// Runs `work` as its own task, so a panic in it (a bug, a library's assert) ends that
+/// round or step, not the app's loop: logged and counted; None then.
+async fn isolated<T: Send + 'static>(
+    reconciler: &Reconciler,
+    app: &str,
+    work: impl std::future::Future<Output = T> + Send + 'static,
+) -> Option<T> {
+    match tokio::spawn(work).await {
+        Ok(v) => Some(v),
+        Err(e) => {
+            if e.is_panic() {
+                let why = panic_text(e.into_panic());
+                reconciler
+                    .metrics
+                    .inc("fas_reconcile_panics_total", &[("app", app)]);
+                tracing::error!(app = %app, panic = %why, "a reconcile panicked; nothing more was done this round, the next runs as usual");
+            }
+            None
+        }
+    }
+}
+
+/// A panic's message, cut short (it may quote anything).
+fn panic_text(p: Box<dyn std::any::Any + Send>) -> String {
+    let text = p
+        .downcast_ref::<&str>()
+        .map(|s| s.to_string())
+        .or_else(|| p.downcast_ref::<String>().cloned())
+        .unwrap_or_else(|| "(no message)".into());
+    crate::redact::quote(&text)
+}
