@@ -143,7 +143,7 @@ fn upstream_validation_rules_with_keys_named() {
         ),
         (
             &[app, ("FAS_STARTED_MACHINE_COUNT", "1"), ("FAS_INITIAL_MACHINE_STATE", "running")],
-            "initial machine state must be either 'started' or 'stopped'",
+            "initial machine state must be 'started', 'stopped' or 'suspended'",
         ),
         (
             &[app, ("FAS_STARTED_MACHINE_COUNT", "1"), ("FAS_STOP_MODE", "hibernate")],

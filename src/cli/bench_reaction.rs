@@ -126,6 +126,7 @@ async fn measure(names: &[String], url: &str, redis_port: u16) -> anyhow::Result
         pause: "none".into(),
         fallback: None,
         policy_sees_errors: false,
+        warm_pool: false,
     };
     let exprs = CountExprs {
         min_started: Some("1 + queue".into()),

@@ -39,6 +39,7 @@ pub fn settings(cfg: &Config) -> anyhow::Result<Settings> {
         pause: cfg.pause.clone(),
         fallback: cfg.fallback.clone(),
         policy_sees_errors: cfg.policy_sees_errors,
+        warm_pool: cfg.initial_machine_state == "suspended",
     })
 }
 

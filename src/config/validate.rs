@@ -110,9 +110,12 @@ impl Config {
             &self.min_started_machine_count,
             &self.max_started_machine_count,
         )?;
-        if !matches!(self.initial_machine_state.as_str(), "started" | "stopped") {
+        if !matches!(
+            self.initial_machine_state.as_str(),
+            "started" | "stopped" | "suspended"
+        ) {
             return Err(invalid(format!(
-                "initial machine state must be either 'started' or 'stopped' (FAS_INITIAL_MACHINE_STATE / initial-machine-state), got {:?}",
+                "initial machine state must be 'started', 'stopped' or 'suspended' (FAS_INITIAL_MACHINE_STATE / initial-machine-state), got {:?}",
                 self.initial_machine_state
             )));
         }

@@ -28,6 +28,7 @@ impl Reconciler {
         plan: Plan,
         drain: &Drain,
         machines: &[Machine],
+        warm: bool,
     ) -> (usize, usize) {
         let (mut ok, mut failed) = (0, 0);
         let (verb, candidates, count) = match plan {
@@ -35,7 +36,7 @@ impl Reconciler {
                 config,
                 regions,
                 skip_launch,
-            } => return self.create(app, config, regions, skip_launch).await,
+            } => return self.create(app, config, regions, skip_launch, warm).await,
             Plan::Destroy { candidates, count } => (Verb::Destroy, candidates, count),
             Plan::Start { candidates, count } => (Verb::Start, candidates, count),
             Plan::Stop {
@@ -70,6 +71,11 @@ impl Reconciler {
                 verb
             };
             let listed_cordoned = machines.iter().any(|m| m.id == id && m.cordoned);
+            if verb_now == Verb::Suspend {
+                if let Some(m) = machines.iter().find(|m| m.id == id) {
+                    self.snapshots.suspended(app, m);
+                }
+            }
             let done = self.one(app, &id, verb_now, drain, listed_cordoned).await;
             if verb_now != verb && matches!(done, Done::Applied | Done::Unknown) {
                 self.recent.draining(app, &id, self.clock.now());
@@ -105,7 +111,7 @@ impl Reconciler {
     /// destroy that may have taken effect to fas's memory of its own destroys.
     /// `listed_cordoned`: the listing shows the Machine cordoned (a start uncordons it,
     /// as it does one fas cordoned itself).
-    async fn one(
+    pub(super) async fn one(
         &self,
         app: &str,
         id: &str,
@@ -191,6 +197,7 @@ impl Reconciler {
         config: serde_json::Value,
         regions: Vec<String>,
         skip_launch: bool,
+        warm: bool,
     ) -> (usize, usize) {
         let (mut ok, mut failed) = (0, 0);
         for region in regions {
@@ -203,8 +210,12 @@ impl Reconciler {
             match self.fly.create_machine(app, &input).await {
                 Ok(m) => {
                     tracing::info!(app, id = %m.id, region = %m.region, "machine created");
+                    let id = m.id.clone();
                     self.recent
                         .created(app, m, &config, !skip_launch, self.clock.now());
+                    if warm {
+                        self.recent.warming(app, &id, self.clock.now());
+                    }
                     ok += 1;
                     self.metrics
                         .inc("fas_machine_create_count", &[("status", "ok")]);

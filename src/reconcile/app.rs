@@ -86,6 +86,8 @@ pub struct Settings {
     pub fallback: Option<crate::config::Fallback>,
     /// Call the policy with failed metrics as nil and `app.errors` set.
     pub policy_sees_errors: bool,
+    /// `initial-machine-state: suspended`: created Machines are suspended once booted.
+    pub warm_pool: bool,
 }
 
 pub struct Reconciler {
@@ -113,6 +115,8 @@ pub struct Reconciler {
     pub(super) collect_failures: Mutex<std::collections::HashMap<String, u32>>,
     /// Each app's last listing, for its watch steps (kept while `watching`).
     pub known: super::watch::KnownApps,
+    /// Pool Machines' snapshots (warm pool), to re-warm after a deploy.
+    pub snapshots: super::warm::Snapshots,
     /// Set by the scheduler while apps get watch steps between rounds.
     pub watching: std::sync::atomic::AtomicBool,
 }
@@ -138,6 +142,7 @@ impl Reconciler {
             pause: "none".into(),
             fallback: None,
             policy_sees_errors: false,
+            warm_pool: false,
         };
         Reconciler::with_settings(fly, settings, policy, timeout, interval, clock, metrics)
     }
@@ -170,6 +175,7 @@ impl Reconciler {
             status: Arc::new(Status::default()),
             collect_failures: Mutex::new(Default::default()),
             known: Default::default(),
+            snapshots: Default::default(),
             watching: Default::default(),
         }
     }
@@ -208,12 +214,24 @@ impl Reconciler {
             .await
             .inspect_err(|_| self.api_error("list"))?;
         self.remember(app, &listed, &collected);
-        // Machines stopped earlier to be destroyed, now at rest: destroy them.
+        // Before this round's own suspends are noted (they would read as fresh).
+        let stale = if settings.warm_pool {
+            let pool = eligible(&listed, &settings.plan.process_group);
+            self.snapshots.stale(app, &pool)
+        } else {
+            Vec::new()
+        };
+        // Machines stopped earlier to be destroyed, now at rest: destroy them; warm
+        // pool Machines booted: suspend them.
         if !settings.dry_run {
             for id in self.recent.drained(app, &listed) {
                 self.finish_drain(app, &id).await;
             }
+            if settings.warm_pool {
+                self.warm_up(app, &listed).await;
+            }
         }
+
         // The list may lag fas's own fresh creates and destroys: say what fas knows.
         let machines = self.recent.overlay(app, listed, self.clock.now());
         let group = eligible(&machines, &settings.plan.process_group);
@@ -280,7 +298,11 @@ impl Reconciler {
             counts: machine_counts,
             round: Round::Full,
         };
-        self.carry_out(app, &settings, machines, decided).await
+        let outcome = self.carry_out(app, &settings, machines, decided).await?;
+        if outcome.action == "no_scale" {
+            self.rewarm(app, &settings, &stale).await;
+        }
+        Ok(outcome)
     }
 
     pub(super) fn api_error(&self, call: &str) {

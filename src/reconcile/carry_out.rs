@@ -98,7 +98,9 @@ impl Reconciler {
             outcome.dry_run = true;
             return Ok(outcome);
         }
-        let (ok, failed) = self.act(app, plan, &settings.drain, &machines).await;
+        let (ok, failed) = self
+            .act(app, plan, &settings.drain, &machines, settings.warm_pool)
+            .await;
         outcome.succeeded = ok;
         outcome.failed = failed;
         Ok(outcome)

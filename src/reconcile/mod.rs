@@ -21,4 +21,5 @@ pub use scheduler::{glob_match, Apps, Poke, PokeAnswer, Scheduler};
 
 pub mod state;
 pub mod status;
+pub mod warm;
 pub mod watch;

@@ -33,6 +33,12 @@ enum Intent {
     Draining {
         id: String,
     },
+    /// A Machine for the warm pool (`initial-machine-state: suspended`): fas suspends
+    /// it once it has booted. Until it is suspended it counts as a pool Machine on its
+    /// way there (`suspending`): never a worker, never picked.
+    Warming {
+        id: String,
+    },
 }
 
 #[derive(Default)]
@@ -68,6 +74,29 @@ impl Recent {
     /// fas stopped Machine `id` to destroy it once it has stopped.
     pub fn draining(&self, app: &str, id: &str, now: f64) {
         self.push(app, now, Intent::Draining { id: id.into() });
+    }
+
+    /// fas started (or created) Machine `id` to suspend it once booted (warm pool).
+    pub fn warming(&self, app: &str, id: &str, now: f64) {
+        self.push(app, now, Intent::Warming { id: id.into() });
+    }
+
+    /// Warm-pool Machines the list (as listed, before `overlay`) shows booted: suspend
+    /// them now. Their memory stays until the list shows them suspended.
+    pub fn warmed(&self, app: &str, listed: &[Machine]) -> Vec<String> {
+        let map = self.by_app.lock().unwrap_or_else(|e| e.into_inner());
+        let Some(intents) = map.get(app) else {
+            return Vec::new();
+        };
+        intents
+            .iter()
+            .filter_map(|(_, i)| match i {
+                Intent::Warming { id } => Some(id),
+                _ => None,
+            })
+            .filter(|id| listed.iter().any(|m| m.id == **id && m.state == "started"))
+            .cloned()
+            .collect()
     }
 
     /// Machines stopped to be destroyed that the list (as listed, before `overlay`)
@@ -108,7 +137,7 @@ impl Recent {
         };
         intents.retain(|(at, intent)| {
             let memory = match intent {
-                Intent::Draining { .. } => DRAIN_MEMORY_SECS,
+                Intent::Draining { .. } | Intent::Warming { .. } => DRAIN_MEMORY_SECS,
                 _ => MEMORY_SECS,
             };
             if now - at > memory {
@@ -131,6 +160,21 @@ impl Recent {
                         }
                     }
                 }
+                Intent::Warming { id } => match listed.iter_mut().find(|m| m.id == *id) {
+                    Some(m)
+                        if matches!(
+                            m.state.as_str(),
+                            "created" | "starting" | "started" | "suspending"
+                        ) =>
+                    {
+                        m.state = "suspending".into();
+                        true
+                    }
+                    // Suspended (or stopped instead, or gone): warm, or nothing to do.
+                    Some(_) => false,
+                    // Not listed yet: the create's own memory shows it.
+                    None => true,
+                },
                 // Going away: counted for nothing, never picked again.
                 Intent::Destroyed { id } | Intent::Draining { id } => {
                     match listed.iter_mut().find(|m| m.id == *id) {

@@ -187,6 +187,7 @@ impl Scheduler {
                 r.recent.forget(name);
                 r.status.forget(name);
                 r.known.forget(name);
+                r.snapshots.forget(name);
                 r.forget_failures(name);
                 tracing::info!(app = %name, "app no longer matches; dropped");
             }

@@ -26,6 +26,7 @@ pub fn routes() -> Router<Arc<Sim>> {
         .route("/__sim/log", get(log))
         .route("/__sim/machines", get(machines))
         .route("/__sim/apps/{app}/release", post(set_release))
+        .route("/__sim/apps/{app}/deploy", post(deploy))
         .route("/__sim/apps/{app}/machines/{id}", post(patch_machine))
         .route(
             "/__sim/apps/{app}/machines/{id}/lease",
@@ -177,6 +178,49 @@ async fn drop_lease(
         }
         None => StatusCode::NOT_FOUND,
     }
+}
+
+#[derive(Deserialize, Default)]
+#[serde(default, deny_unknown_fields)]
+struct Deploy {
+    /// What a suspended Machine shows after the deploy: `suspended` (default) or
+    /// `stopped` (unconfirmed which Fly does; its snapshot is gone either way).
+    suspended_become: Option<String>,
+}
+
+/// The result of `fly deploy`: every Machine gets a new version (`instance_id`) and
+/// image; suspended ones lose their snapshot (their next start boots cold).
+async fn deploy(
+    State(sim): State<Arc<Sim>>,
+    Path(app): Path<String>,
+    Json(d): Json<Deploy>,
+) -> StatusCode {
+    let mut w = sim.world.lock().unwrap_or_else(|e| e.into_inner());
+    w.settle(tokio::time::Instant::now());
+    let Some(ids) = w
+        .apps
+        .get(&app)
+        .map(|a| a.machines.iter().map(|m| m.id.clone()).collect::<Vec<_>>())
+    else {
+        return StatusCode::NOT_FOUND;
+    };
+    let stopped = d.suspended_become.as_deref() == Some("stopped");
+    for id in ids {
+        let version = w.rng.ulid();
+        if let Some(m) = w.machine_mut(&app, &id) {
+            m.instance_id = version;
+            if let Some(image) = m.config.get_mut("image") {
+                *image = json!(format!("registry.fly.io/{app}:deployment-2"));
+            }
+            if m.state == "suspended" {
+                m.cold = true;
+                if stopped {
+                    m.state = "stopped".into();
+                }
+            }
+        }
+    }
+    StatusCode::NO_CONTENT
 }
 
 async fn patch_machine(

@@ -112,11 +112,12 @@ fn start_op(m: &mut SimMachine, d: &Delays, now: Instant) -> Answer {
             "failed_precondition: unable to start machine from current state: 'created'",
         ),
         "stopped" | "created" | "suspended" => {
-            let delay = if previous == "suspended" {
+            let delay = if previous == "suspended" && !m.cold {
                 d.resume
             } else {
                 d.start
             };
+            m.cold = false;
             transition(m, "starting", "started", delay, now, ("start", "started"));
             (
                 StatusCode::OK,

@@ -35,7 +35,7 @@ impl Rng {
             .collect()
     }
     /// A 26-character Crockford base32 id in the shape of a ULID.
-    fn ulid(&mut self) -> String {
+    pub fn ulid(&mut self) -> String {
         const ALPHABET: &[u8] = b"0123456789ABCDEFGHJKMNPQRSTVWXYZ";
         (0..26)
             .map(|_| ALPHABET[(self.next_u64() % 32) as usize] as char)
@@ -72,6 +72,9 @@ pub struct SimMachine {
     pub cordoned: bool,
     /// The body of the last stop asked of it (signal, timeout), for tests.
     pub last_stop: Option<Value>,
+    /// Its suspend snapshot is gone (a deploy): a start from `suspended` is a cold
+    /// boot, taking `start_ms`, not `resume_ms`.
+    pub cold: bool,
     /// Unix ms when it reached its current state (`/__sim/machines`: benchmarks time
     /// reactions by it).
     pub since_ms: u64,
@@ -295,6 +298,7 @@ impl World {
             cordoned: false,
             last_stop: None,
             since_ms: ms,
+            cold: false,
         };
         let a = self.apps.get_mut(app)?;
         a.machines.push(m.clone());

@@ -114,6 +114,12 @@ pub const FAMILIES: &[Family] = &[
         &["result"],
     ),
     (
+        "fas_warm_pool_rewarms_total",
+        "counter",
+        "Warm-pool Machines started again to be suspended again, because a deploy discarded their suspend snapshot, by app and status.",
+        &["app", "status"],
+    ),
+    (
         "fas_watch_period_seconds",
         "gauge",
         "Seconds between an app's watch steps (the watch interval, stretched by the watch budget over all apps); 0 when apps are decided in full rounds only.",
