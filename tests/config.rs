@@ -250,3 +250,82 @@ fn unknown_yaml_keys_are_rejected_with_their_line() {
         "{e}"
     );
 }
+
+#[test]
+fn the_fast_path_keys_from_env_and_yaml() {
+    let c = from_env(&[]).unwrap();
+    assert_eq!(
+        c.watch.interval,
+        Duration::from_secs(1),
+        "watch steps on by default"
+    );
+    assert_eq!(c.watch.budget, 500.0);
+    assert!(c.watch.poke_token.is_empty(), "pokes off without a token");
+    assert_eq!(c.watch.alert_label, "app");
+    let c = from_env(&[
+        ("FAS_WATCH_INTERVAL", "500ms"),
+        ("FAS_WATCH_BUDGET", "50"),
+        ("FAS_POKE_TOKEN", "p0ke"),
+        ("FAS_ALERTMANAGER_LABEL", "service"),
+        ("FAS_INITIAL_MACHINE_STATE", "suspended"),
+    ])
+    .unwrap();
+    assert_eq!(c.watch.interval, Duration::from_millis(500));
+    assert_eq!(c.watch.budget, 50.0);
+    assert_eq!(c.watch.poke_token.expose(), "p0ke");
+    assert!(!format!("{c:?}").contains("p0ke"), "the token never prints");
+    assert_eq!(c.watch.alert_label, "service");
+    assert_eq!(c.initial_machine_state, "suspended");
+
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("fas.yml");
+    std::fs::write(
+        &path,
+        r#"
+app-name: web
+started-machine-count: q
+watch-interval: off
+watch-budget: 100
+poke-token: ${POKE}
+alertmanager-label: svc
+metric-collectors:
+  - type: prometheus
+    metric-name: q
+    address: http://prom:9090
+    query: sum(q)
+  - type: prometheus
+    metric-name: slow
+    address: http://prom:9090
+    query: sum(expensive)
+    watch: false
+"#,
+    )
+    .unwrap();
+    let c = Config::load(Some(&path), &env_of(&[("POKE", "t")])).unwrap();
+    assert!(c.watch.interval.is_zero());
+    assert_eq!(c.watch.budget, 100.0);
+    assert_eq!(c.watch.poke_token.expose(), "t");
+    assert_eq!(c.watch.alert_label, "svc");
+    let only: Vec<bool> = c
+        .metric_collectors
+        .iter()
+        .map(|m| m.full_rounds_only)
+        .collect();
+    assert_eq!(only, [false, true]);
+    c.validate(Needs { app: true }).unwrap();
+
+    std::fs::write(&path, "app-name: web\nwatch-interval: soon\n").unwrap();
+    let e = Config::load(Some(&path), &env_of(&[]))
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("watch-interval"), "{e}");
+    for (var, value) in [("FAS_WATCH_BUDGET", "-1"), ("FAS_WATCH_INTERVAL", "5ms")] {
+        let e = validate(&[
+            ("FAS_APP_NAME", "web"),
+            ("FAS_STARTED_MACHINE_COUNT", "1"),
+            (var, value),
+        ])
+        .unwrap_err();
+        assert!(e.contains(var), "{var}: {e}");
+    }
+}

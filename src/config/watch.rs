@@ -131,7 +131,8 @@ impl Watch {
 /// A duration, where `0` and `off` turn watching off.
 fn parse_interval(s: &str) -> Result<Duration, String> {
     match s.trim() {
-        "0" | "off" => Ok(Duration::ZERO),
+        // YAML reads a bare `off` as the boolean false.
+        "0" | "off" | "false" => Ok(Duration::ZERO),
         t => text::parse_duration(t),
     }
 }

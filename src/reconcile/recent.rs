@@ -194,6 +194,15 @@ impl Recent {
         listed
     }
 
+    /// Whether fas remembers anything of its own about `app` (else a listing needs no
+    /// overlay).
+    pub fn has(&self, app: &str) -> bool {
+        self.by_app
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .contains_key(app)
+    }
+
     /// Forgets apps no longer scaled.
     pub fn forget(&self, app: &str) {
         let mut map = self.by_app.lock().unwrap_or_else(|e| e.into_inner());

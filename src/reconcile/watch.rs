@@ -139,11 +139,11 @@ impl Reconciler {
         permits: &Semaphore,
     ) -> Result<Option<Outcome>, ReconcileError> {
         let settings = self.settings();
-        let Some((listed, kept, kept_per_machine)) = self
+        let Some((kept, kept_per_machine)) = self
             .known
             .lock()
             .get(app)
-            .map(|k| (k.listed.clone(), k.kept.clone(), k.kept_per_machine.clone()))
+            .map(|k| (k.kept.clone(), k.kept_per_machine.clone()))
         else {
             return Ok(None);
         };
@@ -151,14 +151,7 @@ impl Reconciler {
             .collect_watched(app, &settings, kept, kept_per_machine)
             .await?;
         let now = self.clock.now();
-        let machines = self.recent.overlay(app, listed, now);
-        let group = eligible(&machines, &settings.plan.process_group);
-        let known = counts(&group);
-        let list = if self.policy.is_lua() {
-            choose::machine_list(&group, &per_machine)
-        } else {
-            Vec::new()
-        };
+        let (known, list) = self.known_machines(app, &settings, &per_machine, now);
         let decision = Decision {
             app: app.to_string(),
             now,
@@ -197,6 +190,41 @@ impl Reconciler {
         };
         let outcome = self.carry_out(app, &settings, machines, decided).await?;
         Ok((outcome.action != "no_scale").then_some(outcome))
+    }
+
+    /// What fas knows of the app's Machines now: counts and, for Lua, the list. The
+    /// last listing is read in place; only when fas remembers actions of its own is it
+    /// copied to lay them over (a steady app's step copies no Machine).
+    fn known_machines(
+        &self,
+        app: &str,
+        settings: &Settings,
+        per_machine: &[(String, Vec<(String, f64)>)],
+        now: f64,
+    ) -> (MachineCounts, Vec<crate::policy::MachineInfo>) {
+        let group_name = &settings.plan.process_group;
+        let lua = self.policy.is_lua();
+        let seen = |machines: &[Machine]| {
+            let group = eligible(machines, group_name);
+            let list = if lua {
+                choose::machine_list(&group, per_machine)
+            } else {
+                Vec::new()
+            };
+            (counts(&group), list)
+        };
+        if !self.recent.has(app) {
+            if let Some(k) = self.known.lock().get(app) {
+                return seen(&k.listed);
+            }
+        }
+        let listed = self
+            .known
+            .lock()
+            .get(app)
+            .map(|k| k.listed.clone())
+            .unwrap_or_default();
+        seen(&self.recent.overlay(app, listed, now))
     }
 
     /// The watched collectors read now, the others' values as the last full round
