@@ -284,11 +284,14 @@ impl Reconciler {
                 (values, targets, true, Vec::new(), Order::default())
             }
         };
-        self.metrics.set(
-            "fas_fallback_active",
-            &[("app", app)],
-            f64::from(u8::from(fallback)),
-        );
+        // Only with a fallback configured: 10,000 apps need no series that is always 0.
+        if settings.fallback.is_some() {
+            self.metrics.set(
+                "fas_fallback_active",
+                &[("app", app)],
+                f64::from(u8::from(fallback)),
+            );
+        }
         let decided = Decided {
             values,
             targets,

@@ -181,7 +181,7 @@ pub fn run(
     let mut timeline = Vec::with_capacity(history.rows.len());
     let mut sum = Summary::default();
     let mut region_seq = 0;
-    let mut last_change: Option<(f64, i64)> = None; // (time, direction)
+    let mut flaps = Flaps::default();
     let mut metrics: Vec<(String, f64)> = history.names.iter().map(|n| (n.clone(), 0.0)).collect();
     for (i, (t, values)) in history.rows.iter().enumerate() {
         let t = *t;
@@ -217,24 +217,7 @@ pub fn run(
         apply(&mut fleet, &p, t, opts, &mut sum);
         let demand = values.get(demand_col).copied().unwrap_or(0.0);
         let bounds = targets.started.or(targets.created);
-        // Flaps: the started target changing direction within the window.
-        if let Some(want) = targets.started.and_then(|b| {
-            if before < b.min.unwrap_or(before) {
-                b.min
-            } else {
-                b.max
-            }
-        }) {
-            let dir = (want - before).signum();
-            if dir != 0 {
-                if let Some((at, prev)) = last_change {
-                    if prev == -dir && t - at <= opts.flap_window_secs {
-                        sum.flaps += 1;
-                    }
-                }
-                last_change = Some((t, dir));
-            }
-        }
+        flaps.see(&targets, before, t, opts, &mut sum);
         sum.machine_seconds += c.started as f64 * dt;
         if let Some(cap) = opts.capacity_per_machine {
             if demand > c.started as f64 * cap {
@@ -257,6 +240,45 @@ pub fn run(
     }
     sum.rounds = timeline.len();
     (timeline, sum)
+}
+
+/// Flaps: the started target changing direction within the flap window.
+#[derive(Default)]
+pub(super) struct Flaps {
+    /// (time, direction) of the last change.
+    last_change: Option<(f64, i64)>,
+}
+
+impl Flaps {
+    /// A decision at `t` with `targets`, when `before` Machines were started.
+    pub(super) fn see(
+        &mut self,
+        targets: &Targets,
+        before: i64,
+        t: f64,
+        opts: &Options,
+        sum: &mut Summary,
+    ) {
+        let Some(want) = targets.started.and_then(|b| {
+            if before < b.min.unwrap_or(before) {
+                b.min
+            } else {
+                b.max
+            }
+        }) else {
+            return;
+        };
+        let dir = (want - before).signum();
+        if dir == 0 {
+            return;
+        }
+        if let Some((at, prev)) = self.last_change {
+            if prev == -dir && t - at <= opts.flap_window_secs {
+                sum.flaps += 1;
+            }
+        }
+        self.last_change = Some((t, dir));
+    }
 }
 
 pub(super) fn apply(fleet: &mut Fleet, p: &Plan, t: f64, opts: &Options, sum: &mut Summary) {

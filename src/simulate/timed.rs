@@ -47,6 +47,7 @@ pub fn run(
     let steps = ((last.0 - first.0) / tick).floor() as u64;
     let (mut row, mut next_round, mut next_watch) = (0, first.0, f64::INFINITY);
     let mut episode: Option<f64> = None;
+    let mut flaps = super::Flaps::default();
     let mut reactions = Vec::new();
     for k in 0..=steps {
         let t = first.0 + k as f64 * tick;
@@ -86,6 +87,9 @@ pub fn run(
                 crate::reconcile::Plan::NoScale
             };
             apply(&mut fleet, &p, t, opts, &mut sum);
+            if acts {
+                flaps.see(&targets, c.started as i64, t, opts, &mut sum);
+            }
             if full || p.kind() != "no_scale" {
                 let bounds = targets.started.or(targets.created);
                 timeline.push(Round {

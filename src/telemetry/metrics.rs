@@ -107,11 +107,19 @@ impl Metrics {
             g.set(value);
         }
         if let Some((_, app)) = pairs.iter().find(|(k, _)| *k == "app") {
-            let owned = vals.iter().map(|v| v.to_string()).collect();
-            self.series_lock()
-                .entry(app.to_string())
-                .or_default()
-                .insert((name, owned));
+            let mut series = self.series_lock();
+            // Every round sets the same series again: look before allocating.
+            let known = series.get(*app).is_some_and(|s| {
+                s.iter()
+                    .any(|(n, v)| *n == name && v.iter().eq(vals.iter().copied()))
+            });
+            if !known {
+                let owned = vals.iter().map(|v| v.to_string()).collect();
+                series
+                    .entry(app.to_string())
+                    .or_default()
+                    .insert((name, owned));
+            }
         }
     }
 
