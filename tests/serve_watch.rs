@@ -88,30 +88,37 @@ async fn sim_log(s: &SimServer) -> Vec<Value> {
     body.as_array().cloned().unwrap_or_default()
 }
 
+/// A real redis-server, and `fas serve` reading `LLEN queue:$APP_NAME` from it as
+/// `queue` (policy: `1 + queue` started), with `env` on top. None without a redis-server
+/// (outside CI).
+async fn serve_on_redis(
+    sim: &SimServer,
+    env: &[(&str, &str)],
+    dir: &std::path::Path,
+) -> Option<(servers::Server, Served)> {
+    let redis = tokio::task::spawn_blocking(|| servers::redis(PASSWORD, None))
+        .await
+        .unwrap()?;
+    let addr = format!("redis://:{PASSWORD}@{}", redis.url);
+    let mut all = vec![
+        ("FAS_REDIS_ADDRESS", addr.as_str()),
+        ("FAS_REDIS_METRIC_NAME", "queue"),
+        ("FAS_REDIS_COMMAND", "LLEN queue:$APP_NAME"),
+        ("FAS_STARTED_MACHINE_COUNT", "1 + queue"),
+    ];
+    all.extend_from_slice(env);
+    let fas = Served::start(&sim.url(), &all, &[], dir);
+    Some((redis, fas))
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_queue_gets_its_worker_between_rounds_and_loses_it_only_at_a_round() {
-    let Some(redis) = tokio::task::spawn_blocking(|| servers::redis(PASSWORD, None))
-        .await
-        .unwrap()
-    else {
-        return;
-    };
     let sim = sim(&[("web", &["started", "suspended", "stopped"])]).await;
     let dir = tempfile::tempdir().unwrap();
-    let addr = format!("redis://:{PASSWORD}@{}", redis.url);
-    let fas = Served::start(
-        &sim.url(),
-        &[
-            ("FAS_APP_NAME", "web"),
-            ("FAS_INTERVAL", "12s"),
-            ("FAS_REDIS_ADDRESS", &addr),
-            ("FAS_REDIS_METRIC_NAME", "queue"),
-            ("FAS_REDIS_COMMAND", "LLEN queue:$APP_NAME"),
-            ("FAS_STARTED_MACHINE_COUNT", "1 + queue"),
-        ],
-        &[],
-        dir.path(),
-    );
+    let env = [("FAS_APP_NAME", "web"), ("FAS_INTERVAL", "12s")];
+    let Some((redis, fas)) = serve_on_redis(&sim, &env, dir.path()).await else {
+        return;
+    };
     fas.wait_for("/api/apps", "the first round", |v| v["total"] == 1)
         .await;
     let v = fas.json("/api/apps").await;
@@ -194,36 +201,23 @@ async fn a_queue_gets_its_worker_between_rounds_and_loses_it_only_at_a_round() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn pokes_act_at_once_and_alertmanager_pokes_only_the_apps_it_names() {
-    let Some(redis) = tokio::task::spawn_blocking(|| servers::redis(PASSWORD, None))
-        .await
-        .unwrap()
-    else {
-        return;
-    };
     let sim = sim(&[
         ("web-1", &["started", "stopped"]),
         ("web-2", &["started", "stopped"]),
     ])
     .await;
     let dir = tempfile::tempdir().unwrap();
-    let addr = format!("redis://:{PASSWORD}@{}", redis.url);
     let token = "poke-t0ken-s3cret";
-    let fas = Served::start(
-        &sim.url(),
-        &[
-            ("FAS_APP_NAME", "web-*"),
-            ("FAS_ORG", "acme"),
-            ("FAS_INTERVAL", "60s"),
-            ("FAS_WATCH_INTERVAL", "0"),
-            ("FAS_POKE_TOKEN", token),
-            ("FAS_REDIS_ADDRESS", &addr),
-            ("FAS_REDIS_METRIC_NAME", "queue"),
-            ("FAS_REDIS_COMMAND", "LLEN queue:$APP_NAME"),
-            ("FAS_STARTED_MACHINE_COUNT", "1 + queue"),
-        ],
-        &[],
-        dir.path(),
-    );
+    let env = [
+        ("FAS_APP_NAME", "web-*"),
+        ("FAS_ORG", "acme"),
+        ("FAS_INTERVAL", "60s"),
+        ("FAS_WATCH_INTERVAL", "0"),
+        ("FAS_POKE_TOKEN", token),
+    ];
+    let Some((redis, fas)) = serve_on_redis(&sim, &env, dir.path()).await else {
+        return;
+    };
     let http = reqwest::Client::new();
     let post = |path: &str, auth: Option<&str>, body: Option<Value>| {
         let mut r = http.post(format!("{}{path}", fas.base));

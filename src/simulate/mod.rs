@@ -205,18 +205,11 @@ pub fn run(
             machines: &c,
             metrics: &metrics,
         };
-        let (targets, error) = match policy.decide(&input) {
-            Ok(targets) => (targets, None),
-            Err(e) => {
-                sum.policy_errors += 1;
-                (Targets::default(), Some(e.to_string()))
-            }
-        };
+        let (targets, error) = decide(policy, &input, &mut sum);
         let p = plan(&targets, &listed, &opts.plan, &mut region_seq);
         let before = c.started as i64;
         apply(&mut fleet, &p, t, opts, &mut sum);
         let demand = values.get(demand_col).copied().unwrap_or(0.0);
-        let bounds = targets.started.or(targets.created);
         flaps.see(&targets, before, t, opts, &mut sum);
         sum.machine_seconds += c.started as f64 * dt;
         if let Some(cap) = opts.capacity_per_machine {
@@ -226,16 +219,7 @@ pub fn run(
         }
         sum.peak_started = sum.peak_started.max(c.started);
         sum.peak_created = sum.peak_created.max(c.created);
-        timeline.push(Round {
-            t,
-            demand,
-            created: c.created,
-            started: c.started,
-            target_min: bounds.and_then(|b| b.min),
-            target_max: bounds.and_then(|b| b.max),
-            action: p.kind().to_string(),
-            error,
-        });
+        timeline.push(Round::of(t, demand, &c, &targets, p.kind(), error));
         on_round(i);
     }
     sum.rounds = timeline.len();
@@ -278,6 +262,44 @@ impl Flaps {
             }
         }
         self.last_change = Some((t, dir));
+    }
+}
+
+/// The policy's targets for `input`; a failure is counted and changes nothing.
+pub(super) fn decide(
+    policy: &mut Policy,
+    input: &AppInput,
+    sum: &mut Summary,
+) -> (Targets, Option<String>) {
+    match policy.decide(input) {
+        Ok(targets) => (targets, None),
+        Err(e) => {
+            sum.policy_errors += 1;
+            (Targets::default(), Some(e.to_string()))
+        }
+    }
+}
+
+impl Round {
+    fn of(
+        t: f64,
+        demand: f64,
+        c: &crate::policy::MachineCounts,
+        targets: &Targets,
+        action: &str,
+        error: Option<String>,
+    ) -> Round {
+        let bounds = targets.started.or(targets.created);
+        Round {
+            t,
+            demand,
+            created: c.created,
+            started: c.started,
+            target_min: bounds.and_then(|b| b.min),
+            target_max: bounds.and_then(|b| b.max),
+            action: action.to_string(),
+            error,
+        }
     }
 }
 

@@ -7,7 +7,7 @@
 //! Besides Machine-hours, each under-capacity episode's length is a reaction: seconds
 //! from demand exceeding what started Machines serve to enough of them started.
 
-use crate::policy::{AppInput, Policy, Round as Cadence, Targets};
+use crate::policy::{AppInput, Policy, Round as Cadence};
 use crate::reconcile::watch::{asks_for_more, up_only};
 use crate::reconcile::{counts, plan};
 
@@ -72,13 +72,7 @@ pub fn run(
                 machines: &c,
                 metrics: &metrics,
             };
-            let (targets, error) = match policy.decide(&input) {
-                Ok(targets) => (targets, None),
-                Err(e) => {
-                    sum.policy_errors += 1;
-                    (Targets::default(), Some(e.to_string()))
-                }
-            };
+            let (targets, error) = super::decide(policy, &input, &mut sum);
             let acts = full || asks_for_more(&targets, &c);
             let targets = if full { targets } else { up_only(targets, &c) };
             let p = if acts {
@@ -91,17 +85,8 @@ pub fn run(
                 flaps.see(&targets, c.started as i64, t, opts, &mut sum);
             }
             if full || p.kind() != "no_scale" {
-                let bounds = targets.started.or(targets.created);
-                timeline.push(Round {
-                    t,
-                    demand: values.get(demand_col).copied().unwrap_or(0.0),
-                    created: c.created,
-                    started: c.started,
-                    target_min: bounds.and_then(|b| b.min),
-                    target_max: bounds.and_then(|b| b.max),
-                    action: p.kind().to_string(),
-                    error,
-                });
+                let demand = values.get(demand_col).copied().unwrap_or(0.0);
+                timeline.push(Round::of(t, demand, &c, &targets, p.kind(), error));
             }
             if full {
                 next_round += cadence.interval;
