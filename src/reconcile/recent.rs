@@ -8,6 +8,7 @@
 
 use std::collections::HashMap;
 use std::sync::Mutex;
+use std::time::Instant;
 
 use serde_json::Value;
 
@@ -18,6 +19,8 @@ pub const MEMORY_SECS: f64 = 120.0;
 /// How long a Machine stopped to be destroyed is remembered: Fly's longest stop
 /// timeout (300 s) with room. Forgotten earlier, it is simply destroyed as stopped.
 pub const DRAIN_MEMORY_SECS: f64 = 420.0;
+/// The shortest a memory lasts in real time, whatever the caller's clock says.
+pub const REAL_FLOOR: std::time::Duration = std::time::Duration::from_secs(2);
 
 #[derive(Debug, Clone)]
 enum Intent {
@@ -41,9 +44,12 @@ enum Intent {
     },
 }
 
+/// One memory: when on the caller's clock, when in real time, what.
+type Memory = (f64, Instant, Intent);
+
 #[derive(Default)]
 pub struct Recent {
-    by_app: Mutex<HashMap<String, Vec<(f64, Intent)>>>,
+    by_app: Mutex<HashMap<String, Vec<Memory>>>,
 }
 
 impl Recent {
@@ -90,7 +96,7 @@ impl Recent {
         };
         intents
             .iter()
-            .filter_map(|(_, i)| match i {
+            .filter_map(|(_, _, i)| match i {
                 Intent::Warming { id } => Some(id),
                 _ => None,
             })
@@ -107,7 +113,7 @@ impl Recent {
             return Vec::new();
         };
         let mut ready = Vec::new();
-        intents.retain(|(_, intent)| {
+        intents.retain(|(_, _, intent)| {
             let Intent::Draining { id } = intent else {
                 return true;
             };
@@ -125,7 +131,9 @@ impl Recent {
 
     fn push(&self, app: &str, now: f64, intent: Intent) {
         let mut map = self.by_app.lock().unwrap_or_else(|e| e.into_inner());
-        map.entry(app.to_string()).or_default().push((now, intent));
+        map.entry(app.to_string())
+            .or_default()
+            .push((now, Instant::now(), intent));
     }
 
     /// The listing as fas should read it; memories the list has caught up with, or
@@ -135,12 +143,14 @@ impl Recent {
         let Some(intents) = map.get_mut(app) else {
             return listed;
         };
-        intents.retain(|(at, intent)| {
+        intents.retain(|(at, real, intent)| {
             let memory = match intent {
                 Intent::Draining { .. } | Intent::Warming { .. } => DRAIN_MEMORY_SECS,
                 _ => MEMORY_SECS,
             };
-            if now - at > memory {
+            // A clock faster than the wall (the sandbox at 100,000x) must not age a
+            // memory faster than Fly's list can catch up: it also lasts REAL_FLOOR.
+            if now - at > memory && real.elapsed() > REAL_FLOOR {
                 return false;
             }
             match intent {
@@ -262,13 +272,14 @@ mod tests {
                 ("pool".into(), "created".into())
             ]
         );
-        // Gone from the list: forgotten; and everything is forgotten after MEMORY_SECS.
+        // Gone from the list: forgotten; and everything is forgotten after MEMORY_SECS
+        // on the caller's clock, once REAL_FLOOR has passed too (a fast clock).
         r.destroyed("web", "x", 10.0);
-        let seen = r.overlay(
-            "web",
-            vec![m("a", "started"), m("x", "stopped")],
-            10.0 + MEMORY_SECS + 1.0,
-        );
+        let late = 10.0 + MEMORY_SECS + 1.0;
+        let seen = r.overlay("web", vec![m("a", "started"), m("x", "stopped")], late);
+        assert_eq!(seen[1].state, "destroying", "not before REAL_FLOOR");
+        std::thread::sleep(REAL_FLOOR + std::time::Duration::from_millis(50));
+        let seen = r.overlay("web", vec![m("a", "started"), m("x", "stopped")], late);
         assert_eq!(seen[1].state, "stopped");
     }
 }

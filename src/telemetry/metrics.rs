@@ -1,23 +1,21 @@
 //! fas's Prometheus metrics, kept in a `prometheus` crate registry: counters, gauges
-//! and one histogram, rendered in the text exposition format. Upstream's names are
-//! kept; fas's own are added.
+//! and one histogram, rendered in the text exposition format; the per-app gauges are
+//! kept apart, compactly (app_gauges.rs). Upstream's names are kept; fas's own are
+//! added.
 
-use std::collections::{BTreeSet, HashMap};
-use std::sync::Mutex;
+use std::collections::HashMap;
 
 use prometheus::{
     core::Collector as _, GaugeVec, Histogram, HistogramOpts, IntCounter, IntCounterVec, Opts,
     Registry, TextEncoder,
 };
 
-use super::families::FAMILIES;
+use super::app_gauges::AppGauges;
+use super::families::{Family, FAMILIES};
 
 const BUCKETS: &[f64] = &[
     0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0,
 ];
-
-/// App name -> (family, label values) of its gauge series.
-type AppSeries = HashMap<String, BTreeSet<(&'static str, Vec<String>)>>;
 
 /// fas's metrics in a `prometheus` registry. Callers name a family and give its labels
 /// as pairs; the family's label order comes from `FAMILIES`.
@@ -26,8 +24,10 @@ pub struct Metrics {
     counters: HashMap<&'static str, (IntCounterVec, &'static [&'static str])>,
     gauges: HashMap<&'static str, (GaugeVec, &'static [&'static str])>,
     duration: Histogram,
-    /// The label values of every gauge series set per app, to drop them with the app.
-    app_series: Mutex<AppSeries>,
+    /// Gauges whose first label is `app`, by name: their index in `app_families`.
+    app_index: HashMap<&'static str, usize>,
+    app_families: Vec<&'static Family>,
+    app_gauges: AppGauges,
 }
 
 impl Default for Metrics {
@@ -36,7 +36,13 @@ impl Default for Metrics {
         let mut counters = HashMap::new();
         let mut gauges = HashMap::new();
         let mut duration = None;
-        for (name, kind, help, labels) in FAMILIES {
+        let (mut app_index, mut app_families) = (HashMap::new(), Vec::new());
+        for family @ (name, kind, help, labels) in FAMILIES {
+            if *kind == "gauge" && labels.first() == Some(&"app") {
+                app_index.insert(*name, app_families.len());
+                app_families.push(family);
+                continue;
+            }
             let opts = Opts::new(*name, *help);
             // The names and labels are constants of this file: a failure is a bug here.
             let registered = match *kind {
@@ -66,7 +72,9 @@ impl Default for Metrics {
             counters,
             gauges,
             duration: duration.expect("FAMILIES has the duration histogram"),
-            app_series: Mutex::new(HashMap::new()),
+            app_index,
+            app_families,
+            app_gauges: AppGauges::default(),
         }
     }
 }
@@ -99,44 +107,23 @@ impl Metrics {
     }
 
     pub fn set(&self, name: &'static str, pairs: &[(&str, &str)], value: f64) {
+        if let Some(i) = self.app_index.get(name) {
+            let (_, _, _, order) = self.app_families[*i];
+            let vals = values(order, pairs);
+            self.app_gauges.set(*i, vals[0], &vals[1..], value);
+            return;
+        }
         let Some((vec, order)) = self.gauges.get(name) else {
             return;
         };
-        let vals = values(order, pairs);
-        if let Ok(g) = vec.get_metric_with_label_values(&vals) {
+        if let Ok(g) = vec.get_metric_with_label_values(&values(order, pairs)) {
             g.set(value);
         }
-        if let Some((_, app)) = pairs.iter().find(|(k, _)| *k == "app") {
-            let mut series = self.series_lock();
-            // Every round sets the same series again: look before allocating.
-            let known = series.get(*app).is_some_and(|s| {
-                s.iter()
-                    .any(|(n, v)| *n == name && v.iter().eq(vals.iter().copied()))
-            });
-            if !known {
-                let owned = vals.iter().map(|v| v.to_string()).collect();
-                series
-                    .entry(app.to_string())
-                    .or_default()
-                    .insert((name, owned));
-            }
-        }
-    }
-
-    fn series_lock(&self) -> std::sync::MutexGuard<'_, AppSeries> {
-        self.app_series.lock().unwrap_or_else(|e| e.into_inner())
     }
 
     /// Drops every gauge of an app that is no longer reconciled.
     pub fn forget_app(&self, app: &str) {
-        let Some(series) = self.series_lock().remove(app) else {
-            return;
-        };
-        for (name, vals) in series {
-            if let Some((vec, _)) = self.gauges.get(name) {
-                let _ = vec.remove_label_values(&vals);
-            }
-        }
+        self.app_gauges.forget(app);
     }
 
     pub fn observe_duration(&self, secs: f64) {
@@ -185,9 +172,11 @@ impl Metrics {
 
     /// The text exposition format (families without a series yet are left out).
     pub fn render(&self) -> String {
-        TextEncoder::new()
+        let mut out = TextEncoder::new()
             .encode_to_string(&self.registry.gather())
-            .unwrap_or_else(|e| format!("# fas: cannot encode metrics: {e}\n"))
+            .unwrap_or_else(|e| format!("# fas: cannot encode metrics: {e}\n"));
+        self.app_gauges.render(&self.app_families, &mut out);
+        out
     }
 }
 

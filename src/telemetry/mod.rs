@@ -1,6 +1,7 @@
 //! `/metrics` (Prometheus exposition), `/healthz`, the status page and its JSON, and
 //! log setup.
 
+mod app_gauges;
 mod families;
 pub mod http;
 pub mod log;
