@@ -112,6 +112,14 @@ impl Scheduler {
         let mut pokes = self.pokes.take();
         let poked = pokes.is_some();
         let mut refresh_at = tokio::time::Instant::now();
+        // What every app's loop shares: one copy for all.
+        let ctx = Arc::new(LoopCtx {
+            reconciler: self.reconciler.clone(),
+            permits: permits.clone(),
+            interval: self.interval,
+            watch: self.watch.clone(),
+            apps: apps.clone(),
+        });
         loop {
             if tokio::time::Instant::now() >= refresh_at {
                 refresh_at += self.refresh_interval;
@@ -124,15 +132,8 @@ impl Scheduler {
                             if let Entry::Vacant(slot) = loops.entry(name) {
                                 let app = slot.key().clone();
                                 let poked = Arc::new(Notify::new());
-                                let ctx = Arc::new(LoopCtx {
-                                    reconciler: self.reconciler.clone(),
-                                    permits: permits.clone(),
-                                    interval: self.interval,
-                                    watch: self.watch.clone(),
-                                    apps: apps.clone(),
-                                });
                                 let task = tokio::spawn(app_loop(
-                                    ctx,
+                                    ctx.clone(),
                                     app.clone(),
                                     self.offset(&app),
                                     poked.clone(),
