@@ -11,7 +11,6 @@
 //! from a suspended pool and <= 2 s from a stopped one; 1,000 apps median <= 2 s at
 //! <= 10% of a core and <= 5 API calls per app per minute while steady.
 
-use std::io::{BufRead, BufReader};
 use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -21,7 +20,7 @@ use serde_json::{json, Value};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
-use super::bench_reconcile::usage;
+use super::bench_reconcile::{usage, SimChild};
 use crate::clock::SystemClock;
 use crate::config::{CollectorConfig, Secret, Watch};
 use crate::fly::{ClientOptions, FlyClient};
@@ -82,25 +81,12 @@ fn fleet(apps: usize) -> anyhow::Result<()> {
         .stdout(Stdio::null())
         .spawn()
         .context("cannot start redis-server")?);
-    let mut sim = Kid(Command::new(std::env::current_exe()?)
-        .args(["sim", "--listen", "127.0.0.1:0", "--apps"])
-        .arg(dir.join("seed.json"))
-        .stdout(Stdio::piped())
-        .spawn()
-        .context("cannot start fas sim")?);
-    let mut line = String::new();
-    // Kept open until the end: the simulator goes on printing.
-    let mut sim_out = BufReader::new(sim.0.stdout.take().context("no stdout")?);
-    sim_out.read_line(&mut line)?;
-    let url = line
-        .trim()
-        .strip_prefix("fas sim listening on ")
-        .context("fas sim did not start")?
-        .to_string();
+    let seed_path = dir.join("seed.json");
+    let sim = SimChild::start(&["--apps", &seed_path.to_string_lossy()])?;
     let rt = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()?;
-    let result = rt.block_on(measure(&names, &url, redis_port, trials));
+    let result = rt.block_on(measure(&names, &sim.url, redis_port, trials));
     let _ = std::fs::remove_dir_all(&dir);
     result
 }

@@ -66,6 +66,48 @@ pub(super) fn status_kb(key: &str) -> u64 {
         .unwrap_or(0)
 }
 
+/// A `fas sim` child process on a free port, killed when dropped.
+pub(super) struct SimChild {
+    child: std::process::Child,
+    /// Kept open until the end: the simulator goes on printing.
+    _out: BufReader<std::process::ChildStdout>,
+    /// Its base URL.
+    pub url: String,
+}
+
+impl SimChild {
+    /// `fas sim --listen 127.0.0.1:0 ARGS`, once it says where it listens.
+    pub(super) fn start(args: &[&str]) -> anyhow::Result<SimChild> {
+        let mut child = Command::new(std::env::current_exe()?)
+            .args(["sim", "--listen", "127.0.0.1:0"])
+            .args(args)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .context("cannot start fas sim")?;
+        let mut out = BufReader::new(child.stdout.take().context("no stdout")?);
+        let mut line = String::new();
+        out.read_line(&mut line)?;
+        let url = line
+            .trim()
+            .strip_prefix("fas sim listening on ")
+            .context("fas sim did not start")?
+            .to_string();
+        Ok(SimChild {
+            child,
+            _out: out,
+            url,
+        })
+    }
+}
+
+impl Drop for SimChild {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
 pub fn run(a: ReconcileBenchArgs) -> anyhow::Result<()> {
     let dir = std::env::temp_dir().join(format!("fas-bench-reconcile-{}", std::process::id()));
     std::fs::create_dir_all(&dir)?;
@@ -74,31 +116,12 @@ pub fn run(a: ReconcileBenchArgs) -> anyhow::Result<()> {
         &faults,
         format!("[{{\"action\": \"*\", \"delay_ms\": {}}}]", a.latency_ms),
     )?;
-    let mut sim = Command::new(std::env::current_exe()?)
-        .args([
-            "sim",
-            "--listen",
-            "127.0.0.1:0",
-            "--apps",
-            &format!("bench/app-*=3*{}", a.apps),
-            "--faults",
-        ])
-        .arg(&faults)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::inherit())
-        .spawn()
-        .context("cannot start fas sim")?;
-    let mut out = BufReader::new(sim.stdout.take().context("no stdout")?);
-    let mut line = String::new();
-    out.read_line(&mut line)?;
-    let url = line
-        .trim()
-        .strip_prefix("fas sim listening on ")
-        .context("fas sim did not start")?
-        .to_string();
+    let faults = faults.to_string_lossy();
+    let apps = format!("bench/app-*=3*{}", a.apps);
+    let sim = SimChild::start(&["--apps", &apps, "--faults", &faults])?;
+    let url = sim.url.clone();
     let result = bench(&a, &url);
-    let _ = sim.kill();
-    let _ = sim.wait();
+    drop(sim);
     let _ = std::fs::remove_dir_all(&dir);
     result
 }

@@ -213,7 +213,7 @@ impl Reconciler {
             .list_machines(app)
             .await
             .inspect_err(|_| self.api_error("list"))?;
-        self.remember(app, &listed, &collected);
+        self.remember(app, &settings, &listed, &collected);
         // Before this round's own suspends are noted (they would read as fresh).
         let stale = if settings.warm_pool {
             let pool = eligible(&listed, &settings.plan.process_group);

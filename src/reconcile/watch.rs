@@ -63,11 +63,16 @@ pub enum Step {
 impl Reconciler {
     /// Remembers a full round's listing (and the values of full-round-only
     /// collectors) for the watch steps until the next round, while watching is on.
-    pub(super) fn remember(&self, app: &str, listed: &[Machine], collected: &Collected) {
+    pub(super) fn remember(
+        &self,
+        app: &str,
+        settings: &Settings,
+        listed: &[Machine],
+        collected: &Collected,
+    ) {
         if !self.watching.load(Ordering::Relaxed) {
             return;
         }
-        let settings = self.settings();
         let mut known = self.known.lock();
         let k = known.entry(app.to_string()).or_default();
         k.listed = listed.to_vec();

@@ -62,6 +62,16 @@ impl Default for Options {
     }
 }
 
+impl Options {
+    /// The history column that is the demand (`demand_metric`, else the first).
+    pub(super) fn demand_column(&self, history: &History) -> usize {
+        self.demand_metric
+            .as_ref()
+            .and_then(|n| history.names.iter().position(|x| x == n))
+            .unwrap_or(0)
+    }
+}
+
 /// One round of the timeline.
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
 pub struct Round {
@@ -172,11 +182,7 @@ pub fn run(
     opts: &Options,
     mut on_round: impl FnMut(usize),
 ) -> (Vec<Round>, Summary) {
-    let demand_col = opts
-        .demand_metric
-        .as_ref()
-        .and_then(|n| history.names.iter().position(|x| x == n))
-        .unwrap_or(0);
+    let demand_col = opts.demand_column(history);
     let mut fleet = Fleet::new(opts.initial_machines, opts.initial_started);
     let mut timeline = Vec::with_capacity(history.rows.len());
     let mut sum = Summary::default();

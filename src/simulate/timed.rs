@@ -30,11 +30,7 @@ pub fn run(
     opts: &Options,
     cadence: Cadences,
 ) -> (Vec<Round>, Summary) {
-    let demand_col = opts
-        .demand_metric
-        .as_ref()
-        .and_then(|n| history.names.iter().position(|x| x == n))
-        .unwrap_or(0);
+    let demand_col = opts.demand_column(history);
     let mut fleet = Fleet::new(opts.initial_machines, opts.initial_started);
     let mut sum = Summary::default();
     let mut timeline = Vec::new();
