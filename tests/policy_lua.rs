@@ -230,3 +230,67 @@ fn stop_order_and_protect_are_id_lists() {
         assert!(e.contains(want), "{body}: {e}");
     }
 }
+
+/// `app.machines.list` is built only when read, yet always shows the decision's own
+/// app: a decision that skips it does not leave a stale list for the next, another
+/// app's list never shows through, and a policy that replaced `app.machines` with
+/// its own table still gets the list.
+#[test]
+fn the_machine_list_is_built_when_read_and_belongs_to_its_app() {
+    use fas::policy::MachineInfo;
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("p.lua");
+    std::fs::write(
+        &path,
+        "local kept\n\
+         function scale(m, app)\n\
+         if app.name == 'a' then kept = app.machines end\n\
+         if m.read == 0 then\n\
+           if app.name == 'own' then app.machines = setmetatable({}, {}) end\n\
+           return { started = 0 }\n\
+         end\n\
+         local l = app.machines.list\n\
+         if app.name == 'other' then l = kept.list end\n\
+         return { started = #l, created = 10 + ((l[1] and #l[1].id) or 0) }\n\
+         end\n",
+    )
+    .unwrap();
+    let mut p = Policy::from_file(&path, &json!({}), Limits::default()).unwrap();
+    let info = |id: &str| MachineInfo {
+        id: id.into(),
+        state: "started".into(),
+        ..Default::default()
+    };
+    let counts = MachineCounts::default();
+    let mut run = |app: &str, read: f64, list: Vec<MachineInfo>| {
+        let metrics = vec![("read".to_string(), read)];
+        let input = AppInput {
+            name: app,
+            now: 1000.0,
+            interval_secs: 15.0,
+            round: fas::policy::Round::Full,
+            machines: &counts,
+            metrics: &metrics,
+        };
+        let (t, _) = p.decide_full(&input, &[], list).unwrap();
+        let b = |b: Option<Bounds>| b.and_then(|b| b.max).unwrap_or(0);
+        (b(t.started), b(t.created))
+    };
+    assert_eq!(run("a", 0.0, vec![info("m1"), info("m2")]), (0, 0));
+    assert_eq!(
+        run("a", 1.0, vec![info("abc")]),
+        (1, 13),
+        "this decision's list"
+    );
+    assert_eq!(run("a", 1.0, vec![]), (0, 10), "no Machines: an empty list");
+    // `other` reads `a`'s `app.machines`, kept from a decision of `a` that did not
+    // read its list: it must not see its own Machines as `a`'s.
+    run("a", 0.0, vec![info("m1")]);
+    assert_eq!(run("other", 1.0, vec![info("x")]), (0, 10));
+    run("own", 0.0, vec![]);
+    assert_eq!(
+        run("own", 1.0, vec![info("m1"), info("m2")]),
+        (2, 12),
+        "a replaced app.machines still gets the list"
+    );
+}

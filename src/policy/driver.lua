@@ -3,8 +3,9 @@
 -- policy state with the policy's `scale`, the `policy-params` table, and for
 -- translated Expr policies their generated `fas_pack`, which knows the shape `scale`
 -- returns (those policies get no `app` and need no checks).
-local scale, params, pack, state_reset = ...
-local type, error, select, next, tostring, setmetatable, pairs = type, error, select, next, tostring, setmetatable, pairs
+local scale, params, pack, state_reset, machine_list = ...
+local type, error, select, next, tostring, setmetatable, getmetatable, pairs, rawset =
+  type, error, select, next, tostring, setmetatable, getmetatable, pairs, rawset
 local metrics, names, nnames = {}, {}, 0
 local apps, app_regions = {}, {}
 -- Metric names the policy read but no collector provides (a typo, or a metric the
@@ -88,12 +89,24 @@ end
 
 local no_list = setmetatable({}, { __newindex = function() error("app.machines.list is read-only", 2) end })
 
+-- `app.machines.list` is built when the policy first reads it in a decision (most
+-- never do, and it is the costliest part of `app`).
+local app_of = setmetatable({}, { __mode = "k" })
+local lazy_list = {
+  __index = function(t, k)
+    if k ~= "list" then return nil end
+    local list = machine_list(app_of[t]) or no_list
+    rawset(t, "list", list)
+    return list
+  end,
+}
+
 -- `regions` is a new {region = {started=, stopped=}} table when the app's regions
 -- changed since its last call, else nil (keep the last one).
 -- `errors` is {metric = message} for metrics that failed this round (only with
 -- policy-sees-errors), else nil: `app.errors` is then a shared, read-only empty table.
 local no_errors = setmetatable({}, { __newindex = function() error("app.errors is read-only", 2) end })
-local function drive(app_name, now, interval, created, started, stopped, regions, m1, m2, m3, m4, more, errors, list, watch)
+local function drive(app_name, now, interval, created, started, stopped, regions, m1, m2, m3, m4, more, errors, has_list, watch)
   fill(m1, m2, m3, m4, more)
   local app = apps[app_name]
   if app == nil then
@@ -116,7 +129,14 @@ local function drive(app_name, now, interval, created, started, stopped, regions
   if regions ~= nil then app_regions[app_name] = regions end
   machines.created, machines.started, machines.stopped = created, started, stopped
   machines.by_region = app_regions[app_name] or {}
-  machines.list = list or no_list
+  -- The policy may have replaced `app.machines` with a table of its own making.
+  if getmetatable(machines) == nil then setmetatable(machines, lazy_list) end
+  if getmetatable(machines) == lazy_list then
+    app_of[machines] = app_name
+    rawset(machines, "list", nil)
+  else
+    machines.list = has_list and machine_list(app_name) or no_list
+  end
   local r = scale(metrics, app)
   if r == nil then return 0, 0, 0, 0, 0 end
   if type(r) ~= "table" then

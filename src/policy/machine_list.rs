@@ -15,8 +15,41 @@ pub struct MachineInfo {
     pub metrics: Vec<(String, f64)>,
 }
 
+/// The list of the decision in progress, kept as Lua app data until the policy reads
+/// `app.machines.list` (most policies never do: the tables are then never built).
+#[derive(Default)]
+pub(super) struct Pending {
+    app: String,
+    list: Vec<MachineInfo>,
+}
+
+/// Holds `list` for `app`'s decision, which is about to run.
+pub(super) fn hold(lua: &Lua, app: &str, list: Vec<MachineInfo>) {
+    let mut pending = lua
+        .app_data_mut::<Pending>()
+        .expect("set up with the policy");
+    pending.app.clear();
+    pending.app.push_str(app);
+    pending.list = list;
+}
+
+/// driver.lua's `machine_list(app)`: `app`'s held list as Lua tables, or nil when
+/// there is none (or the decision in progress is another app's).
+pub(super) fn builder(lua: &Lua) -> mlua::Result<mlua::Function> {
+    lua.set_app_data(Pending::default());
+    lua.create_function(|lua, app: mlua::LuaString| {
+        let pending = lua
+            .app_data_ref::<Pending>()
+            .expect("set up with the policy");
+        if pending.list.is_empty() || app.as_bytes() != pending.app.as_bytes() {
+            return Ok(None);
+        }
+        to_lua(lua, &pending.list).map(Some)
+    })
+}
+
 /// The list as a Lua sequence of tables.
-pub(super) fn to_lua(lua: &Lua, list: &[MachineInfo]) -> mlua::Result<Table> {
+fn to_lua(lua: &Lua, list: &[MachineInfo]) -> mlua::Result<Table> {
     let out = lua.create_table_with_capacity(list.len(), 0)?;
     for m in list {
         let t = lua.create_table_with_capacity(0, 6)?;

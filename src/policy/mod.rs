@@ -201,9 +201,14 @@ impl Policy {
                 tracing::warn!(app = %app, policy = %policy, "app.state was set to a {kind}; it must be a table, so it starts again empty");
                 Ok(())
             })?;
-            lua.load(DRIVER_LUA)
-                .set_name("=fas-driver")
-                .call((scale, params, pack, state_reset))
+            let machine_list = machine_list::builder(&lua)?;
+            lua.load(DRIVER_LUA).set_name("=fas-driver").call((
+                scale,
+                params,
+                pack,
+                state_reset,
+                machine_list,
+            ))
         };
         let (drive, set_names, state_of, all_states, restore, forget, unknown) =
             setup().map_err(|e| PolicyError::lua(&label, &e))?;
@@ -241,7 +246,7 @@ impl Policy {
 
     /// One decision for one app. Any error means: scale nothing for this app this round.
     pub fn decide(&mut self, input: &AppInput) -> Result<Targets, PolicyError> {
-        self.decide_full(input, &[], &[]).map(|(t, _)| t)
+        self.decide_full(input, &[], Vec::new()).map(|(t, _)| t)
     }
 
     /// As `decide`, with what a Lua policy may see beyond the counts: the metrics that
@@ -251,7 +256,7 @@ impl Policy {
         &mut self,
         input: &AppInput,
         errors: &[(String, String)],
-        list: &[MachineInfo],
+        list: Vec<MachineInfo>,
     ) -> Result<(Targets, Order), PolicyError> {
         let result = self.call(input, errors, list);
         if result.is_err() {
@@ -270,7 +275,7 @@ impl Policy {
         &mut self,
         input: &AppInput,
         errors: &[(String, String)],
-        list: &[MachineInfo],
+        list: Vec<MachineInfo>,
     ) -> mlua::Result<outcome::Answer> {
         let same = self.metric_names.len() == input.metrics.len()
             && self
@@ -317,11 +322,9 @@ impl Policy {
                     .create_table_from(errors.iter().map(|(k, v)| (k.as_str(), v.as_str())))?,
             )
         };
-        let list = if list.is_empty() {
-            None
-        } else {
-            Some(machine_list::to_lua(&self.lua, list)?)
-        };
+        // Built into Lua tables only if the policy reads `app.machines.list`.
+        let has_list = !list.is_empty();
+        machine_list::hold(&self.lua, input.name, list);
         self.drive.call((
             name,
             input.now,
@@ -337,7 +340,7 @@ impl Policy {
                 v(3),
                 more,
                 errors,
-                list,
+                has_list,
                 input.round == Round::Watch,
             ),
         ))

@@ -296,7 +296,8 @@ fn warn_unknown_metrics(s: &Shared, policy: &Policy, app: &str, metrics: &[(Stri
 
 fn run(s: &Shared, policy: &mut Policy, job: Job) {
     match job {
-        Job::Decide(d, reply) => {
+        Job::Decide(mut d, reply) => {
+            let list = std::mem::take(&mut d.list);
             let input = AppInput {
                 name: &d.app,
                 now: d.now,
@@ -305,7 +306,7 @@ fn run(s: &Shared, policy: &mut Policy, job: Job) {
                 machines: &d.machines,
                 metrics: &d.metrics,
             };
-            let result = policy.decide_full(&input, &d.errors, &d.list);
+            let result = policy.decide_full(&input, &d.errors, list);
             if !policy.is_expr() {
                 warn_unknown_metrics(s, policy, &d.app, &d.metrics);
             }

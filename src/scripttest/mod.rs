@@ -241,7 +241,7 @@ impl UserData for TestPolicy {
             };
             let (t, order) = this
                 .0
-                .decide_full(&input, &errors, &list)
+                .decide_full(&input, &errors, list)
                 .map_err(|e| mlua::Error::RuntimeError(e.to_string()))?;
             let out = lua.create_table()?;
             out.raw_set("created", bounds_table(lua, t.created)?)?;

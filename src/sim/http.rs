@@ -132,7 +132,7 @@ async fn answer(
     let result = {
         let mut world = sim.world.lock().unwrap_or_else(|e| e.into_inner());
         let now = Instant::now();
-        world.settle(now);
+        world.settle_scope(app, now);
         op(&mut world, now)
     };
     if let Some(f) = fault.filter(|f| f.apply_first) {

@@ -227,7 +227,7 @@ async fn wait_machine(
     loop {
         let reached = {
             let mut w = sim.world.lock().unwrap_or_else(|e| e.into_inner());
-            w.settle(Instant::now());
+            w.settle_scope(&app, Instant::now());
             let all = w.apps.get(&app).map(|a| {
                 a.machines
                     .iter()

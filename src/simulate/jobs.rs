@@ -118,7 +118,7 @@ pub fn run(
             machines: &c,
             metrics: &metrics,
         };
-        let Ok((targets, order)) = policy.decide_full(&input, &[], &list) else {
+        let Ok((targets, order)) = policy.decide_full(&input, &[], list) else {
             continue;
         };
         let order = if own_order { order } else { Order::default() };
