@@ -68,6 +68,19 @@ fn collect_once(cfg: &Config, app: &str) -> anyhow::Result<Vec<(String, f64)>> {
     })
 }
 
+/// What `serve` checks when it loads a configuration, `eval` checks too (the
+/// collectors, the plan's settings), with `--set` as well; only the API token is not
+/// required, since `eval` never calls Fly.
+fn check_like_serve(cfg: &Config) -> anyhow::Result<()> {
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?;
+    // Collectors are built inside the runtime: a gRPC channel needs its reactor.
+    let _inside = rt.enter();
+    super::serve_reload::settings(cfg)?;
+    Ok(())
+}
+
 pub fn run(args: EvalArgs) -> anyhow::Result<()> {
     crate::telemetry::log::init_policy_prints();
     let mut cfg = Config::load(args.config.as_deref(), &process_env)?;
@@ -78,6 +91,7 @@ pub fn run(args: EvalArgs) -> anyhow::Result<()> {
     cfg.validate(Needs {
         app: sets.is_empty(),
     })?;
+    check_like_serve(&cfg)?;
     if args.show_lua {
         if cfg.policy.is_some() {
             bail!("--show-lua shows translated count expressions; this config uses a Lua policy");

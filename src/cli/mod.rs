@@ -17,7 +17,9 @@ mod serve_reload;
 mod sim;
 mod simulate;
 
-use clap::{Parser, Subcommand};
+use std::ffi::OsString;
+
+use clap::{CommandFactory, Parser, Subcommand};
 
 #[derive(Parser)]
 #[command(
@@ -68,7 +70,7 @@ pub fn run() -> i32 {
         let text = info.to_string();
         eprintln!("panic: {}", crate::redact::quote(&text));
     }));
-    let cli = Cli::parse();
+    let cli = Cli::parse_from(go_style_flags(std::env::args_os().collect()));
     let result = match cli.command {
         Command::Sandbox(args) => sandbox::run(args),
         Command::Serve(args) => serve::run(args),
@@ -90,5 +92,77 @@ pub fn run() -> i32 {
             eprintln!("ERROR: {}", crate::redact::quote(&msg));
             1
         }
+    }
+}
+
+/// fly-autoscaler parses its flags as Go does and prints `-config` in its usage, so
+/// deployments carry `fly-autoscaler serve -config up.yml`. Go reads `-name`,
+/// `-name=value`, `--name` and `--name=value` alike: a single-dash word naming one of
+/// the subcommand's long options (or `help`) is read as that option. Other words,
+/// values and everything after `--` are left alone.
+pub fn go_style_flags(args: Vec<OsString>) -> Vec<OsString> {
+    let cli = Cli::command();
+    let Some(sub) = args
+        .get(1)
+        .and_then(|a| a.to_str())
+        .and_then(|name| cli.find_subcommand(name))
+    else {
+        return args;
+    };
+    let longs: Vec<&str> = sub
+        .get_arguments()
+        .filter_map(|a| a.get_long())
+        .chain(["help"])
+        .collect();
+    let mut after_dashes = false;
+    let mut out = Vec::with_capacity(args.len());
+    for (i, arg) in args.iter().enumerate() {
+        after_dashes |= arg == "--";
+        let go_flag = arg
+            .to_str()
+            .filter(|_| i >= 2 && !after_dashes)
+            .and_then(|a| a.strip_prefix('-'))
+            .filter(|word| !word.starts_with('-'))
+            .filter(|word| longs.contains(&word.split('=').next().unwrap_or(word)));
+        match go_flag {
+            Some(word) => out.push(OsString::from(format!("--{word}"))),
+            None => out.push(arg.clone()),
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn rewrite(args: &[&str]) -> Vec<String> {
+        let args = args.iter().map(OsString::from).collect();
+        go_style_flags(args)
+            .into_iter()
+            .map(|a| a.into_string().unwrap())
+            .collect()
+    }
+
+    #[test]
+    fn go_style_flags_read_as_long_options() {
+        assert_eq!(
+            rewrite(&["fas", "eval", "-config", "up.yml"]),
+            ["fas", "eval", "--config", "up.yml"]
+        );
+        assert_eq!(
+            rewrite(&["fas", "serve", "-config=up.yml", "-log-format", "json"]),
+            ["fas", "serve", "--config=up.yml", "--log-format", "json"]
+        );
+        assert_eq!(
+            rewrite(&["fas", "serve", "-help"]),
+            ["fas", "serve", "--help"]
+        );
+        // Not an option of the command, a value, or after `--`: untouched.
+        assert_eq!(
+            rewrite(&["fas", "eval", "-x", "--set", "q=-1", "--", "-config"]),
+            ["fas", "eval", "-x", "--set", "q=-1", "--", "-config"]
+        );
+        assert_eq!(rewrite(&["fas", "-config"]), ["fas", "-config"]);
     }
 }

@@ -22,18 +22,22 @@ pub struct ServeArgs {
     /// YAML config file (fly-autoscaler's format); environment variables apply first.
     #[arg(long)]
     config: Option<PathBuf>,
-    /// Log format.
-    #[arg(long, value_parser = ["text", "json"], default_value = "text")]
-    log_format: String,
+    /// Log format: text, json, or logfmt (Go slog's `level=INFO msg=…`, upstream's);
+    /// overrides FAS_LOG_FORMAT (log-format).
+    #[arg(long, value_parser = crate::telemetry::log::FORMATS)]
+    log_format: Option<String>,
 }
 
 pub fn run(args: ServeArgs) -> anyhow::Result<()> {
-    let cfg = Config::load(args.config.as_deref(), &process_env)?;
+    let mut cfg = Config::load(args.config.as_deref(), &process_env)?;
+    if let Some(f) = args.log_format {
+        cfg.log_format = f;
+    }
     cfg.validate(Needs { app: true })?;
     if cfg.api_token.is_empty() {
         bail!("api token required: set FAS_API_TOKEN (api-token), e.g. from `fly tokens create deploy -a APP`");
     }
-    telemetry::log::init(args.log_format == "json", cfg.verbose);
+    telemetry::log::init(&cfg.log_format, cfg.verbose);
     let rt = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()?;

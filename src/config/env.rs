@@ -28,6 +28,9 @@ impl Config {
         if let Some(s) = env("FAS_STOP_MODE").filter(|s| !s.is_empty()) {
             c.stop_mode = s;
         }
+        if let Some(s) = env("FAS_LOG_FORMAT").filter(|s| !s.is_empty()) {
+            c.log_format = s;
+        }
         c.stop_signal = get("FAS_STOP_SIGNAL");
         if let Some(s) = env("FAS_PAUSE").filter(|s| !s.is_empty()) {
             c.pause = s;

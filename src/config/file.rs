@@ -40,6 +40,7 @@ pub struct FileConfig {
     pub max_created_machine_count: Option<Scalar>,
     pub initial_machine_state: Option<Scalar>,
     pub stop_mode: Option<Scalar>,
+    pub log_format: Option<Scalar>,
     pub stop_signal: Option<Scalar>,
     pub stop_timeout: Option<Scalar>,
     pub cordon_before_stop: Option<bool>,

@@ -93,6 +93,8 @@ pub struct Config {
     pub initial_machine_state: String,
     /// How scale-down stops a Machine: `stop` (upstream) or `suspend`.
     pub stop_mode: String,
+    /// `text`, `json` or `logfmt` (Go slog's text format, upstream's).
+    pub log_format: String,
     /// Scale-down's stop signal and timeout ("" / zero: the Machine's `stop_config`).
     pub stop_signal: String,
     pub stop_timeout: Duration,
@@ -140,6 +142,7 @@ impl Default for Config {
             max_started_machine_count: String::new(),
             initial_machine_state: "started".into(),
             stop_mode: "stop".into(),
+            log_format: "text".into(),
             stop_signal: String::new(),
             stop_timeout: Duration::ZERO,
             cordon_before_stop: false,
@@ -217,6 +220,7 @@ impl Config {
         );
         set(&mut self.initial_machine_state, f.initial_machine_state);
         set(&mut self.stop_mode, f.stop_mode);
+        set(&mut self.log_format, f.log_format);
         set(&mut self.stop_signal, f.stop_signal);
         set(&mut self.pause, f.pause);
         if let Some(v) = f.cordon_before_stop {

@@ -35,6 +35,27 @@ fn pair(what: &str, single: &str, min: &str, max: &str) -> Result<(), ConfigErro
     Ok(())
 }
 
+/// `metrics-addr` must be `host:port` (a name is resolved when fas binds it, so a
+/// name only has to look like one here).
+fn check_listen_addr(addr: &str) -> Result<(), ConfigError> {
+    if addr.parse::<std::net::SocketAddr>().is_ok() {
+        return Ok(());
+    }
+    let looks_right = addr.rsplit_once(':').is_some_and(|(host, port)| {
+        port.parse::<u16>().is_ok()
+            && !host.is_empty()
+            && host
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '_'))
+    });
+    if looks_right {
+        return Ok(());
+    }
+    Err(invalid(format!(
+        "metrics address {addr:?} is not host:port: set FAS_METRICS_ADDR (metrics-addr), e.g. 0.0.0.0:9090"
+    )))
+}
+
 /// More rounds in flight than this cannot be served by Fly's per-app rate limits
 /// anyway, and a number far beyond it would overflow the scheduler's semaphore.
 pub const MAX_CONCURRENCY: usize = 10_000;
@@ -68,18 +89,19 @@ impl Config {
                 "app name required: set FAS_APP_NAME (app-name), e.g. my-app or my-app-*",
             ));
         }
-        if needs.app && crate::reconcile::scheduler::is_pattern(&self.app_name) {
+        // A name given is checked as `serve` checks it, even where it is not needed
+        // (`eval --set`): `eval` is how people check a configuration.
+        let pattern = crate::reconcile::scheduler::is_pattern(&self.app_name);
+        if pattern {
             crate::reconcile::Apps::from_config(&self.app_name, &self.org).map_err(invalid)?;
         }
-        if needs.app
-            && crate::reconcile::scheduler::is_pattern(&self.app_name)
-            && self.org.is_empty()
-        {
+        if pattern && self.org.is_empty() {
             return Err(invalid(format!(
                 "app name {:?} has a wildcard, so an org is required: set FAS_ORG (org) to the org whose apps to scale",
                 self.app_name
             )));
         }
+        check_listen_addr(&self.metrics_addr)?;
         let counts = self.has_created_count() || self.has_started_count();
         match (&self.policy, counts) {
             (Some(p), true) => {
@@ -117,6 +139,12 @@ impl Config {
             return Err(invalid(format!(
                 "initial machine state must be 'started', 'stopped' or 'suspended' (FAS_INITIAL_MACHINE_STATE / initial-machine-state), got {:?}",
                 self.initial_machine_state
+            )));
+        }
+        if !crate::telemetry::log::FORMATS.contains(&self.log_format.as_str()) {
+            return Err(invalid(format!(
+                "log format must be text, json or logfmt (FAS_LOG_FORMAT / log-format), got {:?}",
+                self.log_format
             )));
         }
         if !matches!(self.stop_mode.as_str(), "stop" | "suspend") {

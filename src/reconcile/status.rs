@@ -67,10 +67,14 @@ pub struct Round {
     pub metrics: Vec<(String, f64)>,
     pub created_target: Option<Bounds>,
     pub started_target: Option<Bounds>,
-    /// Reachable Machines of the process group, as the round saw them.
+    /// Reachable Machines of the process group, as the round saw them; a round that
+    /// failed carries the last known counts instead (see `counts_from`).
     pub created: u64,
     pub started: u64,
     pub stopped: u64,
+    /// For a failed round, when the counts it shows were seen (the last round that
+    /// listed the app); None when the round saw them itself, or nothing is known.
+    pub counts_from: Option<f64>,
     /// `no_scale`, `create`, `destroy`, `start`, `stop`, `suspend`, or `error`.
     pub action: &'static str,
     /// The Machines the plan picked (IDs, or `new in REGION` for creates).
@@ -119,12 +123,21 @@ fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
 }
 
 impl Status {
-    pub fn record(&self, app: &str, round: Round) {
+    pub fn record(&self, app: &str, mut round: Round) {
         let mut apps = lock(&self.apps);
         let kept = match apps.get_mut(app) {
             Some(k) => k,
             None => apps.entry(app.to_string()).or_default(),
         };
+        // A failed round knows no counts (it may have failed before listing): it
+        // shows the last known ones, not zeros that Fly and /metrics contradict.
+        if round.action == "error" {
+            if let Some(prev) = kept.rounds.back() {
+                (round.created, round.started, round.stopped) =
+                    (prev.created, prev.started, prev.stopped);
+                round.counts_from = prev.counts_from.or(Some(prev.at));
+            }
+        }
         if kept.points.len() >= HISTORY {
             kept.points.pop_front();
         }
@@ -200,7 +213,8 @@ impl Status {
 impl Round {
     /// The status page's record of a reconcile's result.
     pub fn of(at: f64, result: &Result<Outcome, ReconcileError>, took: Duration) -> Round {
-        let took_ms = took.as_secs_f64() * 1e3;
+        // To a tenth of a millisecond: more digits are float noise on the page and API.
+        let took_ms = (took.as_secs_f64() * 1e4).round() / 10.0;
         match result {
             Ok(o) => Round {
                 metrics: o.metrics.clone(),
@@ -239,6 +253,7 @@ impl Round {
             created: machines.created,
             started: machines.started,
             stopped: machines.stopped,
+            counts_from: None,
             action: "",
             planned: Vec::new(),
             dry_run: false,
@@ -274,5 +289,41 @@ mod tests {
         assert_eq!(s.latest()[0].1.at, (HISTORY + 9) as f64);
         s.forget("web");
         assert!(s.history("web").is_none() && s.latest().is_empty());
+    }
+
+    #[test]
+    fn a_failed_round_shows_the_last_known_counts() {
+        let s = Status::default();
+        let failed = |at: f64| Round {
+            action: "error",
+            ..Round::new(at, &MachineCounts::default())
+        };
+        s.record("web", failed(1.0));
+        assert_eq!(s.latest()[0].1.counts_from, None, "nothing known yet");
+        let two = MachineCounts {
+            created: 2,
+            started: 2,
+            ..Default::default()
+        };
+        s.record(
+            "web",
+            Round {
+                action: "no_scale",
+                ..Round::new(15.0, &two)
+            },
+        );
+        s.record("web", failed(30.0));
+        s.record("web", failed(45.0));
+        let last = &s.latest()[0].1;
+        assert_eq!(
+            (last.started, last.created, last.counts_from),
+            (2, 2, Some(15.0))
+        );
+        let (points, _) = s.history("web").unwrap();
+        assert_eq!(
+            points.last().unwrap().started,
+            2,
+            "the chart keeps them too"
+        );
     }
 }

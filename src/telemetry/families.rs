@@ -182,3 +182,45 @@ pub const FAMILIES: &[Family] = &[
         "Time one app's reconcile took.",
         &[]),
 ];
+
+/// The label values each fixed-label counter documents, exported at 0 from the first
+/// scrape, as upstream exports its counters: a dashboard or an alert on
+/// `status="failed"` has its series before the first failure. Counters by app or by
+/// collector appear with their app or collector.
+pub const ZERO_SERIES: &[(&str, &str, &[&str])] = &[
+    (
+        "fas_reconcile_count",
+        "status",
+        &["create", "destroy", "start", "stop", "suspend", "no_scale"],
+    ),
+    ("fas_machine_create_count", "status", &["ok", "failed"]),
+    ("fas_machine_destroy_count", "status", &["ok", "failed"]),
+    ("fas_machine_start_count", "status", &["ok", "failed"]),
+    ("fas_machine_stop_count", "status", &["ok", "failed"]),
+    ("fas_machine_suspend_count", "status", &["ok", "failed"]),
+    (
+        "fas_reconcile_errors_total",
+        "kind",
+        &["collect", "api", "policy", "timeout", "nothing_to_clone"],
+    ),
+    (
+        "fas_reconcile_skipped_total",
+        "reason",
+        &["release", "overrun", "paused"],
+    ),
+    (
+        "fas_watch_steps_total",
+        "result",
+        &["steady", "acted", "error"],
+    ),
+    (
+        "fas_pokes_total",
+        "result",
+        &["queued", "unknown", "too_soon", "unauthorized"],
+    ),
+    (
+        "fas_config_reloads_total",
+        "result",
+        &["applied", "rejected"],
+    ),
+];

@@ -1,4 +1,5 @@
-//! Log setup: human-readable lines, or one JSON object per event for machines.
+//! Log setup: human-readable lines, one JSON object per event, or logfmt lines as
+//! Go's slog writes them (upstream's format).
 
 use std::io::IsTerminal;
 
@@ -10,18 +11,25 @@ fn ansi() -> bool {
     std::io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none()
 }
 
-/// `RUST_LOG` wins when set; else `info`, or `debug` with `verbose`.
-pub fn init(json: bool, verbose: bool) {
+/// The formats of `--log-format` / `log-format`.
+pub const FORMATS: [&str; 3] = ["text", "json", "logfmt"];
+
+/// `RUST_LOG` wins when set; else `info`, or with `verbose` fas's own debug lines
+/// too (not its libraries': those are `RUST_LOG=debug`).
+pub fn init(format: &str, verbose: bool) {
     let filter = EnvFilter::try_from_default_env()
-        .unwrap_or_else(|_| EnvFilter::new(if verbose { "debug" } else { "info" }));
+        .unwrap_or_else(|_| EnvFilter::new(if verbose { "info,fas=debug" } else { "info" }));
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_ansi(ansi())
         .with_writer(crate::redact::Stderr::default);
-    let _ = if json {
-        builder.json().try_init()
-    } else {
-        builder.try_init()
+    let _ = match format {
+        "json" => builder.json().try_init(),
+        "logfmt" => builder
+            .with_ansi(false)
+            .event_format(super::logfmt::Logfmt)
+            .try_init(),
+        _ => builder.try_init(),
     };
 }
 

@@ -11,7 +11,7 @@ use prometheus::{
 };
 
 use super::app_gauges::AppGauges;
-use super::families::{Family, FAMILIES};
+use super::families::{Family, FAMILIES, ZERO_SERIES};
 
 const BUCKETS: &[f64] = &[
     0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0,
@@ -66,6 +66,13 @@ impl Default for Metrics {
                 }
             };
             registered.expect("fas's metric families are valid");
+        }
+        for (name, label, values) in ZERO_SERIES {
+            let (vec, _) = &counters[name];
+            for v in *values {
+                let _ = vec.get_metric_with_label_values(&[v]);
+            }
+            debug_assert_eq!(counters[name].1, [*label]);
         }
         Metrics {
             registry,
@@ -197,9 +204,11 @@ mod tests {
         m.observe_duration(0.02);
         let text = m.render();
         assert!(
-            text.contains(
-                "# TYPE fas_reconcile_count counter\nfas_reconcile_count{status=\"no_scale\"} 2\n"
-            ),
+            text.contains("# TYPE fas_reconcile_count counter\n"),
+            "{text}"
+        );
+        assert!(
+            text.contains("\nfas_reconcile_count{status=\"no_scale\"} 2\n"),
             "{text}"
         );
         assert!(
@@ -215,12 +224,26 @@ mod tests {
         assert!(!m.render().contains("app=\"web\""));
     }
 
+    /// Upstream's counters, and every documented value of fas's fixed-label ones,
+    /// are on the first scrape at 0.
+    #[test]
+    fn documented_counter_series_start_at_zero() {
+        let text = Metrics::default().render();
+        for (name, label, values) in ZERO_SERIES {
+            for v in *values {
+                let series = format!("{name}{{{label}=\"{v}\"}} 0\n");
+                assert!(text.contains(&series), "{series} missing:\n{text}");
+            }
+        }
+        assert!(text.contains("fas_machine_start_count{status=\"failed\"} 0\n"));
+    }
+
     #[test]
     fn counters_read_back_without_creating_series() {
         let m = Metrics::default();
-        assert_eq!(m.counter("fas_reconcile_count", &[("status", "stop")]), 0);
+        assert_eq!(m.counter("fas_api_errors_total", &[("call", "get")]), 0);
         assert!(
-            !m.render().contains("status=\"stop\""),
+            !m.render().contains("fas_api_errors_total{"),
             "reading made a series"
         );
         m.set_counter("fas_api_retries_total", &[("call", "start")], 3);

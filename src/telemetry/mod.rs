@@ -5,6 +5,7 @@ mod app_gauges;
 mod families;
 pub mod http;
 pub mod log;
+mod logfmt;
 pub mod metrics;
 pub mod poke;
 pub mod status;

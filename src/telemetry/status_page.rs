@@ -156,8 +156,15 @@ fn outcome(r: &Round) -> String {
 }
 
 fn machines(r: &Round) -> String {
+    if r.action == "error" && r.counts_from.is_none() {
+        return "— <span class=\"muted\">(not listed yet)</span>".into();
+    }
+    let known = match r.counts_from {
+        Some(at) => format!(", last known at {}", crate::clock::timestamp(at as u64)),
+        None => String::new(),
+    };
     format!(
-        "{} started / {} created <span class=\"muted\">({} stopped)</span>",
+        "{} started / {} created <span class=\"muted\">({} stopped{known})</span>",
         r.started, r.created, r.stopped
     )
 }
