@@ -21,11 +21,20 @@ pub mod telemetry;
 /// An error with its causes, `outer: inner: innermost` (HTTP and gRPC libraries keep
 /// the useful part, e.g. "connection refused", in the causes).
 pub fn error_chain(e: &dyn std::error::Error) -> String {
-    let mut msg = e.to_string();
-    let mut src = e.source();
+    chain_from(e.to_string(), e.source())
+}
+
+/// `first`, then each source's text — once: libraries often repeat their source's
+/// text in their own (`tcp connect error: tcp connect error: …`), so a text already
+/// said is left out.
+pub fn chain_from(first: String, mut src: Option<&dyn std::error::Error>) -> String {
+    let mut parts = vec![first];
     while let Some(s) = src {
-        msg = format!("{msg}: {s}");
+        let text = s.to_string();
+        if !parts.iter().any(|p| p.contains(&text)) {
+            parts.push(text);
+        }
         src = s.source();
     }
-    msg
+    parts.join(": ")
 }

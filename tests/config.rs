@@ -139,8 +139,12 @@ fn upstream_validation_rules_with_keys_named() {
         ),
         (
             &[app, ("FAS_STARTED_MACHINE_COUNT", "1"), ("FAS_MAX_STARTED_MACHINE_COUNT", "1")],
-            "cannot define started machine count and min/max started machine count",
+            "cannot define started machine count and min/max started machine count: set either \
+             FAS_STARTED_MACHINE_COUNT (started-machine-count) or the min/max pair \
+             (FAS_MIN_STARTED_MACHINE_COUNT / min-started-machine-count, FAS_MAX_STARTED_MACHINE_COUNT / max-started-machine-count)",
         ),
+        (&[app, ("FAS_STARTED_MACHINE_COUNT", "1"), ("FAS_METRICS_ADDR", ":x")], "metrics address \":x\" is not host:port"),
+        (&[app, ("FAS_STARTED_MACHINE_COUNT", "1"), ("FAS_LOG_FORMAT", "XML")], "log format must be text, json or logfmt"),
         (
             &[app, ("FAS_STARTED_MACHINE_COUNT", "1"), ("FAS_INITIAL_MACHINE_STATE", "running")],
             "initial machine state must be 'started', 'stopped' or 'suspended'",
@@ -180,6 +184,11 @@ fn upstream_validation_rules_with_keys_named() {
         );
     }
     assert!(validate(&[app, ("FAS_POLICY", "p.lua")]).is_ok());
+    // Listen addresses as Go writes them, and host names resolved only when bound.
+    for addr in [":9090", "[::]:9090", "fly-local-6pn:9090", "127.0.0.1:0"] {
+        let r = validate(&[app, ("FAS_POLICY", "p.lua"), ("FAS_METRICS_ADDR", addr)]);
+        assert!(r.is_ok(), "{addr}: {r:?}");
+    }
     // `fas eval --set` needs no app.
     let c = from_env(&[("FAS_STARTED_MACHINE_COUNT", "1")]).unwrap();
     assert!(c.validate(Needs { app: false }).is_ok());

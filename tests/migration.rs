@@ -281,3 +281,49 @@ async fn logfmt_lines_read_as_slog_writes_them() {
     assert_eq!(get("app"), Some("web"), "{acted:?}");
     assert_eq!(get("targets"), Some("started=1"), "{acted:?}");
 }
+
+/// Errors say what to do and say it once: an unknown metric lists the metrics there
+/// are and how to add one; a Temporal error does not repeat its causes; a collector
+/// that cannot be set up fails with the prefix every collection error has.
+#[test]
+fn errors_name_the_fix_and_say_each_cause_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let o = fas(
+        &["eval", "--set", "q=1"],
+        &env(&[("FAS_STARTED_MACHINE_COUNT", "qq + 1")]),
+        dir.path(),
+    );
+    let e = stderr(&o);
+    assert!(e.contains("unknown name qq (1:1) (metrics: q; give one with --set NAME=VALUE"), "{e}");
+
+    let csv = support::repo().join("examples/history/queue_depth.csv");
+    let o = fas(
+        &["simulate", "--metrics", csv.to_str().unwrap(), "--expr", "ceil(queue / 10)"],
+        &[],
+        dir.path(),
+    );
+    let e = stderr(&o);
+    assert!(
+        e.contains("(metrics: queue_depth; the metrics are the columns of the --metrics CSV)"),
+        "{e}"
+    );
+
+    let temporal = [
+        ("FAS_APP_NAME", "web"),
+        ("FAS_STARTED_MACHINE_COUNT", "q"),
+        ("FAS_TEMPORAL_ADDRESS", "127.0.0.1:1"),
+        ("FAS_TEMPORAL_METRIC_NAME", "q"),
+        ("FAS_TEMPORAL_NAMESPACE", "ns"),
+    ];
+    let o = fas(&["eval"], &env(&temporal), dir.path());
+    let e = stderr(&o);
+    assert!(e.starts_with("ERROR: metrics collection failed: "), "{e}");
+    assert_eq!(e.matches("tcp connect error").count(), 1, "{e}");
+
+    let mut bad_key = temporal.to_vec();
+    bad_key.extend([("FAS_TEMPORAL_CERT_DATA", "x"), ("FAS_TEMPORAL_KEY_DATA", "y")]);
+    let o = fas(&["eval"], &env(&bad_key), dir.path());
+    let e = stderr(&o);
+    assert!(e.starts_with("ERROR: metrics collection failed: "), "{e}");
+    assert!(e.contains("TLS"), "{e}");
+}

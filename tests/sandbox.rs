@@ -5,6 +5,14 @@ mod support;
 
 use support::{fas, repo, stderr, stdout};
 
+/// The summary block: from its `summary:` line to the end.
+fn summary(out: &str) -> &str {
+    let at = out
+        .find("\nsummary: ")
+        .unwrap_or_else(|| panic!("no summary: {out}"));
+    &out[at + 1..]
+}
+
 #[test]
 fn the_default_policy_scales_the_simulated_app() {
     let o = fas(
@@ -18,10 +26,12 @@ fn the_default_policy_scales_the_simulated_app() {
         out.lines().filter(|l| l.starts_with("t=")).count() >= 3,
         "a line per round: {out}"
     );
-    let summary = out
-        .lines()
-        .find(|l| l.starts_with("summary:"))
-        .unwrap_or_else(|| panic!("{out}"));
+    // Lines fit a log viewer: none runs past 125 characters.
+    for line in out.lines() {
+        assert!(line.chars().count() <= 125, "{} characters: {line}", line.len());
+    }
+    assert!(out.contains("fleet at the start: 1 Machine, 1 started"), "{out}");
+    let summary = summary(&out);
     assert!(
         !summary.contains(" 0 created"),
         "the pool policy created Machines: {summary}"
@@ -47,7 +57,7 @@ fn an_expr_policy_starts_and_stops_from_a_pool() {
     let out = stdout(&o);
     assert!(o.status.success(), "{out}{}", stderr(&o));
     assert!(out.contains("policy ceil(queue_depth / 10)"), "{out}");
-    let summary = out.lines().find(|l| l.starts_with("summary:")).unwrap();
+    let summary = summary(&out);
     assert!(
         !summary.contains(" 0 started,"),
         "Machines were started: {summary}"
@@ -73,9 +83,9 @@ fn at_any_speed_the_app_keeps_a_machine() {
                     "speed {speed} {expr:?}: {line}"
                 );
             }
-            let summary = out.lines().find(|l| l.starts_with("summary:")).unwrap();
+            let summary = summary(&out);
             let fewest: u64 = summary
-                .split("fewest Machines ")
+                .split("Machines: fewest ")
                 .nth(1)
                 .and_then(|r| r.split(',').next())
                 .and_then(|n| n.trim().parse().ok())
@@ -118,15 +128,15 @@ fn every_shipped_policy_scales_in_the_sandbox() {
     ] {
         let out = shipped_policy(policy, "3s");
         assert!(
-            out.contains("metrics fed to the policy: queue_depth"),
+            out.contains("metrics fed to the policy:\n  queue_depth ("),
             "{out}"
         );
         assert!(!out.contains("warning:"), "{policy}: {out}");
-        let summary = out.lines().find(|l| l.starts_with("summary:")).unwrap();
-        // "…; C created, D destroyed, S started, P stopped; …": some action happened.
+        let summary = summary(&out);
+        // "  actions: C created, D destroyed, S started, P stopped": some action happened.
         let actions: u64 = summary
-            .split("; ")
-            .find(|part| part.ends_with(" stopped") && part.contains(" destroyed, "))
+            .lines()
+            .find_map(|l| l.strip_prefix("  actions: "))
             .unwrap_or_else(|| panic!("{summary}"))
             .split(", ")
             .filter_map(|kv| kv.split(' ').next()?.parse::<u64>().ok())
@@ -211,8 +221,12 @@ fn jobs_interrupted_by_scale_down_are_counted_and_fas_drain_interrupts_none() {
     };
     let (n, out) = interrupted("worker_drain");
     assert_eq!(n, 0, "{out}");
+    assert!(
+        !out.contains("compare a policy using fas.drain"),
+        "it uses fas.drain already: {out}"
+    );
     assert!(out.contains("jobs_running (per Machine"), "{out}");
-    let summary = out.lines().find(|l| l.starts_with("summary:")).unwrap();
+    let summary = summary(&out);
     assert!(
         !summary.contains(" 0 stopped"),
         "it scales down too: {summary}"

@@ -117,7 +117,9 @@ pub fn run(args: EvalArgs) -> anyhow::Result<()> {
         (sets, None)
     };
     let names: Vec<String> = metrics.iter().map(|(n, _)| n.clone()).collect();
-    let mut policy = Policy::from_config(&cfg, &names, Limits::default())?;
+    let mut policy = Policy::from_config(&cfg, &names, Limits::default()).map_err(|e| {
+        super::unknown_name_hint(e, &names, "give one with --set NAME=VALUE, or a collector's metric-name")
+    })?;
     let now = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map(|d| d.as_secs_f64())

@@ -95,6 +95,21 @@ pub fn run() -> i32 {
     }
 }
 
+/// An expression naming a metric that is not there: the error says which metrics are
+/// there and `how` to give one.
+fn unknown_name_hint(e: crate::policy::PolicyError, names: &[String], how: &str) -> anyhow::Error {
+    let text = e.to_string();
+    if !text.contains("unknown name ") {
+        return e.into();
+    }
+    let known = if names.is_empty() {
+        "none".to_string()
+    } else {
+        names.join(", ")
+    };
+    anyhow::anyhow!("{text} (metrics: {known}; {how})")
+}
+
 /// fly-autoscaler parses its flags as Go does and prints `-config` in its usage, so
 /// deployments carry `fly-autoscaler serve -config up.yml`. Go reads `-name`,
 /// `-name=value`, `--name` and `--name=value` alike: a single-dash word naming one of

@@ -240,17 +240,22 @@ async fn sandbox(args: SandboxArgs, duration: Duration) -> anyhow::Result<()> {
     let (mut demand_hist, mut started_hist) = (Vec::new(), Vec::new());
     let (mut machine_secs, mut under_secs, mut peak) = (0.0, 0.0, 0);
     let (mut rounds_seen, mut last) = (0u64, Instant::now());
-    let mut fewest = u64::MAX;
+    // The fleet it started with counts: a pool policy may grow it before the first look.
+    let mut fewest = 1 + stopped as u64;
     let started_at = Instant::now();
-    println!("fas sandbox: policy {label}, {} real = {:.0} simulated minutes (speed {}x); Ctrl-C stops early with the summary", crate::config::text::format_duration(duration), duration.as_secs_f64() * args.speed / 60.0, args.speed);
+    let minutes = |real: Duration| plural(real.as_secs_f64() * args.speed / 60.0, "simulated minute");
     println!(
-        "metrics fed to the policy: {}",
-        FED.iter()
-            .map(|(n, what)| format!("{n} ({what})"))
-            .collect::<Vec<_>>()
-            .join(", ")
+        "fas sandbox: policy {label}, {} real = {} (speed {}x)",
+        crate::config::text::format_duration(duration),
+        minutes(duration),
+        args.speed
     );
-    println!("fleet at the start: {} Machines, 1 started", 1 + stopped);
+    println!("times are simulated; Ctrl-C stops early with the summary");
+    println!("metrics fed to the policy:");
+    for (name, what) in FED {
+        println!("  {name} ({what})");
+    }
+    println!("fleet at the start: {}, 1 started", plural(1.0 + stopped as f64, "Machine"));
     let unfed = match &args.policy {
         Some(path) => unfed_metrics(path, &serde_json::json!({"per_machine": PER_MACHINE})),
         None => Vec::new(),
@@ -290,7 +295,10 @@ async fn sandbox(args: SandboxArgs, duration: Duration) -> anyhow::Result<()> {
         started_hist.push(started as f64);
         let [c, d, s, p] = actions();
         let t = clock.now() - clock.sim_start;
-        let line = format!("t={t:>5.0}s (simulated) demand={demand:>5.0} ({:>4.1} Machines' worth) | fleet now: created={created:>2} started={started:>2} | actions so far: {c} created, {d} destroyed, {s} started, {p} stopped", demand / PER_MACHINE);
+        let line = format!(
+            "t={t:>5.0}s demand={demand:>5.0} ({:>4.1} Machines' worth) | created={created:>2} started={started:>2} | so far {c} created, {d} destroyed, {s} started, {p} stopped",
+            demand / PER_MACHINE
+        );
         if live {
             let width = 60;
             let from = demand_hist.len().saturating_sub(width);
@@ -324,17 +332,29 @@ async fn sandbox(args: SandboxArgs, duration: Duration) -> anyhow::Result<()> {
     let [c, d, s, p] = actions();
     let fewest = fewest.min(count(""));
     println!(
-        "\nsummary: {rounds_seen} rounds over {:.0} simulated minutes; {:.2} Machine-hours; peak {peak} started; {c} created, {d} destroyed, {s} started, {p} stopped; {:.0} s under capacity ({PER_MACHINE} items per Machine); fewest Machines {fewest}, at the end {} ({} started)",
-        started_at.elapsed().min(duration).as_secs_f64() * args.speed / 60.0,
+        "\nsummary: {rounds_seen} rounds over {}; {:.2} Machine-hours; peak {peak} started",
+        minutes(started_at.elapsed().min(duration)),
         machine_secs / 3600.0,
-        under_secs,
+    );
+    println!("  actions: {c} created, {d} destroyed, {s} started, {p} stopped");
+    println!("  under capacity: {under_secs:.0} s ({PER_MACHINE} items per Machine)");
+    println!(
+        "  Machines: fewest {fewest}, at the end {} ({} started)",
         count(""),
         count("started")
     );
-    println!(
-        "jobs interrupted by scale-down: {} (compare a policy using fas.drain: --policy scripts/worker_drain.lua)",
-        jobs.interrupted()
-    );
+    // Suggest fas.drain only to a policy that does not use it already.
+    let drains = args
+        .policy
+        .as_ref()
+        .and_then(|p| std::fs::read_to_string(p).ok())
+        .is_some_and(|text| text.contains("fas.drain"));
+    let hint = if drains {
+        ""
+    } else {
+        " (compare a policy using fas.drain: --policy scripts/worker_drain.lua)"
+    };
+    println!("jobs interrupted by scale-down: {}{hint}", jobs.interrupted());
     if c + d + s + p == 0 {
         let why = if unfed.is_empty() {
             "its targets matched the fleet all along".to_string()
@@ -347,4 +367,14 @@ async fn sandbox(args: SandboxArgs, duration: Duration) -> anyhow::Result<()> {
         println!("the policy never acted: {why}");
     }
     Ok(())
+}
+
+/// `1 Machine`, `3 Machines`, `0.5 simulated minutes`: counts as people write them.
+fn plural(n: f64, what: &str) -> String {
+    let n = (n * 10.0).round() / 10.0;
+    if n == 1.0 {
+        format!("1 {what}")
+    } else {
+        format!("{n} {what}s")
+    }
 }

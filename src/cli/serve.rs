@@ -57,7 +57,7 @@ async fn serve(cfg: Config, config_path: Option<PathBuf>) -> anyhow::Result<()> 
     let fly = Arc::new(FlyClient::new(opts)?);
     let metrics = Arc::new(Metrics::default());
 
-    let listener = tokio::net::TcpListener::bind(&cfg.metrics_addr)
+    let listener = tokio::net::TcpListener::bind(crate::config::listen_addr(&cfg.metrics_addr))
         .await
         .with_context(|| format!("cannot listen on {} (FAS_METRICS_ADDR)", cfg.metrics_addr))?;
     let metrics_addr = listener.local_addr()?;

@@ -6,6 +6,7 @@
 //! (policy.rs swaps the policy between two decisions). Settings that shape the process
 //! itself (app, org, interval, …) need a restart: a change there is named and left.
 
+use anyhow::Context;
 use std::path::PathBuf;
 use std::sync::Arc;
 
@@ -18,7 +19,10 @@ use crate::reconcile::{PlanOptions, Reconciler, Settings};
 /// What the reconciler takes from a configuration, built (collectors connect lazily).
 pub fn settings(cfg: &Config) -> anyhow::Result<Settings> {
     Ok(Settings {
-        collectors: crate::collect::build(&cfg.metric_collectors, cfg.timeout)?,
+        // A collector that cannot be set up (a bad TLS key) fails as collecting fails,
+        // with the same prefix, in `serve`, `eval` and a reload alike.
+        collectors: crate::collect::build(&cfg.metric_collectors, cfg.timeout)
+            .context("metrics collection failed")?,
         full_rounds_only: cfg
             .metric_collectors
             .iter()

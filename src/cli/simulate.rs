@@ -98,6 +98,9 @@ pub struct SimulateArgs {
     seed: u64,
 }
 
+/// Where simulate's metrics come from, for an expression that names another.
+const COLUMNS: &str = "the metrics are the columns of the --metrics CSV";
+
 pub fn run(args: SimulateArgs) -> anyhow::Result<()> {
     let cfg = Config::load(args.config.as_deref(), &process_env)?;
     let history = load_history(&args)?;
@@ -123,7 +126,8 @@ pub fn run(args: SimulateArgs) -> anyhow::Result<()> {
             ..Default::default()
         };
         let names = &history.names;
-        Policy::from_exprs(&exprs, names, Limits::default())?;
+        Policy::from_exprs(&exprs, names, Limits::default())
+            .map_err(|e| super::unknown_name_hint(e, names, COLUMNS))?;
         policies.push((
             e.clone(),
             Box::new(move || Ok(Policy::from_exprs(&exprs, names, Limits::default())?)),
@@ -134,7 +138,8 @@ pub fn run(args: SimulateArgs) -> anyhow::Result<()> {
             bail!("nothing to simulate: give --policy FILE or --expr EXPR (or a --config with a policy or counts)");
         }
         let (cfg, names) = (&cfg, &history.names);
-        Policy::from_config(cfg, names, Limits::default())?;
+        Policy::from_config(cfg, names, Limits::default())
+            .map_err(|e| super::unknown_name_hint(e, names, COLUMNS))?;
         policies.push((
             "config".into(),
             Box::new(move || Ok(Policy::from_config(cfg, names, Limits::default())?)),

@@ -128,14 +128,8 @@ impl Temporal {
             .unary(req, PathAndQuery::from_static(COUNT_PATH), codec)
             .await
             .map_err(|s| {
-                let cause = std::error::Error::source(&s)
-                    .map(|c| format!(" ({})", crate::error_chain(c)))
-                    .unwrap_or_default();
-                err(format!(
-                    "temporal answered {:?}: {}{cause}",
-                    s.code(),
-                    s.message()
-                ))
+                let text = crate::chain_from(s.message().into(), std::error::Error::source(&s));
+                err(format!("temporal answered {:?}: {text}", s.code()))
             })?;
         Ok(resp.into_inner().count as f64)
     }

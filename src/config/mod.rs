@@ -362,3 +362,11 @@ impl Config {
             .collect()
     }
 }
+
+/// A listen address as Go reads it: `:9090` is every interface (`0.0.0.0:9090`).
+pub fn listen_addr(addr: &str) -> String {
+    match addr.strip_prefix(':') {
+        Some(port) => format!("0.0.0.0:{port}"),
+        None => addr.to_string(),
+    }
+}

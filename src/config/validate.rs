@@ -13,7 +13,7 @@ pub struct Needs {
 fn pair(what: &str, single: &str, min: &str, max: &str) -> Result<(), ConfigError> {
     let up = what.to_uppercase();
     let keys = format!(
-        "FAS_{up}_MACHINE_COUNT / {what}-machine-count, FAS_MIN_{up}_MACHINE_COUNT / min-{what}-machine-count, \
+        "FAS_MIN_{up}_MACHINE_COUNT / min-{what}-machine-count, \
          FAS_MAX_{up}_MACHINE_COUNT / max-{what}-machine-count"
     );
     if !single.is_empty() && (!min.is_empty() || !max.is_empty()) {
@@ -38,10 +38,11 @@ fn pair(what: &str, single: &str, min: &str, max: &str) -> Result<(), ConfigErro
 /// `metrics-addr` must be `host:port` (a name is resolved when fas binds it, so a
 /// name only has to look like one here).
 fn check_listen_addr(addr: &str) -> Result<(), ConfigError> {
-    if addr.parse::<std::net::SocketAddr>().is_ok() {
+    let bound = super::listen_addr(addr);
+    if bound.parse::<std::net::SocketAddr>().is_ok() {
         return Ok(());
     }
-    let looks_right = addr.rsplit_once(':').is_some_and(|(host, port)| {
+    let looks_right = bound.rsplit_once(':').is_some_and(|(host, port)| {
         port.parse::<u16>().is_ok()
             && !host.is_empty()
             && host
@@ -52,7 +53,7 @@ fn check_listen_addr(addr: &str) -> Result<(), ConfigError> {
         return Ok(());
     }
     Err(invalid(format!(
-        "metrics address {addr:?} is not host:port: set FAS_METRICS_ADDR (metrics-addr), e.g. 0.0.0.0:9090"
+        "metrics address {addr:?} is not host:port: set FAS_METRICS_ADDR (metrics-addr), e.g. 0.0.0.0:9090 or :9090"
     )))
 }
 
