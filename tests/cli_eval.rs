@@ -3,14 +3,7 @@
 
 mod support;
 
-use support::{fas, repo, stderr, stdout};
-
-fn env(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
-    pairs
-        .iter()
-        .map(|(k, v)| (k.to_string(), v.to_string()))
-        .collect()
-}
+use support::{fas, repo, stderr, stdout, vars};
 
 fn assert_fails_with(o: &std::process::Output, prefix: &str) {
     assert_eq!(o.status.code(), Some(1), "{}", stderr(o));
@@ -24,7 +17,7 @@ fn assert_fails_with(o: &std::process::Output, prefix: &str) {
 fn prints_upstream_json_for_a_single_count() {
     let o = fas(
         &["eval", "--set", "qdepth=41"],
-        &env(&[("FAS_CREATED_MACHINE_COUNT", "min(50, qdepth / 2)")]),
+        &vars(&[("FAS_CREATED_MACHINE_COUNT", "min(50, qdepth / 2)")]),
         &repo(),
     );
     assert!(o.status.success(), "{}", stderr(&o));
@@ -38,7 +31,7 @@ fn prints_upstream_json_for_a_single_count() {
 fn min_max_pairs_and_both_dimensions() {
     let o = fas(
         &["eval", "--set", "q=10", "--set", "r=-0.0"],
-        &env(&[
+        &vars(&[
             ("FAS_MIN_CREATED_MACHINE_COUNT", "q"),
             ("FAS_MAX_CREATED_MACHINE_COUNT", "q * 2"),
             ("FAS_STARTED_MACHINE_COUNT", "r"),
@@ -64,7 +57,7 @@ fn errors_are_one_line_with_upstream_classes() {
     for (expr, want) in cases {
         let o = fas(
             &["eval", "--set", "q=1"],
-            &env(&[("FAS_STARTED_MACHINE_COUNT", expr)]),
+            &vars(&[("FAS_STARTED_MACHINE_COUNT", expr)]),
             &repo(),
         );
         assert_fails_with(&o, want);
@@ -80,20 +73,20 @@ fn set_accepts_any_float_and_rejects_the_rest() {
     ] {
         let o = fas(
             &["eval", "--set", &format!("q={value}")],
-            &env(&[("FAS_STARTED_MACHINE_COUNT", "q")]),
+            &vars(&[("FAS_STARTED_MACHINE_COUNT", "q")]),
             &repo(),
         );
         assert!(stderr(&o).contains(want), "{value}: {}", stderr(&o));
     }
     let o = fas(
         &["eval", "--set", "q=lots"],
-        &env(&[("FAS_STARTED_MACHINE_COUNT", "q")]),
+        &vars(&[("FAS_STARTED_MACHINE_COUNT", "q")]),
         &repo(),
     );
     assert_fails_with(&o, "ERROR: --set \"q=lots\": \"lots\" is not a number");
     let o = fas(
         &["eval", "--set", "q"],
-        &env(&[("FAS_STARTED_MACHINE_COUNT", "q")]),
+        &vars(&[("FAS_STARTED_MACHINE_COUNT", "q")]),
         &repo(),
     );
     assert_fails_with(&o, "ERROR: --set \"q\": expected NAME=VALUE");
@@ -119,7 +112,7 @@ fn lua_policy_errors_show_file_and_line() {
 fn invalid_config_fails_before_anything_else() {
     let o = fas(
         &["eval"],
-        &env(&[("FAS_STARTED_MACHINE_COUNT", "1")]),
+        &vars(&[("FAS_STARTED_MACHINE_COUNT", "1")]),
         &repo(),
     );
     assert_fails_with(&o, "ERROR: app name required");
@@ -142,17 +135,17 @@ fn secrets_never_appear_in_output() {
     let runs = [
         fas(
             &["eval", "--config", "bad.yml", "--set", "q=1"],
-            &env(&[]),
+            &vars(&[]),
             dir.path(),
         ),
         fas(
             &["eval", "--config", "bad2.yml", "--set", "q=1"],
-            &env(&[("FAS_API_TOKEN", secret)]),
+            &vars(&[("FAS_API_TOKEN", secret)]),
             dir.path(),
         ),
         fas(
             &["eval", "--set", "q=1"],
-            &env(&[
+            &vars(&[
                 ("FAS_API_TOKEN", secret),
                 ("FAS_PROMETHEUS_TOKEN", secret),
                 ("FAS_STARTED_MACHINE_COUNT", "x"),
@@ -161,7 +154,7 @@ fn secrets_never_appear_in_output() {
         ),
         fas(
             &["eval", "--set", "q=1"],
-            &env(&[
+            &vars(&[
                 ("FAS_API_TOKEN", secret),
                 ("FAS_STARTED_MACHINE_COUNT", "q"),
             ]),
@@ -180,13 +173,13 @@ fn secrets_never_appear_in_output() {
 fn show_lua_prints_the_translation() {
     let o = fas(
         &["eval", "--show-lua", "--set", "q=1"],
-        &env(&[("FAS_STARTED_MACHINE_COUNT", "q % 2")]),
+        &vars(&[("FAS_STARTED_MACHINE_COUNT", "q % 2")]),
         &repo(),
     );
     assert_fails_with(&o, "ERROR: cannot calculate min started machine count: compile expression: invalid operation: %");
     let o = fas(
         &["eval", "--show-lua", "--set", "q=1"],
-        &env(&[("FAS_STARTED_MACHINE_COUNT", "ceil(q / 10)")]),
+        &vars(&[("FAS_STARTED_MACHINE_COUNT", "ceil(q / 10)")]),
         &repo(),
     );
     assert!(o.status.success(), "{}", stderr(&o));
@@ -201,7 +194,7 @@ fn show_lua_prints_the_translation() {
 fn a_min_above_its_max_is_an_error_not_a_flap() {
     let o = fas(
         &["eval", "--set", "q=10"],
-        &env(&[
+        &vars(&[
             ("FAS_MIN_STARTED_MACHINE_COUNT", "q"),
             ("FAS_MAX_STARTED_MACHINE_COUNT", "q / 2"),
         ]),
@@ -222,7 +215,7 @@ fn deep_and_long_expressions_get_a_clear_error_in_every_command() {
     let sum = |n: usize| vec!["q"; n].join(" + ");
     let ok = fas(
         &["eval", "--set", "q=1"],
-        &env(&[("FAS_STARTED_MACHINE_COUNT", sum(60).as_str())]),
+        &vars(&[("FAS_STARTED_MACHINE_COUNT", sum(60).as_str())]),
         &repo(),
     );
     assert!(ok.status.success(), "{}", stderr(&ok));
@@ -230,7 +223,7 @@ fn deep_and_long_expressions_get_a_clear_error_in_every_command() {
     let split = format!("let a = {}; a + {}", sum(60), sum(60));
     let ok = fas(
         &["eval", "--set", "q=1"],
-        &env(&[("FAS_STARTED_MACHINE_COUNT", split.as_str())]),
+        &vars(&[("FAS_STARTED_MACHINE_COUNT", split.as_str())]),
         &repo(),
     );
     assert!(
@@ -250,13 +243,13 @@ fn deep_and_long_expressions_get_a_clear_error_in_every_command() {
     for e in &deep {
         let o = fas(
             &["eval", "--set", "q=1"],
-            &env(&[("FAS_STARTED_MACHINE_COUNT", e.as_str())]),
+            &vars(&[("FAS_STARTED_MACHINE_COUNT", e.as_str())]),
             &repo(),
         );
         assert_fails_with(&o, want);
         let o = fas(
             &["serve"],
-            &env(&[
+            &vars(&[
                 ("FAS_APP_NAME", "web"),
                 ("FAS_STARTED_MACHINE_COUNT", e.as_str()),
                 ("FAS_API_TOKEN", "FlyV1 fm2_x"),
@@ -280,7 +273,7 @@ fn print_goes_to_the_log_not_to_stdout() {
     .unwrap();
     let o = fas(
         &["eval", "--set", "q=3"],
-        &env(&[("FAS_POLICY", path.to_str().unwrap())]),
+        &vars(&[("FAS_POLICY", path.to_str().unwrap())]),
         &repo(),
     );
     assert!(o.status.success(), "{}", stderr(&o));
@@ -323,7 +316,7 @@ fn expanded_secrets_are_redacted_on_every_error_path() {
         std::fs::write(&path, format!("app-name: web\n{body}\n")).unwrap();
         let o = fas(
             &["eval", "--config", path.to_str().unwrap()],
-            &env(&[
+            &vars(&[
                 ("FAS_API_TOKEN", "FlyV1 fm2_SUPERSECRETTOKEN123"),
                 ("MY_DB_PASSWORD", "hunter2hunter2"),
                 ("PROM_TOKEN", "promSECRETvalue"),
@@ -382,7 +375,7 @@ fn a_policy_reading_a_metric_nobody_provides_is_warned_about() {
         "--set",
         "queue_depth=95",
     ];
-    let o = fas(&args, &env(&[("FAS_APP_NAME", "web")]), &repo());
+    let o = fas(&args, &vars(&[("FAS_APP_NAME", "web")]), &repo());
     assert!(o.status.success(), "{}", stderr(&o));
     let err = stderr(&o);
     assert!(
@@ -395,7 +388,7 @@ fn a_policy_reading_a_metric_nobody_provides_is_warned_about() {
         "function scale(metrics, app)\n  return { started = math.ceil(metrics.queue_depth / 10) }\nend\n",
     )
     .unwrap();
-    let o = fas(&args, &env(&[("FAS_APP_NAME", "web")]), &repo());
+    let o = fas(&args, &vars(&[("FAS_APP_NAME", "web")]), &repo());
     assert!(o.status.success(), "{}", stderr(&o));
     assert_eq!(stderr(&o), "");
     assert!(stdout(&o).contains("\"min\": 10"), "{}", stdout(&o));

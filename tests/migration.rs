@@ -12,14 +12,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use support::served::Served;
-use support::{fas, stderr, stdout};
-
-fn env(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
-    pairs
-        .iter()
-        .map(|(k, v)| (k.to_string(), v.to_string()))
-        .collect()
-}
+use support::{fas, stderr, stdout, vars};
 
 #[test]
 fn upstream_go_style_flags_work() {
@@ -73,16 +66,16 @@ fn eval_refuses_what_serve_refuses() {
             "FAS_REDIS_COMMAND",
         ),
     ];
-    for (vars, want) in cases {
+    for (case, want) in cases {
         let mut all: Vec<(&str, &str)> = base.to_vec();
-        all.extend_from_slice(vars);
-        let eval = fas(&["eval", "--set", "q=1"], &env(&all), dir.path());
+        all.extend_from_slice(case);
+        let eval = fas(&["eval", "--set", "q=1"], &vars(&all), dir.path());
         all.push(("FAS_API_TOKEN", "FlyV1 fm2_x"));
-        let serve = fas(&["serve"], &env(&all), dir.path());
+        let serve = fas(&["serve"], &vars(&all), dir.path());
         let (e, s) = (stderr(&eval), stderr(&serve));
-        assert_eq!(eval.status.code(), Some(1), "eval accepted {vars:?}");
-        assert!(e.contains(want), "eval {vars:?}: {e}");
-        assert_eq!(e, s, "eval and serve differ on {vars:?}");
+        assert_eq!(eval.status.code(), Some(1), "eval accepted {case:?}");
+        assert!(e.contains(want), "eval {case:?}: {e}");
+        assert_eq!(e, s, "eval and serve differ on {case:?}");
     }
 }
 
@@ -290,15 +283,24 @@ fn errors_name_the_fix_and_say_each_cause_once() {
     let dir = tempfile::tempdir().unwrap();
     let o = fas(
         &["eval", "--set", "q=1"],
-        &env(&[("FAS_STARTED_MACHINE_COUNT", "qq + 1")]),
+        &vars(&[("FAS_STARTED_MACHINE_COUNT", "qq + 1")]),
         dir.path(),
     );
     let e = stderr(&o);
-    assert!(e.contains("unknown name qq (1:1) (metrics: q; give one with --set NAME=VALUE"), "{e}");
+    assert!(
+        e.contains("unknown name qq (1:1) (metrics: q; give one with --set NAME=VALUE"),
+        "{e}"
+    );
 
     let csv = support::repo().join("examples/history/queue_depth.csv");
     let o = fas(
-        &["simulate", "--metrics", csv.to_str().unwrap(), "--expr", "ceil(queue / 10)"],
+        &[
+            "simulate",
+            "--metrics",
+            csv.to_str().unwrap(),
+            "--expr",
+            "ceil(queue / 10)",
+        ],
         &[],
         dir.path(),
     );
@@ -315,14 +317,17 @@ fn errors_name_the_fix_and_say_each_cause_once() {
         ("FAS_TEMPORAL_METRIC_NAME", "q"),
         ("FAS_TEMPORAL_NAMESPACE", "ns"),
     ];
-    let o = fas(&["eval"], &env(&temporal), dir.path());
+    let o = fas(&["eval"], &vars(&temporal), dir.path());
     let e = stderr(&o);
     assert!(e.starts_with("ERROR: metrics collection failed: "), "{e}");
     assert_eq!(e.matches("tcp connect error").count(), 1, "{e}");
 
     let mut bad_key = temporal.to_vec();
-    bad_key.extend([("FAS_TEMPORAL_CERT_DATA", "x"), ("FAS_TEMPORAL_KEY_DATA", "y")]);
-    let o = fas(&["eval"], &env(&bad_key), dir.path());
+    bad_key.extend([
+        ("FAS_TEMPORAL_CERT_DATA", "x"),
+        ("FAS_TEMPORAL_KEY_DATA", "y"),
+    ]);
+    let o = fas(&["eval"], &vars(&bad_key), dir.path());
     let e = stderr(&o);
     assert!(e.starts_with("ERROR: metrics collection failed: "), "{e}");
     assert!(e.contains("TLS"), "{e}");

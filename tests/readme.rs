@@ -111,7 +111,10 @@ fn every_ready_policy_is_in_the_readme() {
     for entry in std::fs::read_dir(root().join("scripts")).unwrap() {
         let name = entry.unwrap().file_name().into_string().unwrap();
         if name.ends_with(".lua") && !name.ends_with("_test.lua") {
-            assert!(list.contains(&format!("`{name}`")), "{name} missing from:\n{list}");
+            assert!(
+                list.contains(&format!("`{name}`")),
+                "{name} missing from:\n{list}"
+            );
         }
     }
 }

@@ -28,9 +28,16 @@ fn the_default_policy_scales_the_simulated_app() {
     );
     // Lines fit a log viewer: none runs past 125 characters.
     for line in out.lines() {
-        assert!(line.chars().count() <= 125, "{} characters: {line}", line.len());
+        assert!(
+            line.chars().count() <= 125,
+            "{} characters: {line}",
+            line.len()
+        );
     }
-    assert!(out.contains("fleet at the start: 1 Machine, 1 started"), "{out}");
+    assert!(
+        out.contains("fleet at the start: 1 Machine, 1 started"),
+        "{out}"
+    );
     let summary = summary(&out);
     assert!(
         !summary.contains(" 0 created"),

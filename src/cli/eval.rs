@@ -118,7 +118,11 @@ pub fn run(args: EvalArgs) -> anyhow::Result<()> {
     };
     let names: Vec<String> = metrics.iter().map(|(n, _)| n.clone()).collect();
     let mut policy = Policy::from_config(&cfg, &names, Limits::default()).map_err(|e| {
-        super::unknown_name_hint(e, &names, "give one with --set NAME=VALUE, or a collector's metric-name")
+        super::unknown_name_hint(
+            e,
+            &names,
+            "give one with --set NAME=VALUE, or a collector's metric-name",
+        )
     })?;
     let now = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)

@@ -243,7 +243,8 @@ async fn sandbox(args: SandboxArgs, duration: Duration) -> anyhow::Result<()> {
     // The fleet it started with counts: a pool policy may grow it before the first look.
     let mut fewest = 1 + stopped as u64;
     let started_at = Instant::now();
-    let minutes = |real: Duration| plural(real.as_secs_f64() * args.speed / 60.0, "simulated minute");
+    let minutes =
+        |real: Duration| plural(real.as_secs_f64() * args.speed / 60.0, "simulated minute");
     println!(
         "fas sandbox: policy {label}, {} real = {} (speed {}x)",
         crate::config::text::format_duration(duration),
@@ -255,7 +256,10 @@ async fn sandbox(args: SandboxArgs, duration: Duration) -> anyhow::Result<()> {
     for (name, what) in FED {
         println!("  {name} ({what})");
     }
-    println!("fleet at the start: {}, 1 started", plural(1.0 + stopped as f64, "Machine"));
+    println!(
+        "fleet at the start: {}, 1 started",
+        plural(1.0 + stopped as f64, "Machine")
+    );
     let unfed = match &args.policy {
         Some(path) => unfed_metrics(path, &serde_json::json!({"per_machine": PER_MACHINE})),
         None => Vec::new(),
@@ -354,7 +358,10 @@ async fn sandbox(args: SandboxArgs, duration: Duration) -> anyhow::Result<()> {
     } else {
         " (compare a policy using fas.drain: --policy scripts/worker_drain.lua)"
     };
-    println!("jobs interrupted by scale-down: {}{hint}", jobs.interrupted());
+    println!(
+        "jobs interrupted by scale-down: {}{hint}",
+        jobs.interrupted()
+    );
     if c + d + s + p == 0 {
         let why = if unfed.is_empty() {
             "its targets matched the fleet all along".to_string()

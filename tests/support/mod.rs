@@ -17,6 +17,14 @@ pub fn repo() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
 }
 
+/// Environment pairs as `fas` takes them.
+pub fn vars(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
+    pairs
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect()
+}
+
 /// Runs `fas` with exactly the given environment (nothing inherited but PATH).
 pub fn fas(args: &[&str], env: &[(String, String)], dir: &Path) -> Output {
     Command::new(env!("CARGO_BIN_EXE_fas"))
