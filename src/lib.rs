@@ -4,6 +4,7 @@
 pub mod body;
 pub mod cli;
 pub mod clock;
+pub mod cluster;
 pub mod collect;
 pub mod config;
 pub mod faults;

@@ -90,16 +90,21 @@ end
 local no_list = setmetatable({}, { __newindex = function() error("app.machines.list is read-only", 2) end })
 
 -- `app.machines.list` is built when the policy first reads it in a decision (most
--- never do, and it is the costliest part of `app`).
-local app_of = setmetatable({}, { __mode = "k" })
-local lazy_list = {
-  __index = function(t, k)
-    if k ~= "list" then return nil end
-    local list = machine_list(app_of[t]) or no_list
-    rawset(t, "list", list)
-    return list
-  end,
-}
+-- never do, and it is the costliest part of `app`): each app's `machines` table gets a
+-- metatable of its own that builds that app's list.
+local ours = setmetatable({}, { __mode = "k" })
+local function lazy_list(app_name)
+  local mt = {
+    __index = function(t, k)
+      if k ~= "list" then return nil end
+      local list = machine_list(app_name) or no_list
+      rawset(t, "list", list)
+      return list
+    end,
+  }
+  ours[mt] = true
+  return mt
+end
 
 -- `regions` is a new {region = {started=, stopped=}} table when the app's regions
 -- changed since its last call, else nil (keep the last one).
@@ -130,10 +135,12 @@ local function drive(app_name, now, interval, created, started, stopped, regions
   machines.created, machines.started, machines.stopped = created, started, stopped
   machines.by_region = app_regions[app_name] or {}
   -- The policy may have replaced `app.machines` with a table of its own making.
-  if getmetatable(machines) == nil then setmetatable(machines, lazy_list) end
-  if getmetatable(machines) == lazy_list then
-    app_of[machines] = app_name
-    rawset(machines, "list", nil)
+  local mt = getmetatable(machines)
+  if mt == nil then
+    machines.list = nil
+    setmetatable(machines, lazy_list(app_name))
+  elseif ours[mt] then
+    machines.list = nil
   else
     machines.list = has_list and machine_list(app_name) or no_list
   end

@@ -1,0 +1,87 @@
+//! The cluster's tables, created at start (idempotent, versioned, serialized by an
+//! advisory lock so instances starting together do not race), and the connection.
+
+use super::ClusterError;
+
+/// The schema this fas writes. A database at a newer version is refused: an older fas
+/// must not act on state it does not understand.
+pub const SCHEMA_VERSION: i32 = 1;
+
+/// Connects to `url` (a libpq URL; `sslmode` honoured as the PostgreSQL collector
+/// honours it, TLS verified against webpki roots).
+pub async fn connect(url: &str) -> Result<tokio_postgres::Client, ClusterError> {
+    let config: tokio_postgres::Config = url.parse().map_err(|_| {
+        ClusterError::Refused(
+            "cluster-url (FAS_CLUSTER_URL) must be a libpq URL: postgres://user:password@host:5432/db?sslmode=require"
+                .into(),
+        )
+    })?;
+    if let Some(p) = config.get_password() {
+        crate::redact::register(&String::from_utf8_lossy(p));
+    }
+    let tls = crate::collect::tls_config("").map_err(ClusterError::Refused)?;
+    let (client, connection) = config
+        .connect(tokio_postgres_rustls::MakeRustlsConnect::new(tls))
+        .await?;
+    // The connection task ends with the client.
+    tokio::spawn(connection);
+    Ok(client)
+}
+
+/// Creates the tables on a fresh database; checks the version and the shard count on
+/// one that has them.
+pub async fn migrate(client: &mut tokio_postgres::Client, shards: u32) -> Result<(), ClusterError> {
+    client
+        .batch_execute(
+            "CREATE TABLE IF NOT EXISTS fas_schema (version int NOT NULL, shards int NOT NULL)",
+        )
+        .await?;
+    let tx = client.transaction().await?;
+    tx.execute("SELECT pg_advisory_xact_lock(7405621)", &[])
+        .await?;
+    let found = tx
+        .query_opt("SELECT version, shards FROM fas_schema", &[])
+        .await?
+        .map(|r| (r.get::<_, i32>(0), r.get::<_, i32>(1)));
+    match found {
+        Some((version, _)) if version > SCHEMA_VERSION => {
+            return Err(ClusterError::Refused(format!(
+                "the database holds schema version {version}, written by a newer fas; this fas knows version {SCHEMA_VERSION}: upgrade this instance"
+            )))
+        }
+        Some((_, n)) if n as u32 != shards => {
+            return Err(ClusterError::Refused(format!(
+                "the database is split into {n} shards and cluster-shards (FAS_CLUSTER_SHARDS) says {shards}: the shard count is fixed per database"
+            )))
+        }
+        Some(_) => {}
+        None => {
+            tx.batch_execute(
+                "CREATE TABLE fas_members (
+                   id text PRIMARY KEY,
+                   region text NOT NULL DEFAULT '',
+                   renewed_at timestamptz NOT NULL,
+                   expires_at timestamptz NOT NULL);
+                 CREATE TABLE fas_shards (
+                   shard int PRIMARY KEY,
+                   owner text,
+                   epoch bigint NOT NULL DEFAULT 0,
+                   expires_at timestamptz NOT NULL DEFAULT '-infinity');
+                 CREATE INDEX fas_shards_owner ON fas_shards (owner);",
+            )
+            .await?;
+            tx.execute(
+                "INSERT INTO fas_shards (shard) SELECT generate_series(0, $1 - 1)",
+                &[&(shards as i32)],
+            )
+            .await?;
+            tx.execute(
+                "INSERT INTO fas_schema (version, shards) VALUES ($1, $2)",
+                &[&SCHEMA_VERSION, &(shards as i32)],
+            )
+            .await?;
+        }
+    }
+    tx.commit().await?;
+    Ok(())
+}

@@ -1,0 +1,191 @@
+//! Shard ownership on a real PostgreSQL (started by the test): instances split the
+//! shards fairly, a joiner gets shards only after the busy member lets them go, an
+//! expired lease is taken over with a new epoch, the old owner's fence then fails, a
+//! release hands over at once, and a schema from a newer fas or another shard count is
+//! refused.
+
+mod support;
+
+use std::time::{Duration, Instant};
+
+use fas::cluster::{Cluster, Member};
+use support::servers;
+
+const PASSWORD: &str = "cluster-test-pw";
+const SHARDS: u32 = 64;
+
+async fn member(url: &str, id: &str, lease_ms: u64) -> Cluster {
+    let me = Member {
+        id: id.into(),
+        region: "iad".into(),
+    };
+    Cluster::connect(
+        url,
+        me,
+        SHARDS,
+        Duration::from_millis(lease_ms),
+        Duration::from_millis(200),
+    )
+    .await
+    .unwrap_or_else(|e| panic!("{id}: {e}"))
+}
+
+#[cfg_attr(
+    fas_no_postgres,
+    ignore = "needs postgresql here: apt-get install -y postgresql"
+)]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn shards_are_split_handed_over_and_fenced() {
+    let Some(server) = tokio::task::spawn_blocking(|| servers::postgres(PASSWORD, None))
+        .await
+        .unwrap()
+    else {
+        return;
+    };
+    let url = format!(
+        "postgres://fas:{PASSWORD}@{}/postgres?sslmode=disable",
+        server.url
+    );
+
+    // Alone, one member owns every shard.
+    let mut a = member(&url, "a", 60_000).await;
+    let owned_a = a.renew().await.unwrap();
+    assert_eq!(owned_a.shards.len(), SHARDS as usize);
+    assert!(
+        owned_a.shards.values().all(|e| *e == 1),
+        "first owners at epoch 1"
+    );
+
+    // A joiner finds nothing free until `a` releases its surplus (never two owners).
+    let mut b = member(&url, "b", 60_000).await;
+    assert_eq!(b.renew().await.unwrap().shards.len(), 0);
+    let owned_a = a.renew().await.unwrap();
+    assert_eq!(
+        owned_a.shards.len(),
+        (SHARDS / 2) as usize,
+        "a keeps its share"
+    );
+    // Released shards stay unclaimable for the release grace (200 ms).
+    assert_eq!(b.renew().await.unwrap().shards.len(), 0);
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let owned_b = b.renew().await.unwrap();
+    assert_eq!(owned_b.shards.len(), (SHARDS / 2) as usize);
+    assert!(
+        owned_a
+            .shards
+            .keys()
+            .all(|s| !owned_b.shards.contains_key(s)),
+        "disjoint"
+    );
+    let (shard, epoch) = owned_b.shards.iter().next().map(|(s, e)| (*s, *e)).unwrap();
+    assert_eq!(epoch, 2, "a change of owner bumps the epoch");
+    assert!(b.fence(shard, epoch).await.unwrap());
+    assert!(!a.fence(shard, epoch).await.unwrap(), "not a's any more");
+    assert!(
+        !b.fence(shard, epoch - 1).await.unwrap(),
+        "an old epoch fails"
+    );
+
+    // `c` has a short lease and dies: its shards are taken over, at a new epoch, and
+    // its fence fails from then on.
+    let mut c = member(&url, "c", 400).await;
+    c.renew().await.unwrap();
+    // a and b release down to their share, ceil(64 / 3) = 22 each; c claims the rest.
+    let mut owned_c = c.renew().await.unwrap();
+    for _ in 0..20 {
+        if owned_c.shards.len() == 20 {
+            break;
+        }
+        a.renew().await.unwrap();
+        b.renew().await.unwrap();
+        tokio::time::sleep(Duration::from_millis(250)).await;
+        owned_c = c.renew().await.unwrap();
+    }
+    assert_eq!(owned_c.shards.len(), 20);
+    let (cs, ce) = owned_c.shards.iter().next().map(|(s, e)| (*s, *e)).unwrap();
+    assert!(c.fence(cs, ce).await.unwrap());
+    assert!(owned_c.epoch(cs, Instant::now()).is_some());
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert!(
+        owned_c.epoch(cs, Instant::now()).is_none(),
+        "c's own clock stops it first"
+    );
+    assert!(
+        !c.fence(cs, ce).await.unwrap(),
+        "an expired lease fails the fence"
+    );
+    let mut taken = None;
+    for _ in 0..20 {
+        let (oa, ob) = (a.renew().await.unwrap(), b.renew().await.unwrap());
+        taken = oa.shards.get(&cs).or(ob.shards.get(&cs)).copied();
+        if taken.is_some() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_eq!(taken, Some(ce + 1), "taken over at a new epoch");
+    let members: Vec<String> = a
+        .members()
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|m| m.id)
+        .collect();
+    assert_eq!(members, ["a", "b"], "c's heartbeat expired");
+
+    // SIGTERM: b lets go of everything and a takes it at its next renewal.
+    b.release_all().await.unwrap();
+    let owned_a = a.renew().await.unwrap();
+    assert_eq!(owned_a.shards.len(), SHARDS as usize);
+}
+
+#[cfg_attr(
+    fas_no_postgres,
+    ignore = "needs postgresql here: apt-get install -y postgresql"
+)]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_newer_schema_or_another_shard_count_is_refused() {
+    let Some(server) = tokio::task::spawn_blocking(|| servers::postgres(PASSWORD, None))
+        .await
+        .unwrap()
+    else {
+        return;
+    };
+    let url = format!(
+        "postgres://fas:{PASSWORD}@{}/postgres?sslmode=disable",
+        server.url
+    );
+    member(&url, "a", 60_000).await;
+    member(&url, "a", 60_000).await; // idempotent
+    let me = Member {
+        id: "x".into(),
+        region: String::new(),
+    };
+    let e = Cluster::connect(
+        &url,
+        me.clone(),
+        128,
+        Duration::from_secs(30),
+        Duration::ZERO,
+    )
+    .await
+    .err()
+    .unwrap()
+    .to_string();
+    assert!(e.contains("split into 64 shards"), "{e}");
+    let (client, conn) = tokio_postgres::connect(&url, tokio_postgres::NoTls)
+        .await
+        .unwrap();
+    tokio::spawn(conn);
+    client
+        .batch_execute("UPDATE fas_schema SET version = version + 1")
+        .await
+        .unwrap();
+    let e = Cluster::connect(&url, me, SHARDS, Duration::from_secs(30), Duration::ZERO)
+        .await
+        .err()
+        .unwrap()
+        .to_string();
+    assert!(e.contains("written by a newer fas"), "{e}");
+    assert!(!e.contains(PASSWORD), "{e}");
+}
