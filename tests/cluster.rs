@@ -189,3 +189,59 @@ async fn a_newer_schema_or_another_shard_count_is_refused() {
     assert!(e.contains("written by a newer fas"), "{e}");
     assert!(!e.contains(PASSWORD), "{e}");
 }
+
+/// Policy state moves with the app: the owner writes it at its epoch, the next owner
+/// reads it, and the old owner's late write changes nothing.
+#[cfg_attr(
+    fas_no_postgres,
+    ignore = "needs postgresql here: apt-get install -y postgresql"
+)]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn state_moves_with_the_shard_and_a_stale_owner_cannot_write() {
+    let Some(server) = tokio::task::spawn_blocking(|| servers::postgres(PASSWORD, None))
+        .await
+        .unwrap()
+    else {
+        return;
+    };
+    let url = format!(
+        "postgres://fas:{PASSWORD}@{}/postgres?sslmode=disable",
+        server.url
+    );
+    let json = |s: &str| serde_json::from_str::<serde_json::Value>(s).unwrap();
+    let state = |n: u32| vec![("web".to_string(), format!("{{\"n\": {n}}}"))];
+
+    let mut a = member(&url, "a", 400).await;
+    let owned_a = a.renew().await.unwrap();
+    assert_eq!(a.save_states(&owned_a, &state(1)).await.unwrap(), 1);
+    assert_eq!(
+        a.save_states(&owned_a, &state(2)).await.unwrap(),
+        1,
+        "rewritten"
+    );
+
+    // a stops renewing; b takes every shard once a's lease is over.
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let mut b = member(&url, "b", 60_000).await;
+    let owned_b = b.renew().await.unwrap();
+    assert_eq!(owned_b.shards.len(), SHARDS as usize);
+    let kept = b
+        .load_states(&["web".to_string(), "none".to_string()])
+        .await
+        .unwrap();
+    assert_eq!(kept.len(), 1);
+    assert_eq!(
+        json(&kept["web"]),
+        json("{\"n\": 2}"),
+        "the state moved with the app"
+    );
+
+    assert_eq!(
+        a.save_states(&owned_a, &state(99)).await.unwrap(),
+        0,
+        "a was fenced"
+    );
+    assert_eq!(b.save_states(&owned_b, &state(3)).await.unwrap(), 1);
+    let kept = a.load_states(&["web".to_string()]).await.unwrap();
+    assert_eq!(json(&kept["web"]), json("{\"n\": 3}"));
+}

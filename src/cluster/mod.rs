@@ -16,6 +16,7 @@
 //! of a few parts per million over a 30 s lease is microseconds).
 
 mod schema;
+mod state;
 
 use std::collections::BTreeMap;
 use std::time::{Duration, Instant};

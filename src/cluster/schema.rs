@@ -67,7 +67,13 @@ pub async fn migrate(client: &mut tokio_postgres::Client, shards: u32) -> Result
                    owner text,
                    epoch bigint NOT NULL DEFAULT 0,
                    expires_at timestamptz NOT NULL DEFAULT '-infinity');
-                 CREATE INDEX fas_shards_owner ON fas_shards (owner);",
+                 CREATE INDEX fas_shards_owner ON fas_shards (owner);
+                 CREATE TABLE fas_app_state (
+                   app text PRIMARY KEY,
+                   shard int NOT NULL,
+                   epoch bigint NOT NULL,
+                   state jsonb NOT NULL,
+                   updated_at timestamptz NOT NULL DEFAULT now());",
             )
             .await?;
             tx.execute(

@@ -35,8 +35,8 @@ impl Reconciler {
             Plan::Create {
                 config,
                 regions,
-                skip_launch,
-            } => return self.create(app, config, regions, skip_launch, warm).await,
+                launch,
+            } => return self.create(app, config, regions, launch, warm).await,
             Plan::Destroy { candidates, count } => (Verb::Destroy, candidates, count),
             Plan::Start { candidates, count } => (Verb::Start, candidates, count),
             Plan::Stop {
@@ -196,11 +196,13 @@ impl Reconciler {
         app: &str,
         config: serde_json::Value,
         regions: Vec<String>,
-        skip_launch: bool,
+        launch: usize,
         warm: bool,
     ) -> (usize, usize) {
         let (mut ok, mut failed) = (0, 0);
-        for region in regions {
+        for (i, region) in regions.into_iter().enumerate() {
+            // A warm pool's Machines boot to be suspended: none is a worker.
+            let skip_launch = !warm && i >= launch;
             let input = CreateMachine {
                 config: config.clone(),
                 region,

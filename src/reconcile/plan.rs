@@ -44,11 +44,12 @@ pub struct PlanOptions {
 #[derive(Debug, Clone, PartialEq)]
 pub enum Plan {
     NoScale,
-    /// Create `regions.len()` Machines from `config`, one per listed region.
+    /// Create `regions.len()` Machines from `config`, one per listed region; the
+    /// first `launch` boot at once, the others are created with `skip_launch`.
     Create {
         config: Value,
         regions: Vec<String>,
-        skip_launch: bool,
+        launch: usize,
     },
     /// Destroy `count` of `candidates` (in the destroy order; `count` never reaches
     /// the last Machine standing), trying the next when one is leased or refuses.
@@ -213,7 +214,7 @@ pub fn plan(
             let Some(config) = source.clone_config() else {
                 return Plan::NothingToClone;
             };
-            let regions = (0..(min - created))
+            let regions: Vec<String> = (0..(min - created))
                 .map(|_| {
                     if opts.regions.is_empty() {
                         source.region.clone()
@@ -224,10 +225,23 @@ pub fn plan(
                     }
                 })
                 .collect();
+            // Boot only as many as the started target has room for; the rest are
+            // created stopped, so a created minimum above the started maximum never
+            // starts more than the policy asked (upstream boots them all, then stops
+            // the surplus a round later).
+            let room = targets
+                .started
+                .and_then(|b| b.max)
+                .map_or(i64::MAX, |max| (max - n_started).max(0));
+            let launch = if opts.create_stopped {
+                0
+            } else {
+                room.min(regions.len() as i64) as usize
+            };
             return Plan::Create {
                 config,
                 regions,
-                skip_launch: opts.create_stopped,
+                launch,
             };
         }
         if let Some(max) = b.max.filter(|max| created > *max) {

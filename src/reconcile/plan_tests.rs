@@ -61,14 +61,14 @@ fn create_clones_the_first_machine_with_its_full_image() {
     let Plan::Create {
         config,
         regions,
-        skip_launch,
+        launch,
     } = p
     else {
         panic!("{p:?}")
     };
     assert_eq!(config["image"], "r/img:1@sha256:d");
     assert_eq!(regions, ["iad", "iad"]);
-    assert!(!skip_launch);
+    assert_eq!(launch, 2);
 }
 
 #[test]
@@ -80,15 +80,13 @@ fn regions_round_robin_across_rounds_and_initial_state_stopped() {
     };
     let mut seq = 0;
     let Plan::Create {
-        regions,
-        skip_launch,
-        ..
+        regions, launch, ..
     } = plan(&t(Some((4, 4)), None), &[app("a", "started")], &o, &mut seq)
     else {
         panic!()
     };
     assert_eq!(regions, ["ams", "ord", "ams"]);
-    assert!(skip_launch);
+    assert_eq!(launch, 0);
     let Plan::Create { regions, .. } =
         plan(&t(Some((2, 2)), None), &[app("a", "started")], &o, &mut seq)
     else {
@@ -447,4 +445,25 @@ fn a_per_machine_metric_orders_scale_down_idlest_first() {
     let mut p = run(t(None, Some((1, 1))), &machines);
     order_by_value(&mut p, &machines, &[]);
     assert!(matches!(p, Plan::Stop { ref candidates, .. } if candidates == &["a", "b", "c"]));
+}
+
+/// A created minimum above the started maximum: only the started target's room boots;
+/// the rest are created stopped, so no round starts more than the policy asked.
+#[test]
+fn creates_boot_only_up_to_the_started_maximum() {
+    let launch =
+        |started: Option<(i64, i64)>| match run(t(Some((4, 5)), started), &[app("a", "started")]) {
+            Plan::Create {
+                regions, launch, ..
+            } => (regions.len(), launch),
+            p => panic!("{p:?}"),
+        };
+    assert_eq!(launch(Some((3, 3))), (3, 2));
+    assert_eq!(launch(Some((1, 1))), (3, 0));
+    assert_eq!(launch(Some((0, 9))), (3, 3));
+    assert_eq!(
+        launch(None),
+        (3, 3),
+        "no started target: all boot, as upstream"
+    );
 }

@@ -312,14 +312,12 @@ impl Round {
 pub(super) fn apply(fleet: &mut Fleet, p: &Plan, t: f64, opts: &Options, sum: &mut Summary) {
     match p {
         Plan::Create {
-            regions,
-            skip_launch,
-            ..
+            regions, launch, ..
         } => {
             // As fas's reconciler sees it (its memory of its own creates): a launching
             // Machine is booting; a skip_launch one stays `created`, ready to start.
-            for _ in regions {
-                if *skip_launch {
+            for i in 0..regions.len() {
+                if i >= *launch {
                     fleet.add("created", None);
                 } else {
                     fleet.add("starting", Some((t + opts.create_secs, "started")));
