@@ -14,6 +14,19 @@ use support::servers;
 const PASSWORD: &str = "cluster-test-pw";
 const SHARDS: u32 = 64;
 
+/// A throwaway PostgreSQL (kept running while the first value lives) and its URL;
+/// None where the server is missing outside CI (`servers::require`).
+async fn database() -> Option<(servers::Server, String)> {
+    let server = tokio::task::spawn_blocking(|| servers::postgres(PASSWORD, None))
+        .await
+        .unwrap()?;
+    let url = format!(
+        "postgres://fas:{PASSWORD}@{}/postgres?sslmode=disable",
+        server.url
+    );
+    Some((server, url))
+}
+
 async fn member(url: &str, id: &str, lease_ms: u64) -> Cluster {
     let me = Member {
         id: id.into(),
@@ -36,16 +49,9 @@ async fn member(url: &str, id: &str, lease_ms: u64) -> Cluster {
 )]
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn shards_are_split_handed_over_and_fenced() {
-    let Some(server) = tokio::task::spawn_blocking(|| servers::postgres(PASSWORD, None))
-        .await
-        .unwrap()
-    else {
+    let Some((_server, url)) = database().await else {
         return;
     };
-    let url = format!(
-        "postgres://fas:{PASSWORD}@{}/postgres?sslmode=disable",
-        server.url
-    );
 
     // Alone, one member owns every shard.
     let mut a = member(&url, "a", 60_000).await;
@@ -145,16 +151,9 @@ async fn shards_are_split_handed_over_and_fenced() {
 )]
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_newer_schema_or_another_shard_count_is_refused() {
-    let Some(server) = tokio::task::spawn_blocking(|| servers::postgres(PASSWORD, None))
-        .await
-        .unwrap()
-    else {
+    let Some((_server, url)) = database().await else {
         return;
     };
-    let url = format!(
-        "postgres://fas:{PASSWORD}@{}/postgres?sslmode=disable",
-        server.url
-    );
     member(&url, "a", 60_000).await;
     member(&url, "a", 60_000).await; // idempotent
     let me = Member {
@@ -198,16 +197,9 @@ async fn a_newer_schema_or_another_shard_count_is_refused() {
 )]
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn state_moves_with_the_shard_and_a_stale_owner_cannot_write() {
-    let Some(server) = tokio::task::spawn_blocking(|| servers::postgres(PASSWORD, None))
-        .await
-        .unwrap()
-    else {
+    let Some((_server, url)) = database().await else {
         return;
     };
-    let url = format!(
-        "postgres://fas:{PASSWORD}@{}/postgres?sslmode=disable",
-        server.url
-    );
     let json = |s: &str| serde_json::from_str::<serde_json::Value>(s).unwrap();
     let state = |n: u32| vec![("web".to_string(), format!("{{\"n\": {n}}}"))];
 

@@ -50,7 +50,8 @@ pub async fn app_loop(
     let round_at = |next_round: Instant| on_grid_of(next_round, round_grid);
     let mut next_watch: Option<Instant> = None;
     loop {
-        let wake = next_watch.map_or(round_at(next_round), |w| w.min(round_at(next_round)));
+        let round = round_at(next_round);
+        let wake = next_watch.map_or(round, |w| w.min(round));
         let poke = tokio::select! {
             _ = tokio::time::sleep_until(wake) => false,
             _ = poked.notified() => true,
@@ -59,7 +60,7 @@ pub async fn app_loop(
         if *shutdown.borrow() {
             return;
         }
-        let round_due = Instant::now() >= round_at(next_round);
+        let round_due = Instant::now() >= round;
         let mut full = round_due && !poke;
         if !full {
             let step = {
@@ -103,7 +104,7 @@ const GRID: Duration = Duration::from_millis(100);
 
 /// Full rounds fall on a coarser grid of their own, for the same reason: at 10,000
 /// apps, rounds spread to the millisecond woke fas once per app (`fas bench
-/// reconcile`: 19% of a core); batched on 500 ms slots, 9%. Each app keeps its place
+/// reconcile`: 19% of a core); batched on 500 ms slots, about 10%. Each app keeps its place
 /// in the interval, moved by under 500 ms (a tenth of the interval when that is
 /// shorter); the permits still bound the calls in flight.
 const ROUND_GRID: Duration = Duration::from_millis(500);
