@@ -480,3 +480,59 @@ mod reqwest {
         })
     }
 }
+
+/// The request log tells clients apart by a fingerprint of their token (several fas
+/// instances against one simulator), and never holds the token.
+#[tokio::test]
+async fn the_request_log_names_each_caller_by_a_fingerprint() {
+    let server = sim::start(
+        "127.0.0.1:0".parse::<SocketAddr>().unwrap(),
+        SimOptions::default(),
+    )
+    .await
+    .unwrap();
+    server
+        .sim
+        .seed(&fas::sim::Seed::parse_spec("acme/web=1").unwrap())
+        .unwrap();
+    let http = reqwest::Client::new();
+    let url = format!("{}/v1/apps/web/machines", server.url());
+    for token in [
+        "FlyV1 fm2_instance-one",
+        "Bearer instance-two",
+        "FlyV1 fm2_instance-one",
+    ] {
+        let r = http
+            .get(&url)
+            .header("authorization", token)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), StatusCode::OK);
+    }
+    let log: Value = http
+        .get(format!("{}/__sim/log", server.url()))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let callers: Vec<&str> = log
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["action"] == "list")
+        .map(|e| e["caller"].as_str().unwrap())
+        .collect();
+    assert_eq!(callers.len(), 3, "{log}");
+    assert_eq!(callers[0], callers[2], "the same token, the same caller");
+    assert_ne!(callers[0], callers[1]);
+    assert!(callers
+        .iter()
+        .all(|c| c.len() == 8 && c.chars().all(|c| c.is_ascii_hexdigit())));
+    assert!(
+        !log.to_string().contains("instance-"),
+        "a token in the log: {log}"
+    );
+}

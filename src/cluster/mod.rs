@@ -26,12 +26,17 @@ pub use schema::SCHEMA_VERSION;
 /// Which virtual shard an app belongs to: 64-bit FNV-1a of its name, modulo `shards`.
 /// Stable across versions and platforms (it decides ownership in a shared database).
 pub fn shard_of(app: &str, shards: u32) -> u32 {
+    (fnv1a(app.as_bytes()) % u64::from(shards.max(1))) as u32
+}
+
+/// 64-bit FNV-1a.
+pub fn fnv1a(bytes: &[u8]) -> u64 {
     let mut h: u64 = 0xcbf2_9ce4_8422_2325;
-    for b in app.as_bytes() {
+    for b in bytes {
         h ^= u64::from(*b);
         h = h.wrapping_mul(0x0000_0100_0000_01b3);
     }
-    (h % u64::from(shards.max(1))) as u32
+    h
 }
 
 #[derive(Debug, thiserror::Error)]

@@ -45,6 +45,8 @@ pub struct Fault {
 
 #[derive(Debug, Clone, Serialize)]
 pub struct LogEntry {
+    /// A fingerprint of the token the request carried (8 hex digits; "" without one).
+    pub caller: String,
     pub at_ms: u64,
     pub method: String,
     pub path: String,

@@ -45,7 +45,7 @@ pub async fn run(
     op: impl FnOnce(&mut World, Instant) -> Answer,
 ) -> Response {
     let answer = answer(sim, headers, action, app, scope, op).await;
-    sim.record(&method, &path, action, app, answer.0.as_u16());
+    sim.record(headers, (&method, &path), action, app, answer.0.as_u16());
     let mut resp = answer.1.into_response();
     let id = format!(
         "{:016x}",

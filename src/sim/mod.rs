@@ -78,16 +78,7 @@ impl Sim {
 
     /// Accepts `Bearer t`, `FlyV1 t` and stacked schemes, as Fly does.
     fn authorized(&self, headers: &HeaderMap) -> bool {
-        let Some(value) = headers.get("authorization").and_then(|v| v.to_str().ok()) else {
-            return false;
-        };
-        let mut rest = value.trim();
-        while let Some(r) = ["Bearer ", "FlyV1 ", "bearer ", "flyv1 "]
-            .iter()
-            .find_map(|p| rest.strip_prefix(p))
-        {
-            rest = r.trim_start();
-        }
+        let rest = token_of(headers);
         if rest.is_empty() {
             return false;
         }
@@ -105,9 +96,25 @@ impl Sim {
         f.pick(action, app)
     }
 
-    fn record(&self, method: &Method, path: &str, action: &str, app: &str, status: u16) {
+    fn record(
+        &self,
+        headers: &HeaderMap,
+        (method, path): (&Method, &str),
+        action: &str,
+        app: &str,
+        status: u16,
+    ) {
+        let token = token_of(headers);
+        // Which client sent it, so a test can tell fas instances apart by their tokens:
+        // a fingerprint, never the token.
+        let caller = if token.is_empty() {
+            String::new()
+        } else {
+            format!("{:08x}", crate::cluster::fnv1a(token.as_bytes()) >> 32)
+        };
         if let Ok(mut f) = self.faults.lock() {
             f.record(LogEntry {
+                caller,
                 at_ms: self.started.elapsed().as_millis() as u64,
                 method: method.to_string(),
                 path: path.to_string(),
@@ -291,4 +298,20 @@ pub async fn start(addr: SocketAddr, opts: SimOptions) -> std::io::Result<SimSer
         let _ = axum::serve(listener, app).await;
     });
     Ok(SimServer { addr, sim, task })
+}
+
+/// The token of an `authorization` header, under any stack of `Bearer `/`FlyV1 `
+/// schemes ("" when there is none).
+fn token_of(headers: &HeaderMap) -> &str {
+    let Some(value) = headers.get("authorization").and_then(|v| v.to_str().ok()) else {
+        return "";
+    };
+    let mut rest = value.trim();
+    while let Some(r) = ["Bearer ", "FlyV1 ", "bearer ", "flyv1 "]
+        .iter()
+        .find_map(|p| rest.strip_prefix(p))
+    {
+        rest = r.trim_start();
+    }
+    rest
 }
