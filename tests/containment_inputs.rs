@@ -41,7 +41,7 @@ fn env(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
         ("FAS_STARTED_MACHINE_COUNT".into(), "ceil(m)".into()),
         ("FAS_TIMEOUT".into(), "4s".into()),
     ];
-    all.extend(pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())));
+    all.extend(support::vars(pairs));
     all
 }
 

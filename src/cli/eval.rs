@@ -48,37 +48,21 @@ fn parse_sets(sets: &[String]) -> anyhow::Result<Vec<(String, f64)>> {
     Ok(out)
 }
 
-/// Queries every configured collector once for `app`, within the timeout.
-fn collect_once(cfg: &Config, app: &str) -> anyhow::Result<Vec<(String, f64)>> {
-    let rt = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()?;
-    // Collectors are built inside the runtime: a gRPC channel needs its reactor.
-    let _inside = rt.enter();
-    let collectors = crate::collect::build(&cfg.metric_collectors, cfg.timeout)?;
+/// Queries every collector once for `app`, within the timeout.
+fn collect_once(
+    rt: &tokio::runtime::Runtime,
+    collectors: &[std::sync::Arc<dyn crate::collect::Collector>],
+    timeout: std::time::Duration,
+    app: &str,
+) -> anyhow::Result<Vec<(String, f64)>> {
     rt.block_on(async {
-        match tokio::time::timeout(cfg.timeout, crate::collect::collect_all(&collectors, app)).await
-        {
+        match tokio::time::timeout(timeout, crate::collect::collect_all(collectors, app)).await {
             Ok(r) => Ok(r.context("metrics collection failed")?),
-            Err(_) => bail!(
-                "metrics collection failed: no answer within the timeout ({:?})",
-                cfg.timeout
-            ),
+            Err(_) => {
+                bail!("metrics collection failed: no answer within the timeout ({timeout:?})")
+            }
         }
     })
-}
-
-/// What `serve` checks when it loads a configuration, `eval` checks too (the
-/// collectors, the plan's settings), with `--set` as well; only the API token is not
-/// required, since `eval` never calls Fly.
-fn check_like_serve(cfg: &Config) -> anyhow::Result<()> {
-    let rt = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()?;
-    // Collectors are built inside the runtime: a gRPC channel needs its reactor.
-    let _inside = rt.enter();
-    super::serve_reload::settings(cfg)?;
-    Ok(())
 }
 
 pub fn run(args: EvalArgs) -> anyhow::Result<()> {
@@ -91,7 +75,15 @@ pub fn run(args: EvalArgs) -> anyhow::Result<()> {
     cfg.validate(Needs {
         app: sets.is_empty(),
     })?;
-    check_like_serve(&cfg)?;
+    // What `serve` builds when it loads a configuration, `eval` builds too, with
+    // `--set` as well, so it refuses what `serve` refuses (only the API token is not
+    // required: `eval` never calls Fly). One runtime for the command: collectors are
+    // built inside it (a gRPC channel needs its reactor) and queried in it.
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?;
+    let _inside = rt.enter();
+    let settings = super::serve_reload::settings(&cfg)?;
     if args.show_lua {
         if cfg.policy.is_some() {
             bail!("--show-lua shows translated count expressions; this config uses a Lua policy");
@@ -111,7 +103,7 @@ pub fn run(args: EvalArgs) -> anyhow::Result<()> {
     };
     // With --set no collector is queried; without, each is queried once.
     let (metrics, collected) = if sets.is_empty() && !cfg.metric_collectors.is_empty() {
-        let values = collect_once(&cfg, &app)?;
+        let values = collect_once(&rt, &settings.collectors, cfg.timeout, &app)?;
         (values.clone(), Some(values.into_iter().collect()))
     } else {
         (sets, None)
