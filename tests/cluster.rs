@@ -140,7 +140,7 @@ async fn shards_are_split_handed_over_and_fenced() {
     assert_eq!(members, ["a", "b"], "c's heartbeat expired");
 
     // SIGTERM: b lets go of everything and a takes it at its next renewal.
-    b.release_all().await.unwrap();
+    b.release_all(Duration::ZERO).await.unwrap();
     let owned_a = a.renew().await.unwrap();
     assert_eq!(owned_a.shards.len(), SHARDS as usize);
 }

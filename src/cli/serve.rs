@@ -11,6 +11,7 @@ use tokio::sync::watch;
 
 use super::serve_reload;
 use crate::clock::SystemClock;
+use crate::cluster::{Gate, Member, Membership};
 use crate::config::{process_env, Config, Needs};
 use crate::fly::{ClientOptions, FlyClient};
 use crate::policy::PolicyHandle;
@@ -77,7 +78,7 @@ async fn serve(cfg: Config, config_path: Option<PathBuf>) -> anyhow::Result<()> 
 
     let settings = serve_reload::settings(&cfg)?;
     let clock: Arc<dyn crate::clock::Clock> = Arc::new(SystemClock);
-    let reconciler = Arc::new(Reconciler::with_settings(
+    let mut reconciler = Reconciler::with_settings(
         fly.clone(),
         settings,
         policy.clone(),
@@ -85,7 +86,18 @@ async fn serve(cfg: Config, config_path: Option<PathBuf>) -> anyhow::Result<()> 
         cfg.interval,
         clock.clone(),
         metrics.clone(),
-    ));
+    );
+    let gate = cfg.cluster.enabled().then(|| {
+        let me = Member::this_process(&process_env);
+        let lease = cfg.cluster.lease_for(cfg.interval);
+        tracing::info!(member = %me.id, region = %me.region, shards = cfg.cluster.shards,
+            lease_secs = lease.as_secs_f64(), "clustering on: acting only on the apps of the shards this instance owns");
+        Arc::new(Gate::new(me, cfg.cluster.shards, lease, cfg.interval, metrics.clone()))
+    });
+    if let Some(g) = &gate {
+        reconciler = reconciler.with_cluster(g.clone());
+    }
+    let reconciler = Arc::new(reconciler);
     metrics.set("fas_dry_run", &[], if cfg.dry_run { 1.0 } else { 0.0 });
     metrics.set("fas_config_last_reload_successful", &[], 1.0);
     reconciler
@@ -99,8 +111,36 @@ async fn serve(cfg: Config, config_path: Option<PathBuf>) -> anyhow::Result<()> 
             poke_tx,
             metrics,
         ));
+    let router = match &gate {
+        Some(g) => router.merge(telemetry::cluster::routes(g.clone())),
+        None => router,
+    };
+    let membership = gate.map(|gate| {
+        Arc::new(Membership {
+            gate,
+            url: cfg.cluster.url.expose().to_string(),
+            policy: policy.clone(),
+            interval: cfg.interval,
+            timeout: cfg.timeout,
+            status: reconciler.status.clone(),
+            metrics: reconciler.metrics.clone(),
+        })
+    });
+    let held = match &membership {
+        Some(m) => Some(m.start().await?),
+        None => None,
+    };
     tokio::spawn(async move {
         let _ = axum::serve(listener, router).await;
+    });
+    // The membership outlives the scheduler: leases are renewed until the last
+    // round ended, then released.
+    let (member_stop, member_stop_rx) = watch::channel(false);
+    let member_task = membership.clone().zip(held).map(|(m, held)| {
+        tokio::spawn(async move {
+            let held = m.run(held, member_stop_rx).await;
+            (m, held)
+        })
     });
     let (stop_tx, stop_rx) = watch::channel(false);
     tokio::spawn(async move {
@@ -137,6 +177,12 @@ async fn serve(cfg: Config, config_path: Option<PathBuf>) -> anyhow::Result<()> 
         pokes: (!cfg.watch.poke_token.is_empty()).then_some(poke_rx),
     };
     scheduler.run(stop_rx).await;
+    let _ = member_stop.send(true);
+    if let Some(task) = member_task {
+        if let Ok((m, held)) = task.await {
+            m.leave(held).await;
+        }
+    }
     if let Some(p) = persister {
         let _ = p.await;
     }

@@ -62,6 +62,7 @@ pub fn mode(cfg: &Config, now: f64) -> Mode {
         loaded_at: now,
         reloads: 0,
         last_reload_error: None,
+        cluster: None,
     }
 }
 
@@ -121,9 +122,11 @@ impl Reloader {
                 metrics.set("fas_config_last_reload_successful", &[], 1.0);
                 let now = self.clock.now();
                 status.update_mode(|m| {
-                    let reloads = m.reloads + 1;
+                    let (reloads, cluster) = (m.reloads + 1, m.cluster.take());
                     *m = mode(&cfg, now);
                     m.reloads = reloads;
+                    // The cluster settings need a restart; its line stays.
+                    m.cluster = cluster;
                 });
                 tracing::info!(policy = %policy_name(&cfg), dry_run = cfg.dry_run,
                     "configuration reloaded; each app uses it from its next round");

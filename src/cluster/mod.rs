@@ -1,6 +1,6 @@
 //! Several fas instances sharing an org through PostgreSQL: the schema, shard
-//! ownership with leases and epochs, and the fencing check (issue 24's first part; not
-//! yet wired into `serve`).
+//! ownership with leases and epochs, the fencing check, the gate rounds pass before
+//! acting (gate.rs) and the membership task of `fas serve` (membership.rs).
 //!
 //! Apps map to `shards` virtual shards by a stable hash of their name. Each instance
 //! renews the leases of the shards it owns and claims its fair share of the rest;
@@ -15,8 +15,13 @@
 //! come before the server's expiry (clock rates, not clock values, must agree: a drift
 //! of a few parts per million over a 30 s lease is microseconds).
 
+mod gate;
+mod membership;
 mod schema;
 mod state;
+
+pub use gate::{Gate, NotOwner};
+pub use membership::{Held, Membership};
 
 use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
@@ -60,10 +65,31 @@ impl From<tokio_postgres::Error> for ClusterError {
 /// This instance as the others see it.
 #[derive(Debug, Clone)]
 pub struct Member {
-    /// The Fly Machine id where it runs (`FLY_MACHINE_ID`), else the host name.
+    /// The Fly Machine id where it runs (`FLY_MACHINE_ID`), else `host:pid`.
     pub id: String,
     /// `FLY_REGION`, or "".
     pub region: String,
+}
+
+impl Member {
+    /// This process: on Fly, its Machine (a restart keeps the id and resumes its
+    /// shards at once); elsewhere its host and process id, so two processes on one
+    /// host are two members.
+    pub fn this_process(env: crate::config::Env) -> Member {
+        let id = env("FLY_MACHINE_ID")
+            .filter(|s| !s.is_empty())
+            .unwrap_or_else(|| {
+                let host = std::fs::read_to_string("/proc/sys/kernel/hostname")
+                    .ok()
+                    .or_else(|| env("HOSTNAME"))
+                    .unwrap_or_else(|| "localhost".into());
+                format!("{}:{}", host.trim(), std::process::id())
+            });
+        Member {
+            id,
+            region: env("FLY_REGION").unwrap_or_default(),
+        }
+    }
 }
 
 /// The shards this instance owns after a renewal, with their epochs, and until when
@@ -83,7 +109,7 @@ impl Owned {
 }
 
 /// A member as the database lists it.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
 pub struct MemberRow {
     pub id: String,
     pub region: String,
@@ -213,20 +239,47 @@ impl Cluster {
         Ok(row.is_some())
     }
 
-    /// Lets go of every shard at once and leaves the member list (SIGTERM, after the
-    /// rounds in flight ended): the others claim them at their next renewal.
-    pub async fn release_all(&self) -> Result<u64, ClusterError> {
+    /// A fresh start of this member: a new epoch on every shard a previous run of it
+    /// may still hold, so nothing that run sent passes a fence.
+    pub async fn bump_own_epochs(&self) -> Result<u64, ClusterError> {
+        Ok(self
+            .client
+            .execute(
+                "UPDATE fas_shards SET epoch = epoch + 1 WHERE owner = $1",
+                &[&self.me.id],
+            )
+            .await?)
+    }
+
+    /// Lets go of every shard and leaves the member list (SIGTERM, after the rounds
+    /// in flight ended): the others claim them at their next renewal after `grace`.
+    pub async fn release_all(&self, grace: Duration) -> Result<u64, ClusterError> {
         let n = self
             .client
             .execute(
-                "UPDATE fas_shards SET owner = NULL, expires_at = now() WHERE owner = $1",
-                &[&self.me.id],
+                "UPDATE fas_shards SET owner = NULL, expires_at = now() + ($2::bigint * interval '1 millisecond') WHERE owner = $1",
+                &[&self.me.id, &ms(grace)],
             )
             .await?;
         self.client
             .execute("DELETE FROM fas_members WHERE id = $1", &[&self.me.id])
             .await?;
         Ok(n)
+    }
+
+    /// Each shard's owner while its lease runs.
+    pub async fn owners(&self) -> Result<BTreeMap<u32, String>, ClusterError> {
+        let rows = self
+            .client
+            .query(
+                "SELECT shard, owner FROM fas_shards WHERE owner IS NOT NULL AND expires_at > now()",
+                &[],
+            )
+            .await?;
+        Ok(rows
+            .iter()
+            .map(|r| (r.get::<_, i32>(0) as u32, r.get(1)))
+            .collect())
     }
 
     /// The live members, with the shards each owns.

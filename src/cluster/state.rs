@@ -63,4 +63,20 @@ impl Cluster {
             .await?;
         Ok(rows.iter().map(|r| (r.get(0), r.get(1))).collect())
     }
+
+    /// The states kept for the apps of `shards`, for the member that took them.
+    pub async fn load_states_of(
+        &self,
+        shards: &[u32],
+    ) -> Result<HashMap<String, String>, ClusterError> {
+        let shards: Vec<i32> = shards.iter().map(|s| *s as i32).collect();
+        let rows = self
+            .client
+            .query(
+                "SELECT app, state::text FROM fas_app_state WHERE shard = ANY($1)",
+                &[&shards],
+            )
+            .await?;
+        Ok(rows.iter().map(|r| (r.get(0), r.get(1))).collect())
+    }
 }

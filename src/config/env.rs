@@ -157,6 +157,7 @@ impl Config {
             c.metrics_addr = a;
         }
         c.watch = super::Watch::from_env(env)?;
+        c.cluster = super::ClusterSettings::from_env(env)?;
         if let Some(p) = env("FAS_POLICY_PARAMS").filter(|s| !s.is_empty()) {
             c.policy_params = serde_json::from_str(&p)
                 .ok()

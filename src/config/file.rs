@@ -67,6 +67,9 @@ pub struct FileConfig {
     pub watch_budget: Option<Scalar>,
     pub poke_token: Option<Scalar>,
     pub alertmanager_label: Option<String>,
+    pub cluster_url: Option<Scalar>,
+    pub cluster_shards: Option<Scalar>,
+    pub cluster_lease: Option<Scalar>,
 }
 
 #[derive(Debug, Default, Deserialize)]

@@ -2,6 +2,7 @@
 //! their meanings and defaults, fas's own keys (`policy`, `policy-params`), and
 //! upstream's validation rules with messages that name the key to fix.
 
+pub mod cluster;
 mod env;
 pub mod fallback;
 mod file;
@@ -16,6 +17,7 @@ use std::time::Duration;
 use thiserror::Error;
 
 use crate::policy::expr::CountExprs;
+pub use cluster::ClusterSettings;
 pub use fallback::Fallback;
 pub use secret::Secret;
 pub use validate::Needs;
@@ -125,6 +127,8 @@ pub struct Config {
     pub metrics_addr: String,
     /// The fast path: watch steps between rounds, the read budget, pokes.
     pub watch: Watch,
+    /// Several instances sharing the apps through PostgreSQL (off without a URL).
+    pub cluster: ClusterSettings,
 }
 
 impl Default for Config {
@@ -163,6 +167,7 @@ impl Default for Config {
             state_path: None,
             metrics_addr: "0.0.0.0:9090".into(),
             watch: Watch::default(),
+            cluster: ClusterSettings::default(),
         }
     }
 }
@@ -287,6 +292,14 @@ impl Config {
         };
         self.watch
             .apply(keys, ["watch-interval", "watch-budget"])
+            .map_err(|e| ferr(e.to_string()))?;
+        let keys = cluster::ClusterKeys {
+            url: f.cluster_url.map(|v| v.0),
+            shards: f.cluster_shards.map(|v| v.0),
+            lease: f.cluster_lease.map(|v| v.0),
+        };
+        self.cluster
+            .apply(keys, ["cluster-shards", "cluster-lease"])
             .map_err(|e| ferr(e.to_string()))?;
         if let Some(p) = f.policy_params {
             self.policy_params = serde_json::Value::Object(p.into_iter().collect());

@@ -186,6 +186,12 @@ impl Config {
             }
         }
         self.watch.validate()?;
+        self.cluster.validate(self.interval)?;
+        if self.cluster.enabled() && self.state_path.is_some() {
+            return Err(invalid(
+                "state-path (FAS_STATE_PATH) and cluster-url (FAS_CLUSTER_URL) exclude each other: with a cluster, policy state is kept in its database; remove state-path",
+            ));
+        }
         if self.concurrency == 0 {
             return Err(invalid(
                 "concurrency must be at least 1 (FAS_CONCURRENCY / concurrency)",

@@ -32,6 +32,8 @@ pub enum ReconcileError {
     Timeout(Duration),
     #[error("no machine available to clone for scale up: start one Machine in process group {0:?} by hand")]
     NothingToClone(String),
+    #[error("{0}")]
+    NotOwner(#[from] crate::cluster::NotOwner),
 }
 
 impl ReconcileError {
@@ -42,6 +44,7 @@ impl ReconcileError {
             ReconcileError::Policy(_) => "policy",
             ReconcileError::Timeout(_) => "timeout",
             ReconcileError::NothingToClone(_) => "nothing_to_clone",
+            ReconcileError::NotOwner(_) => "not_owner",
         }
     }
 }
@@ -119,6 +122,8 @@ pub struct Reconciler {
     pub snapshots: super::warm::Snapshots,
     /// Set by the scheduler while apps get watch steps between rounds.
     pub watching: std::sync::atomic::AtomicBool,
+    /// With clustering on: which apps this instance owns, and the gate before acting.
+    pub cluster: Option<Arc<crate::cluster::Gate>>,
 }
 
 impl Reconciler {
@@ -177,7 +182,14 @@ impl Reconciler {
             known: Default::default(),
             snapshots: Default::default(),
             watching: Default::default(),
+            cluster: None,
         }
+    }
+
+    /// With clustering on: acts only on the apps `gate` says this instance owns.
+    pub fn with_cluster(mut self, gate: Arc<crate::cluster::Gate>) -> Reconciler {
+        self.cluster = Some(gate);
+        self
     }
 
     /// The settings rounds start with from now on (a reload, shadow mode).
@@ -224,11 +236,18 @@ impl Reconciler {
         // Machines stopped earlier to be destroyed, now at rest: destroy them; warm
         // pool Machines booted: suspend them.
         if !settings.dry_run {
-            for id in self.recent.drained(app, &listed) {
-                self.finish_drain(app, &id).await;
-            }
-            if settings.warm_pool {
-                self.warm_up(app, &listed).await;
+            let drained = self.recent.drained(app, &listed);
+            if !drained.is_empty() || settings.warm_pool {
+                let deadline = self.may_act(app).await?;
+                self.within(app, deadline, async {
+                    for id in drained {
+                        self.finish_drain(app, &id).await;
+                    }
+                    if settings.warm_pool {
+                        self.warm_up(app, &listed).await;
+                    }
+                })
+                .await?;
             }
         }
 
@@ -302,10 +321,23 @@ impl Reconciler {
             round: Round::Full,
         };
         let outcome = self.carry_out(app, &settings, machines, decided).await?;
-        if outcome.action == "no_scale" {
-            self.rewarm(app, &settings, &stale).await;
+        if outcome.action == "no_scale" && !stale.is_empty() {
+            let deadline = self.may_act(app).await?;
+            self.within(app, deadline, self.rewarm(app, &settings, &stale))
+                .await?;
         }
         Ok(outcome)
+    }
+
+    /// Drops what is shown and remembered of `app` (gone from the org, or owned by
+    /// another instance now); its policy state is kept.
+    pub(super) fn forget_app(&self, app: &str) {
+        self.metrics.forget_app(app);
+        self.recent.forget(app);
+        self.status.forget(app);
+        self.known.forget(app);
+        self.snapshots.forget(app);
+        self.forget_failures(app);
     }
 
     pub(super) fn api_error(&self, call: &str) {

@@ -98,9 +98,14 @@ impl Reconciler {
             outcome.dry_run = true;
             return Ok(outcome);
         }
+        let deadline = self.may_act(app).await?;
         let (ok, failed) = self
-            .act(app, plan, &settings.drain, &machines, settings.warm_pool)
-            .await;
+            .within(
+                app,
+                deadline,
+                self.act(app, plan, &settings.drain, &machines, settings.warm_pool),
+            )
+            .await?;
         outcome.succeeded = ok;
         outcome.failed = failed;
         Ok(outcome)

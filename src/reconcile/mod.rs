@@ -11,6 +11,7 @@ mod app_loop;
 mod carry_out;
 pub mod choose;
 mod collecting;
+mod fenced;
 pub mod recent;
 
 pub use app::{Outcome, ReconcileError, Reconciler, Settings};

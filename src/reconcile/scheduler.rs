@@ -127,6 +127,9 @@ impl Scheduler {
                     Ok(names) => {
                         self.drop_gone(&names, &mut loops, &mut gone);
                         apps.store(names.len(), Ordering::Relaxed);
+                        if let Some(gate) = &self.reconciler.cluster {
+                            gate.set_apps(&names);
+                        }
                         self.publish_watch_period(names.len(), poked);
                         for name in names {
                             if let Entry::Vacant(slot) = loops.entry(name) {
@@ -184,12 +187,7 @@ impl Scheduler {
             if !keep {
                 gone.insert(name.clone(), Instant::now());
                 t.task.abort();
-                r.metrics.forget_app(name);
-                r.recent.forget(name);
-                r.status.forget(name);
-                r.known.forget(name);
-                r.snapshots.forget(name);
-                r.forget_failures(name);
+                r.forget_app(name);
                 tracing::info!(app = %name, "app no longer matches; dropped");
             }
             keep

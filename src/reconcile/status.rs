@@ -107,6 +107,9 @@ pub struct Mode {
     pub loaded_at: f64,
     pub reloads: u64,
     pub last_reload_error: Option<String>,
+    /// With clustering on: this member, the live members, the shards owned, and
+    /// whether it acts (or why not).
+    pub cluster: Option<String>,
 }
 
 #[derive(Default)]

@@ -125,6 +125,11 @@ impl Sim {
         }
     }
 
+    /// Milliseconds since the simulator started: the request log's clock.
+    pub fn elapsed_ms(&self) -> u64 {
+        self.started.elapsed().as_millis() as u64
+    }
+
     /// Requests answered so far for "ACTION STATUS", e.g. "list 200" (as /__sim/stats).
     pub fn request_count(&self, key: &str) -> u64 {
         self.faults

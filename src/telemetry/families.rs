@@ -181,6 +181,31 @@ pub const FAMILIES: &[Family] = &[
         "histogram",
         "Time one app's reconcile took.",
         &[]),
+    (
+        "fas_cluster_members",
+        "gauge",
+        "Live members of the cluster (instances renewing their lease), as this instance last read them.",
+        &[]),
+    (
+        "fas_cluster_shards_owned",
+        "gauge",
+        "Shards this instance owns now, of cluster-shards.",
+        &[]),
+    (
+        "fas_cluster_handoffs_total",
+        "counter",
+        "Shards this instance gained or lost (each change of owner bumps the shard's epoch).",
+        &["direction"]),
+    (
+        "fas_cluster_renewals_total",
+        "counter",
+        "Lease renewals in the cluster database, by result.",
+        &["result"]),
+    (
+        "fas_cluster_fencing_refusals_total",
+        "counter",
+        "Rounds refused by the fence: the database said another instance owns the shard now.",
+        &[]),
 ];
 
 /// The label values each fixed-label counter documents, exported at 0 from the first
@@ -201,7 +226,14 @@ pub const ZERO_SERIES: &[(&str, &str, &[&str])] = &[
     (
         "fas_reconcile_errors_total",
         "kind",
-        &["collect", "api", "policy", "timeout", "nothing_to_clone"],
+        &[
+            "collect",
+            "api",
+            "policy",
+            "timeout",
+            "nothing_to_clone",
+            "not_owner",
+        ],
     ),
     (
         "fas_reconcile_skipped_total",

@@ -32,6 +32,7 @@ pub async fn rendered(build: impl FnOnce() -> Response + Send + 'static) -> Resp
 }
 
 pub fn router(metrics: Arc<Metrics>, status: Arc<Status>, clock: Arc<dyn Clock>) -> Router {
+    let status2 = status.clone();
     let pages = Router::new()
         .route("/", get(index))
         .route("/apps/{name}", get(app))
@@ -48,6 +49,16 @@ pub fn router(metrics: Arc<Metrics>, status: Arc<Status>, clock: Arc<dyn Clock>)
                 }
             }),
         )
-        .route("/healthz", get(|| async { "ok\n" }))
+        .route("/healthz", get(move || async move { health(&status2) }))
         .merge(pages)
+}
+
+/// `ok`, and with clustering on, this member's line: an instance cut off from the
+/// cluster database still answers 200 (a restart would not bring the database
+/// back) and says why it scales nothing.
+fn health(status: &Status) -> String {
+    match status.mode().and_then(|m| m.cluster) {
+        Some(line) => format!("ok\ncluster: {line}\n"),
+        None => "ok\n".into(),
+    }
 }

@@ -2,6 +2,7 @@
 //! log setup.
 
 mod app_gauges;
+pub mod cluster;
 mod families;
 pub mod http;
 pub mod log;

@@ -88,6 +88,9 @@ fn mode_header(status: &Status, now: f64) -> String {
         }
         None => s.push_str("; full rounds only (no watch steps)"),
     }
+    if let Some(c) = &m.cluster {
+        let _ = write!(s, "<br>cluster: {}", escape(c));
+    }
     if let Some(e) = &m.last_reload_error {
         let _ = write!(
             s,

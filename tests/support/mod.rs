@@ -1,6 +1,7 @@
 //! Helpers shared by the integration tests that run the `fas` binary.
 #![allow(dead_code)]
 
+pub mod cluster_rig;
 pub mod drain;
 pub mod nats_jwt;
 pub mod nats_setup;

