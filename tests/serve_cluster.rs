@@ -11,7 +11,7 @@ mod support;
 use std::time::Duration;
 
 use support::cluster_rig;
-use support::cluster_rig::{no_double_actions, Rig, INTERVAL_MS};
+use support::cluster_rig::{no_double_actions, Rig, INTERVAL_MS, LEASE_MS};
 
 #[cfg_attr(
     fas_no_postgres,
@@ -113,4 +113,88 @@ async fn three_instances_split_the_apps_and_hand_them_over() {
         .filter(|l| support::leaks(l, cluster_rig::PASSWORD))
         .collect();
     assert!(lines.is_empty(), "the database password leaked: {lines:?}");
+}
+
+/// One instance cut from the database (a TCP proxy that stops forwarding) stops
+/// acting before its lease ends and says so on /healthz; the others take its apps;
+/// healed, it rejoins. The database restarted: every instance stops once its lease
+/// could have ended, then all resume and split the apps again.
+#[cfg_attr(
+    fas_no_postgres,
+    ignore = "needs postgresql here: apt-get install -y postgresql"
+)]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_partition_stops_one_instance_and_a_database_restart_stops_all_until_it_returns() {
+    let Some(mut rig) = Rig::start(cluster_rig::COUNTING).await else {
+        return;
+    };
+    let proxy = cluster_rig::Proxy::start(&rig.db.url).await;
+    let a = rig.instance_via("m-a", &proxy.url(&rig));
+    let b = rig.instance("m-b");
+    let c = rig.instance("m-c");
+    rig.wait_split(&[&a, &b, &c]).await;
+    tokio::time::sleep(Duration::from_millis(2 * INTERVAL_MS)).await;
+
+    // The partition: a acts until its lease (2 s from its last renewal) less a
+    // tenth, and not after; b and c take its apps once the lease is over.
+    let a_apps = rig.apps_of(&a).await;
+    let cut_at = rig.sim_ms().await;
+    proxy.cut();
+    tokio::time::sleep(Duration::from_millis(5 * INTERVAL_MS)).await;
+    let log = rig.log().await;
+    let late = cluster_rig::actions_by(&log, &rig.caller("m-a"), cut_at + LEASE_MS, u64::MAX);
+    assert!(
+        late.is_empty(),
+        "a acted after its lease could have ended: {late:?} (cut at {cut_at})"
+    );
+    for app in &a_apps {
+        let first = cluster_rig::first_list_after(&log, app, cut_at, &rig.caller("m-a"));
+        let took = first.map(|t| t - cut_at);
+        assert!(
+            took.is_some_and(|t| t <= LEASE_MS + 2 * INTERVAL_MS),
+            "{app} taken over after {took:?} ms (cut at {cut_at}); b: {}\nc: {}",
+            cluster_rig::cluster_lines(&b),
+            cluster_rig::cluster_lines(&c)
+        );
+    }
+    let (code, health) = a.get("/healthz").await;
+    assert_eq!(code, 200);
+    assert!(
+        health.contains("cluster database unreachable") && health.contains("NOT ACTING"),
+        "{health}"
+    );
+
+    // Healed: a reconnects and gets its share again.
+    proxy.heal();
+    rig.wait_split(&[&a, &b, &c]).await;
+    let (_, health) = a.get("/healthz").await;
+    assert!(
+        health.contains("acting") && !health.contains("unreachable"),
+        "{health}"
+    );
+
+    // The database restarted (a fast shutdown, 3 s down): nobody acts once the
+    // leases could have ended, and all resume when it is back.
+    let down_at = rig.sim_ms().await;
+    tokio::task::block_in_place(|| {
+        support::servers::restart_postgres(&mut rig.db, Duration::from_secs(3))
+    });
+    let up_at = rig.sim_ms().await;
+    assert!(up_at - down_at >= 3000);
+    let log = rig.log().await;
+    let during = cluster_rig::actions_in(&log, down_at + LEASE_MS, up_at);
+    assert_eq!(
+        during, 0,
+        "Machines changed while the database was down ({down_at}..{up_at} ms)"
+    );
+    rig.wait_split(&[&a, &b, &c]).await;
+    let back = rig.sim_ms().await;
+    tokio::time::sleep(Duration::from_millis(2 * INTERVAL_MS)).await;
+    let listed = cluster_rig::listers(&rig.log().await, back, back + 2 * INTERVAL_MS);
+    assert_eq!(
+        listed.len(),
+        cluster_rig::APPS,
+        "every app reconciled again"
+    );
+    no_double_actions(&rig.log().await);
 }

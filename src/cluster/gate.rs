@@ -74,6 +74,13 @@ impl Gate {
         }
     }
 
+    /// How long one call to the database may take: half a lease, the renewal
+    /// period, so a hung connection never holds renewals up for longer. Safety never
+    /// rests on it: acting ends by the lease counted from when a renewal was sent.
+    pub fn budget(&self) -> Duration {
+        self.lease / 2
+    }
+
     pub fn shard_of(&self, app: &str) -> u32 {
         shard_of(app, self.shards)
     }
@@ -117,7 +124,8 @@ impl Gate {
         let db = read(&self.db)
             .clone()
             .ok_or_else(|| refuse("the cluster database is unreachable".into()))?;
-        let asked = tokio::time::timeout(self.lease / 10, db.fence(shard, epoch)).await;
+        // The answer is of use only while calls may still be sent.
+        let asked = tokio::time::timeout_at(deadline.into(), db.fence(shard, epoch)).await;
         match asked {
             Ok(Ok(true)) => {
                 lock(&self.fenced).insert(shard, (epoch, now));

@@ -20,6 +20,9 @@ use crate::telemetry::Metrics;
 /// States written per statement (a round of 10,000 changed apps is 20 statements).
 const SAVE_BATCH: usize = 500;
 
+/// How long after a shard becomes claimable (by the database's clock) to renew.
+const FREE_SLACK: Duration = Duration::from_millis(20);
+
 pub struct Membership {
     pub gate: Arc<Gate>,
     pub url: String,
@@ -89,8 +92,11 @@ impl Membership {
             }
             let now = Instant::now();
             if now >= renew_at {
-                renew_at = now + every;
-                self.renew(&mut held).await;
+                // Every half lease, or as soon as a shard may be claimed (a little
+                // after, and never more often than a twentieth of the lease).
+                let free = self.renew(&mut held).await;
+                let soon = free.map_or(every, |d| (d + FREE_SLACK).max(self.gate.lease / 20));
+                renew_at = Instant::now() + soon.min(every);
             }
             if now >= save_at {
                 save_at = now + self.interval;
@@ -112,7 +118,7 @@ impl Membership {
             .gate
             .since_acted()
             .map_or(Duration::ZERO, |since| self.interval.saturating_sub(since));
-        match tokio::time::timeout(self.gate.lease / 4, c.release_all(grace)).await {
+        match tokio::time::timeout(self.gate.budget(), c.release_all(grace)).await {
             Ok(Ok(n)) => {
                 tracing::info!(shards = n, member = %self.gate.me.id, "cluster shards released")
             }
@@ -128,7 +134,7 @@ impl Membership {
     /// Two connections: one for renewals (a transaction at a time), one the rounds
     /// share (fences, states, the status page).
     async fn connect(&self) -> Result<Cluster, ClusterError> {
-        let budget = self.gate.lease / 4;
+        let budget = self.gate.budget();
         let open = || async {
             let me = self.gate.me.clone();
             // A shard released for a joiner stays unclaimable while a round that
@@ -149,9 +155,11 @@ impl Membership {
         Ok(renewer)
     }
 
-    async fn renew(&self, held: &mut Held) {
+    /// One renewal; returns when the next shard may be claimed, if one will.
+    async fn renew(&self, held: &mut Held) -> Option<Duration> {
         match self.try_renew(held).await {
             Ok(owned) => {
+                let free = owned.next_free_in;
                 let gained = owned
                     .shards
                     .iter()
@@ -180,6 +188,7 @@ impl Membership {
                 self.metrics
                     .set("fas_cluster_shards_owned", &[], count as f64);
                 self.describe(count).await;
+                free
             }
             Err(e) => {
                 held.renewer = None;
@@ -187,6 +196,7 @@ impl Membership {
                 self.metrics
                     .inc("fas_cluster_renewals_total", &[("result", "failed")]);
                 self.down(held, &e);
+                None
             }
         }
     }
@@ -200,11 +210,9 @@ impl Membership {
             tracing::info!(member = %self.gate.me.id, "cluster database reachable again; claiming shards");
         }
         let renewer = held.renewer.as_mut().expect("connected above");
-        let owned = tokio::time::timeout(self.gate.lease / 4, renewer.renew())
+        let owned = tokio::time::timeout(self.gate.budget(), renewer.renew())
             .await
-            .map_err(|_| {
-                ClusterError::Db("the renewal got no answer in a quarter lease".into())
-            })??;
+            .map_err(|_| ClusterError::Db("the renewal got no answer in half a lease".into()))??;
         let gained: BTreeSet<u32> = owned
             .shards
             .iter()
@@ -284,7 +292,7 @@ impl Membership {
                 .iter()
                 .map(|(a, v)| (a.clone(), v.to_string()))
                 .collect();
-            match tokio::time::timeout(self.gate.lease / 4, db.save_states(&owned, &texts)).await {
+            match tokio::time::timeout(self.gate.budget(), db.save_states(&owned, &texts)).await {
                 Ok(Ok(n)) if n as usize == batch.len() => held.saved.extend(batch.iter().cloned()),
                 Ok(Ok(n)) => tracing::info!(
                     written = n,

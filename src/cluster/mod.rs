@@ -98,6 +98,10 @@ impl Member {
 pub struct Owned {
     pub shards: BTreeMap<u32, i64>,
     pub act_until: Option<Instant>,
+    /// When the next shard this instance does not own becomes claimable (a lease
+    /// running out, a release's grace ending): renewing then, not half a lease
+    /// later, takes a lost instance's apps over a lease after its last renewal.
+    pub next_free_in: Option<Duration>,
 }
 
 impl Owned {
@@ -143,7 +147,8 @@ impl Cluster {
         lease: Duration,
         release_grace: Duration,
     ) -> Result<Cluster, ClusterError> {
-        let mut client = schema::connect(url).await?;
+        // Half a lease, as `Gate::budget`.
+        let mut client = schema::connect(url, lease / 2).await?;
         schema::migrate(&mut client, shards).await?;
         Ok(Cluster {
             client,
@@ -216,6 +221,14 @@ impl Cluster {
                 &[&self.me.id],
             )
             .await?;
+        let next_free: Option<f64> = tx
+            .query_one(
+                "SELECT extract(epoch FROM min(expires_at) - now())::float8 FROM fas_shards
+                 WHERE owner IS DISTINCT FROM $1 AND expires_at > now()",
+                &[&self.me.id],
+            )
+            .await?
+            .get(0);
         tx.commit().await?;
         Ok(Owned {
             shards: rows
@@ -223,6 +236,7 @@ impl Cluster {
                 .map(|r| (r.get::<_, i32>(0) as u32, r.get::<_, i64>(1)))
                 .collect(),
             act_until: Some(sent + self.lease),
+            next_free_in: next_free.map(|s| Duration::from_secs_f64(s.max(0.0))),
         })
     }
 

@@ -1,6 +1,8 @@
 //! The cluster's tables, created at start (idempotent, versioned, serialized by an
 //! advisory lock so instances starting together do not race), and the connection.
 
+use std::time::Duration;
+
 use super::ClusterError;
 
 /// The schema this fas writes. A database at a newer version is refused: an older fas
@@ -9,7 +11,7 @@ pub const SCHEMA_VERSION: i32 = 1;
 
 /// Connects to `url` (a libpq URL; `sslmode` honoured as the PostgreSQL collector
 /// honours it, TLS verified against webpki roots).
-pub async fn connect(url: &str) -> Result<tokio_postgres::Client, ClusterError> {
+pub async fn connect(url: &str, budget: Duration) -> Result<tokio_postgres::Client, ClusterError> {
     let config: tokio_postgres::Config = url.parse().map_err(|_| {
         ClusterError::Refused(
             "cluster-url (FAS_CLUSTER_URL) must be a libpq URL: postgres://user:password@host:5432/db?sslmode=require"
@@ -25,6 +27,15 @@ pub async fn connect(url: &str) -> Result<tokio_postgres::Client, ClusterError> 
         .await?;
     // The connection task ends with the client.
     tokio::spawn(connection);
+    // A session cut off mid-transaction (a partition: the server sees no error) would
+    // hold its row locks, and renewals skip locked shards: the server ends it after
+    // the budget instead, and no statement waits on a lock for longer.
+    let ms = budget.as_millis().max(1);
+    client
+        .batch_execute(&format!(
+            "SET idle_in_transaction_session_timeout = {ms}; SET statement_timeout = {ms}"
+        ))
+        .await?;
     Ok(client)
 }
 

@@ -29,7 +29,7 @@ async fn cluster(gate: &Gate) -> Response {
     };
     let read =
         async { Ok::<_, crate::cluster::ClusterError>((db.members().await?, db.owners().await?)) };
-    let (members, owners) = match tokio::time::timeout(gate.lease / 4, read).await {
+    let (members, owners) = match tokio::time::timeout(gate.budget(), read).await {
         Ok(Ok(r)) => r,
         Ok(Err(e)) => return (StatusCode::SERVICE_UNAVAILABLE, e.to_string()).into_response(),
         Err(_) => {

@@ -11,6 +11,8 @@ use super::servers;
 
 pub const APPS: usize = 60;
 pub const INTERVAL_MS: u64 = 1000;
+/// The default lease: twice the interval.
+pub const LEASE_MS: u64 = 2 * INTERVAL_MS;
 pub const PASSWORD: &str = "Pq7zx9Wv3kT";
 /// Counts its decisions in `app.state.n`, and moves every app between 1 and 2
 /// Machines every 4 s (by the wall clock, so all instances agree on the target).
@@ -206,4 +208,82 @@ pub fn no_double_actions(log: &[fas::sim::LogEntry]) {
         acted > 0,
         "no app was ever acted on: the check proves nothing"
     );
+}
+
+/// A TCP proxy to the database that a test can cut: a partition, not a refusal —
+/// while cut, bytes stop both ways and connections hang (new ones too); healing
+/// drops the hung connections and forwards new ones again.
+pub struct Proxy {
+    pub addr: String,
+    cut: tokio::sync::watch::Sender<bool>,
+}
+
+impl Proxy {
+    pub async fn start(upstream: &str) -> Proxy {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap().to_string();
+        let (cut, _) = tokio::sync::watch::channel(false);
+        let (up, state) = (upstream.to_string(), cut.clone());
+        tokio::spawn(async move {
+            while let Ok((mut client, _)) = listener.accept().await {
+                let (up, mut cut) = (up.clone(), state.subscribe());
+                tokio::spawn(async move {
+                    let now_cut = *cut.borrow();
+                    if now_cut {
+                        let _ = cut.wait_for(|c| !*c).await;
+                        return;
+                    }
+                    let Ok(mut server) = tokio::net::TcpStream::connect(&up).await else {
+                        return;
+                    };
+                    let was_cut = tokio::select! {
+                        _ = tokio::io::copy_bidirectional(&mut client, &mut server) => false,
+                        r = cut.wait_for(|c| *c) => r.is_ok(),
+                    };
+                    if was_cut {
+                        let _ = cut.wait_for(|c| !*c).await;
+                    }
+                });
+            }
+        });
+        Proxy { addr, cut }
+    }
+
+    /// The URL of the rig's database through this proxy.
+    pub fn url(&self, rig: &Rig) -> String {
+        rig.url.replace(&rig.db.url, &self.addr)
+    }
+
+    pub fn cut(&self) {
+        self.cut.send_replace(true);
+    }
+
+    pub fn heal(&self) {
+        self.cut.send_replace(false);
+    }
+}
+
+/// Calls that changed Machines, by `caller`, in [t0, t1).
+pub fn actions_by(log: &[fas::sim::LogEntry], caller: &str, t0: u64, t1: u64) -> Vec<u64> {
+    log.iter()
+        .filter(|e| MUTATING.contains(&e.action.as_str()) && e.caller == caller)
+        .filter(|e| (t0..t1).contains(&e.at_ms))
+        .map(|e| e.at_ms)
+        .collect()
+}
+
+/// Calls that changed Machines, by anyone, in [t0, t1).
+pub fn actions_in(log: &[fas::sim::LogEntry], t0: u64, t1: u64) -> usize {
+    log.iter()
+        .filter(|e| MUTATING.contains(&e.action.as_str()) && (t0..t1).contains(&e.at_ms))
+        .count()
+}
+
+/// An instance's log lines about the cluster, for a failure's message.
+pub fn cluster_lines(s: &Served) -> String {
+    s.log()
+        .lines()
+        .filter(|l| l.contains("cluster"))
+        .collect::<Vec<_>>()
+        .join("\n")
 }

@@ -489,13 +489,7 @@ pub fn postgres(password: &str, tls_dir: Option<&std::path::Path>) -> Option<Ser
         String::from_utf8_lossy(&out.stderr)
     );
     let port = free_port();
-    let mut cmd = as_postgres(&bin.join("postgres"));
-    cmd.arg("-D")
-        .arg(&data)
-        .args(["-p", &port.to_string(), "-c", "listen_addresses=127.0.0.1"])
-        .arg("-k")
-        .arg(dir.path())
-        .args(["-c", "fsync=off"]);
+    let mut cmd = postgres_cmd(&bin, dir.path(), port);
     if tls_dir.is_some() {
         cmd.args(["-c", "ssl=on"])
             .arg("-c")
@@ -513,6 +507,48 @@ pub fn postgres(password: &str, tls_dir: Option<&std::path::Path>) -> Option<Ser
     // The server accepts connections a moment before it accepts logins.
     std::thread::sleep(Duration::from_millis(300));
     Some(server)
+}
+
+/// The server of a data folder made by `postgres` (no TLS), on `port`.
+fn postgres_cmd(bin: &std::path::Path, dir: &std::path::Path, port: u16) -> Command {
+    let mut cmd = as_postgres(&bin.join("postgres"));
+    cmd.arg("-D")
+        .arg(dir.join("data"))
+        .args(["-p", &port.to_string(), "-c", "listen_addresses=127.0.0.1"])
+        .arg("-k")
+        .arg(dir)
+        .args(["-c", "fsync=off"]);
+    cmd
+}
+
+/// Restarts a server from `postgres` (without TLS) as an operator would: a fast
+/// shutdown (SIGINT to the postmaster: sessions end with an error), `down` with
+/// nothing listening, then the same server on the same port and data.
+pub fn restart_postgres(server: &mut Server, down: Duration) {
+    let pid_file = server.dir.path().join("data/postmaster.pid");
+    let pid = std::fs::read_to_string(&pid_file).unwrap();
+    let pid = pid.lines().next().unwrap().trim().to_string();
+    assert!(Command::new("kill")
+        .args(["-INT", &pid])
+        .status()
+        .unwrap()
+        .success());
+    let addr = server.url.clone();
+    wait_until("postgres shutdown", Duration::from_secs(20), || {
+        std::net::TcpStream::connect(&addr).is_err() && !pid_file.exists()
+    });
+    let _ = server.child.wait();
+    std::thread::sleep(down);
+    let port: u16 = addr.rsplit(':').next().unwrap().parse().unwrap();
+    let bin = postgres_bin().expect("it ran before");
+    server.child = postgres_cmd(&bin, server.dir.path(), port)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    wait_until("postgres restart", Duration::from_secs(20), || {
+        std::net::TcpStream::connect(&addr).is_ok()
+    });
 }
 
 /// A throwaway nats-server (Debian's) with JetStream on 127.0.0.1, storage in a
