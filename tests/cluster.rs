@@ -201,7 +201,13 @@ async fn state_moves_with_the_shard_and_a_stale_owner_cannot_write() {
         return;
     };
     let json = |s: &str| serde_json::from_str::<serde_json::Value>(s).unwrap();
-    let state = |n: u32| vec![("web".to_string(), format!("{{\"n\": {n}}}"))];
+    let state = |n: u32| {
+        vec![fas::cluster::Kept {
+            app: "web".into(),
+            state: format!("{{\"n\": {n}}}"),
+            memory: format!("{{\"collect_failures\": {n}}}"),
+        }]
+    };
 
     let mut a = member(&url, "a", 400).await;
     let owned_a = a.renew().await.unwrap();
@@ -223,9 +229,14 @@ async fn state_moves_with_the_shard_and_a_stale_owner_cannot_write() {
         .unwrap();
     assert_eq!(kept.len(), 1);
     assert_eq!(
-        json(&kept["web"]),
+        json(&kept["web"].0),
         json("{\"n\": 2}"),
         "the state moved with the app"
+    );
+    assert_eq!(
+        json(&kept["web"].1),
+        json("{\"collect_failures\": 2}"),
+        "and its memory"
     );
 
     assert_eq!(
@@ -235,5 +246,5 @@ async fn state_moves_with_the_shard_and_a_stale_owner_cannot_write() {
     );
     assert_eq!(b.save_states(&owned_b, &state(3)).await.unwrap(), 1);
     let kept = a.load_states(&["web".to_string()]).await.unwrap();
-    assert_eq!(json(&kept["web"]), json("{\"n\": 3}"));
+    assert_eq!(json(&kept["web"].0), json("{\"n\": 3}"));
 }

@@ -86,3 +86,30 @@ fn the_save_and_load_nesting_limits_agree() {
         }
     }
 }
+
+/// Reading and restoring states gets a budget of its own: long after the last
+/// decision (past the policy's deadline), with many apps, both still work. (They ran
+/// on what was left of the last decision's deadline, and failed once it was over.)
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn states_are_read_and_restored_long_after_the_last_decision() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("policy.lua");
+    std::fs::write(&path, POLICY).unwrap();
+    let limits = Limits {
+        deadline: Duration::from_millis(50),
+        ..Limits::default()
+    };
+    let build = move || Policy::from_file(&path, &json!({}), limits);
+    let policy = PolicyHandle::spawn_watched(build, Duration::from_secs(3)).unwrap();
+    let apps: Vec<String> = (0..3000).map(|i| format!("app-{i}")).collect();
+    for app in &apps {
+        policy.decide(decision(app)).await.unwrap();
+    }
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    let states = policy.states().await.unwrap();
+    assert_eq!(states.len(), apps.len());
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    policy.restore(states.clone()).await.unwrap();
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    assert_eq!(policy.states().await.unwrap(), states);
+}

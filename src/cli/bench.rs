@@ -11,7 +11,7 @@ use crate::policy::{AppInput, Limits, MachineCounts, MachineInfo, Policy};
 #[derive(clap::Args)]
 pub struct BenchArgs {
     /// What to measure.
-    #[arg(value_parser = ["policy", "expr", "lua", "sim", "reconcile", "simulate", "faults", "collectors", "status", "answers", "reaction"], default_value = "policy")]
+    #[arg(value_parser = ["policy", "expr", "lua", "sim", "reconcile", "simulate", "faults", "collectors", "status", "answers", "reaction", "cluster"], default_value = "policy")]
     what: String,
     /// Decisions to time per policy.
     #[arg(long, default_value_t = 1_000_000)]
@@ -25,6 +25,8 @@ pub struct BenchArgs {
     collectors: super::bench_collectors::CollectorBenchArgs,
     #[command(flatten)]
     reaction: super::bench_reaction::ReactionBenchArgs,
+    #[command(flatten)]
+    cluster: super::bench_cluster::ClusterBenchArgs,
 }
 
 /// A 20-line policy of the kind users write: per-machine target, smoothing in
@@ -123,6 +125,9 @@ pub fn run(args: BenchArgs) -> anyhow::Result<()> {
     }
     if args.what == "reaction" {
         return super::bench_reaction::run(args.reaction);
+    }
+    if args.what == "cluster" {
+        return super::bench_cluster::run(args.cluster, &args.reconcile);
     }
     if args.what == "reconcile" {
         return super::bench_reconcile::run(args.reconcile);

@@ -27,13 +27,13 @@ pub struct ReconcileBenchArgs {
     pub(super) apps: usize,
     /// Reconcile interval of the run (`fas bench reconcile`).
     #[arg(long, default_value_t = 15)]
-    interval_secs: u64,
+    pub(super) interval_secs: u64,
     /// Latency the simulator adds to every API call, in ms (`fas bench reconcile`).
     #[arg(long, default_value_t = 50)]
-    latency_ms: u64,
+    pub(super) latency_ms: u64,
     /// Reconciles in flight at once (`fas bench reconcile`).
     #[arg(long, default_value_t = 64)]
-    concurrency: usize,
+    pub(super) concurrency: usize,
 }
 
 /// (user + system CPU seconds, peak RSS in MB) of this process, from /proc.
@@ -73,6 +73,12 @@ pub(super) struct SimChild {
     _out: BufReader<std::process::ChildStdout>,
     /// Its base URL.
     pub url: String,
+}
+
+impl SimChild {
+    pub(super) fn pid(&self) -> u32 {
+        self.child.id()
+    }
 }
 
 impl SimChild {

@@ -3,6 +3,7 @@
 
 mod bench;
 mod bench_answers;
+mod bench_cluster;
 mod bench_collectors;
 mod bench_reaction;
 mod bench_reconcile;

@@ -120,6 +120,7 @@ async fn serve(cfg: Config, config_path: Option<PathBuf>) -> anyhow::Result<()> 
             gate,
             url: cfg.cluster.url.expose().to_string(),
             policy: policy.clone(),
+            memory: reconciler.clone(),
             interval: cfg.interval,
             timeout: cfg.timeout,
             status: reconciler.status.clone(),

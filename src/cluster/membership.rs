@@ -12,7 +12,7 @@ use serde_json::Value;
 use tokio::sync::watch;
 use tokio::time::Instant;
 
-use super::{shard_of, Cluster, ClusterError, Gate, Owned};
+use super::{shard_of, AppMemory, Cluster, ClusterError, Gate, Kept, Owned};
 use crate::policy::PolicyHandle;
 use crate::reconcile::status::Status;
 use crate::telemetry::Metrics;
@@ -27,6 +27,8 @@ pub struct Membership {
     pub gate: Arc<Gate>,
     pub url: String,
     pub policy: PolicyHandle,
+    /// The rest of what moves with an app (the reconciler's recent actions, streaks).
+    pub memory: Arc<dyn AppMemory>,
     pub interval: Duration,
     /// The per-app round timeout (the longest a round may still act).
     pub timeout: Duration,
@@ -40,10 +42,12 @@ pub struct Held {
     renewer: Option<Cluster>,
     /// Each shard's epoch at the last renewal.
     known: BTreeMap<u32, i64>,
-    /// Each app's state as the database holds it (what was loaded or written).
-    saved: HashMap<String, Value>,
+    /// Each app's state and memory as the database holds them (loaded or written).
+    saved: HashMap<String, (Value, Value)>,
     /// Unix seconds since when the database is unreachable.
     down_since: Option<f64>,
+    /// Whether the log said this instance stopped acting in this outage.
+    said_not_acting: bool,
 }
 
 impl Membership {
@@ -183,6 +187,7 @@ impl Membership {
                 let count = owned.shards.len();
                 self.gate.publish(owned);
                 held.down_since = None;
+                held.said_not_acting = false;
                 self.metrics
                     .inc("fas_cluster_renewals_total", &[("result", "ok")]);
                 self.metrics
@@ -196,7 +201,9 @@ impl Membership {
                 self.metrics
                     .inc("fas_cluster_renewals_total", &[("result", "failed")]);
                 self.down(held, &e);
-                None
+                // Tried again soon (a connection attempt is cheap), so the apps
+                // resume within a round of the database's return.
+                Some(self.gate.lease / 10)
             }
         }
     }
@@ -229,13 +236,13 @@ impl Membership {
         Ok(owned)
     }
 
-    /// Restores the kept states of the apps of `gained` shards, and forgets what this
-    /// instance held for their other apps (from an earlier ownership).
+    /// Restores the kept states and memories of the apps of `gained` shards, and
+    /// forgets what this instance held for their other apps (an earlier ownership).
     async fn take_over(
         &self,
         db: &Cluster,
         gained: &BTreeSet<u32>,
-        saved: &mut HashMap<String, Value>,
+        saved: &mut HashMap<String, (Value, Value)>,
     ) -> Result<(), ClusterError> {
         let shards: Vec<u32> = gained.iter().copied().collect();
         let rows = db.load_states_of(&shards).await?;
@@ -248,28 +255,31 @@ impl Membership {
             }
         }
         let mut states = BTreeMap::new();
-        for (app, text) in rows {
-            match serde_json::from_str::<Value>(&text) {
-                Ok(v) if v.is_object() => {
-                    states.insert(app, v);
-                }
-                _ => {
-                    tracing::warn!(app = %app, "the kept state of this app is not a JSON object; it starts from empty state")
-                }
-            }
+        for (app, (state, memory)) in rows {
+            let object = |text: &str| {
+                serde_json::from_str::<Value>(text)
+                    .ok()
+                    .filter(Value::is_object)
+            };
+            let (Some(state), Some(memory)) = (object(&state), object(&memory)) else {
+                tracing::warn!(app = %app, "the kept state of this app is not a JSON object; it starts from empty state");
+                continue;
+            };
+            self.memory.import(&app, &memory);
+            states.insert(app.clone(), state.clone());
+            saved.insert(app, (state, memory));
         }
         let n = states.len();
-        saved.extend(states.iter().map(|(a, v)| (a.clone(), v.clone())));
         self.policy.restore(states).await.map_err(policy)?;
         tracing::debug!(
             shards = gained.len(),
             states = n,
-            "took over the policy state of shards gained"
+            "took over the state of shards gained"
         );
         Ok(())
     }
 
-    /// Writes the states that changed since they were loaded or last written, for
+    /// Writes the records that changed since they were loaded or last written, for
     /// the shards owned now (the statement itself refuses any lost meanwhile).
     async fn save_changed(&self, held: &mut Held) {
         let owned = self.gate.owned();
@@ -280,19 +290,30 @@ impl Membership {
             Ok(s) => s,
             Err(e) => return tracing::warn!(error = %e, "cannot read policy state"),
         };
-        let changed: Vec<(String, Value)> = states
+        let mut apps: BTreeSet<String> = states.keys().cloned().collect();
+        apps.extend(self.memory.apps());
+        apps.extend(held.saved.keys().cloned());
+        let empty = || Value::Object(Default::default());
+        let changed: Vec<(String, (Value, Value))> = apps
             .into_iter()
-            .filter(|(app, v)| {
-                owned.shards.contains_key(&shard_of(app, self.gate.shards))
-                    && held.saved.get(app) != Some(v)
+            .filter(|app| owned.shards.contains_key(&shard_of(app, self.gate.shards)))
+            .map(|app| {
+                let state = states.get(&app).cloned().unwrap_or_else(empty);
+                let memory = self.memory.export(&app);
+                (app, (state, memory))
             })
+            .filter(|(app, record)| held.saved.get(app) != Some(record))
             .collect();
         for batch in changed.chunks(SAVE_BATCH) {
-            let texts: Vec<(String, String)> = batch
+            let records: Vec<Kept> = batch
                 .iter()
-                .map(|(a, v)| (a.clone(), v.to_string()))
+                .map(|(app, (state, memory))| Kept {
+                    app: app.clone(),
+                    state: state.to_string(),
+                    memory: memory.to_string(),
+                })
                 .collect();
-            match tokio::time::timeout(self.gate.budget(), db.save_states(&owned, &texts)).await {
+            match tokio::time::timeout(self.gate.budget(), db.save_states(&owned, &records)).await {
                 Ok(Ok(n)) if n as usize == batch.len() => held.saved.extend(batch.iter().cloned()),
                 Ok(Ok(n)) => tracing::info!(
                     written = n,
@@ -317,6 +338,8 @@ impl Membership {
         };
         self.metrics
             .set("fas_cluster_members", &[], members.len() as f64);
+        self.metrics
+            .set_counter("fas_cluster_queries_total", &[], super::queries_sent());
         let me = &self.gate.me;
         let line = format!(
             "member {} ({}), {} live member{}, {owned} of {} shards owned, acting",
@@ -336,6 +359,7 @@ impl Membership {
     fn down(&self, held: &mut Held, e: &ClusterError) {
         use crate::clock::{timestamp, Clock, SystemClock};
         let now = SystemClock.now();
+        let first = held.down_since.is_none();
         let since = *held.down_since.get_or_insert(now);
         let left = self.gate.owned().act_until.map_or(0.0, |u| {
             u.saturating_duration_since(std::time::Instant::now())
@@ -353,7 +377,13 @@ impl Membership {
             "cluster database unreachable since {} ({e}); {acting} until it reaches the database again",
             timestamp(since as u64)
         );
-        tracing::warn!(member = %self.gate.me.id, "{line}");
+        // Said when it starts and when it stops acting; each retry in between, at debug.
+        if first || left <= 0.0 && !held.said_not_acting {
+            held.said_not_acting = left <= 0.0;
+            tracing::warn!(member = %self.gate.me.id, "{line}");
+        } else {
+            tracing::debug!(member = %self.gate.me.id, "{line}");
+        }
         self.status.update_mode(|m| m.cluster = Some(line));
     }
 }

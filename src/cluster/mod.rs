@@ -22,16 +22,34 @@ mod state;
 
 pub use gate::{Gate, NotOwner};
 pub use membership::{Held, Membership};
+pub use state::{AppMemory, Kept};
 
 use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 
 pub use schema::SCHEMA_VERSION;
 
+/// A plain session on the cluster database (TLS as `cluster-url` says), for tools
+/// such as `fas bench cluster`.
+pub async fn admin_connect(url: &str) -> Result<tokio_postgres::Client, ClusterError> {
+    schema::connect(url, Duration::from_secs(60)).await
+}
+
 /// Which virtual shard an app belongs to: 64-bit FNV-1a of its name, modulo `shards`.
 /// Stable across versions and platforms (it decides ownership in a shared database).
 pub fn shard_of(app: &str, shards: u32) -> u32 {
     (fnv1a(app.as_bytes()) % u64::from(shards.max(1))) as u32
+}
+
+/// Statements this process sent to the cluster database (`fas_cluster_queries_total`).
+static SENT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+
+fn count_sent(n: u64) {
+    SENT.fetch_add(n, std::sync::atomic::Ordering::Relaxed);
+}
+
+pub fn queries_sent() -> u64 {
+    SENT.load(std::sync::atomic::Ordering::Relaxed)
 }
 
 /// 64-bit FNV-1a.
@@ -191,6 +209,8 @@ impl Cluster {
             .await?
             .get(0);
         let fair = (i64::from(self.shards) + live.max(1) - 1) / live.max(1);
+        // BEGIN, heartbeat, extend, two counts, the owned rows, next free, COMMIT.
+        count_sent(8);
         let held: i64 = tx
             .query_one(
                 "SELECT count(*) FROM fas_shards WHERE owner = $1 AND expires_at > now()",
@@ -198,6 +218,9 @@ impl Cluster {
             )
             .await?
             .get(0);
+        if held != fair {
+            count_sent(1);
+        }
         if held < fair {
             tx.execute(
                 "UPDATE fas_shards SET owner = $1, epoch = epoch + 1, expires_at = now() + ($2::bigint * interval '1 millisecond')
@@ -243,6 +266,7 @@ impl Cluster {
     /// Whether this member still owns `shard` at `epoch` with a live lease: one query,
     /// asked before acting. False means another may own it now: act on nothing of it.
     pub async fn fence(&self, shard: u32, epoch: i64) -> Result<bool, ClusterError> {
+        count_sent(1);
         let row = self
             .client
             .query_opt(
@@ -256,6 +280,7 @@ impl Cluster {
     /// A fresh start of this member: a new epoch on every shard a previous run of it
     /// may still hold, so nothing that run sent passes a fence.
     pub async fn bump_own_epochs(&self) -> Result<u64, ClusterError> {
+        count_sent(1);
         Ok(self
             .client
             .execute(
@@ -268,6 +293,7 @@ impl Cluster {
     /// Lets go of every shard and leaves the member list (SIGTERM, after the rounds
     /// in flight ended): the others claim them at their next renewal after `grace`.
     pub async fn release_all(&self, grace: Duration) -> Result<u64, ClusterError> {
+        count_sent(2);
         let n = self
             .client
             .execute(
@@ -283,6 +309,7 @@ impl Cluster {
 
     /// Each shard's owner while its lease runs.
     pub async fn owners(&self) -> Result<BTreeMap<u32, String>, ClusterError> {
+        count_sent(1);
         let rows = self
             .client
             .query(
@@ -298,6 +325,7 @@ impl Cluster {
 
     /// The live members, with the shards each owns.
     pub async fn members(&self) -> Result<Vec<MemberRow>, ClusterError> {
+        count_sent(1);
         let rows = self
             .client
             .query(

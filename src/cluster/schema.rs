@@ -84,6 +84,7 @@ pub async fn migrate(client: &mut tokio_postgres::Client, shards: u32) -> Result
                    shard int NOT NULL,
                    epoch bigint NOT NULL,
                    state jsonb NOT NULL,
+                   memory jsonb NOT NULL DEFAULT '{}',
                    updated_at timestamptz NOT NULL DEFAULT now());",
             )
             .await?;

@@ -374,6 +374,7 @@ impl Policy {
     /// The app's `state` as JSON (for persistence and inspection). Fails, naming the
     /// app, when the policy stored something JSON cannot hold (a function, say).
     pub fn state_json(&self, app: &str) -> Result<serde_json::Value, PolicyError> {
+        self.budget.reset();
         let state: Value = self.state_of.call(app).unwrap_or(Value::Nil);
         if state.is_nil() {
             return Ok(serde_json::json!({}));
@@ -401,6 +402,8 @@ impl Policy {
         if self.is_expr() {
             return Ok((out, bad));
         }
+        // Its own budget: not what is left of the last decision's (long over).
+        self.budget.reset();
         let table: Table = self
             .all_states
             .call(())
@@ -429,6 +432,7 @@ impl Policy {
 
     /// Drops everything kept for an app (its state, its cached tables).
     pub fn forget(&mut self, app: &str) {
+        self.budget.reset();
         let _ = self.forget.call::<()>(app);
         self.app_names.remove(app);
         self.last_regions.remove(app);
@@ -442,6 +446,7 @@ impl Policy {
         if self.is_expr() {
             return Ok(());
         }
+        self.budget.reset();
         for (app, state) in states {
             let value = self.lua.to_value(state).map_err(|e| PolicyError::State {
                 app: app.clone(),

@@ -95,6 +95,24 @@ impl Reconciler {
     pub fn forget_failures(&self, app: &str) {
         self.lock_failures().remove(app);
     }
+
+    /// Rounds in a row whose collection failed (a handoff carries it).
+    pub(super) fn failures_of(&self, app: &str) -> u32 {
+        self.lock_failures().get(app).copied().unwrap_or(0)
+    }
+
+    pub(super) fn set_failures(&self, app: &str, n: u32) {
+        let mut f = self.lock_failures();
+        if n == 0 {
+            f.remove(app);
+        } else {
+            f.insert(app.to_string(), n);
+        }
+    }
+
+    pub(super) fn failing_apps(&self) -> Vec<String> {
+        self.lock_failures().keys().cloned().collect()
+    }
 }
 
 /// The fallback's targets for an app with these Machines.

@@ -12,6 +12,7 @@ mod carry_out;
 pub mod choose;
 mod collecting;
 mod fenced;
+mod handoff;
 pub mod recent;
 
 pub use app::{Outcome, ReconcileError, Reconciler, Settings};

@@ -22,7 +22,8 @@ pub const DRAIN_MEMORY_SECS: f64 = 420.0;
 /// The shortest a memory lasts in real time, whatever the caller's clock says.
 pub const REAL_FLOOR: std::time::Duration = std::time::Duration::from_secs(2);
 
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
 enum Intent {
     /// Created by fas; `launches` = without `skip_launch`, so it boots by itself.
     Created {
@@ -213,6 +214,49 @@ impl Recent {
             .contains_key(app)
     }
 
+    /// An app's memories as JSON, for the next owner in a cluster: `[{at, kind, …}]`;
+    /// None when there are none.
+    pub fn export(&self, app: &str) -> Option<Value> {
+        let map = self.by_app.lock().unwrap_or_else(|e| e.into_inner());
+        let intents = map.get(app).filter(|i| !i.is_empty())?;
+        let list = intents
+            .iter()
+            .map(|(at, _, intent)| serde_json::json!({"at": at, "intent": intent}))
+            .collect();
+        Some(Value::Array(list))
+    }
+
+    /// Takes over memories another instance exported (`export`): their real age is
+    /// read from the clocks (`now` is this instance's). Entries it cannot read are
+    /// left out.
+    pub fn import(&self, app: &str, memories: &Value, now: f64) {
+        let Some(list) = memories.as_array() else {
+            return;
+        };
+        let kept: Vec<Memory> = list
+            .iter()
+            .filter_map(|m| {
+                let at = m.get("at")?.as_f64()?;
+                let intent: Intent = serde_json::from_value(m.get("intent")?.clone()).ok()?;
+                let age = std::time::Duration::from_secs_f64((now - at).clamp(0.0, 1e6));
+                let real = Instant::now().checked_sub(age).unwrap_or_else(Instant::now);
+                Some((at, real, intent))
+            })
+            .collect();
+        let mut map = self.by_app.lock().unwrap_or_else(|e| e.into_inner());
+        if kept.is_empty() {
+            map.remove(app);
+        } else {
+            map.insert(app.to_string(), kept);
+        }
+    }
+
+    /// The apps fas remembers anything of its own about.
+    pub fn apps(&self) -> Vec<String> {
+        let map = self.by_app.lock().unwrap_or_else(|e| e.into_inner());
+        map.keys().cloned().collect()
+    }
+
     /// Forgets apps no longer scaled.
     pub fn forget(&self, app: &str) {
         let mut map = self.by_app.lock().unwrap_or_else(|e| e.into_inner());
@@ -234,6 +278,47 @@ mod tests {
         let mut s: Vec<_> = v.iter().map(|m| (m.id.clone(), m.state.clone())).collect();
         s.sort();
         s
+    }
+
+    #[test]
+    fn memories_move_to_the_next_owner_through_json() {
+        let old = Recent::default();
+        old.created(
+            "web",
+            m("new", "created"),
+            &json!({"image": "i"}),
+            true,
+            100.0,
+        );
+        old.draining("web", "busy", 100.0);
+        old.destroyed("web", "gone", 100.0);
+        // Through text, as the cluster database keeps it.
+        let text = old.export("web").unwrap().to_string();
+        assert!(old.export("other").is_none());
+        let next = Recent::default();
+        next.import("web", &serde_json::from_str(&text).unwrap(), 130.0);
+        assert_eq!(next.apps(), ["web"]);
+        let listed = vec![m("busy", "stopped"), m("gone", "started")];
+        assert_eq!(next.drained("web", &listed), ["busy"], "the drain goes on");
+        let seen = next.overlay("web", listed, 131.0);
+        assert_eq!(
+            states(&seen),
+            [
+                ("busy".into(), "stopped".into()),
+                ("gone".into(), "destroying".into()),
+                ("new".into(), "starting".into())
+            ]
+        );
+        // Aged by the clocks: past MEMORY_SECS since the action, it is forgotten.
+        let late = Recent::default();
+        late.import(
+            "web",
+            &serde_json::from_str(&text).unwrap(),
+            100.0 + MEMORY_SECS + 1.0,
+        );
+        let seen = late.overlay("web", vec![], 100.0 + MEMORY_SECS + 2.0);
+        assert!(seen.is_empty(), "{seen:?}");
+        late.import("web", &json!("not a list"), 0.0);
     }
 
     #[test]

@@ -202,6 +202,11 @@ pub const FAMILIES: &[Family] = &[
         "Lease renewals in the cluster database, by result.",
         &["result"]),
     (
+        "fas_cluster_queries_total",
+        "counter",
+        "Statements this instance sent to the cluster database (as of its last renewal).",
+        &[]),
+    (
         "fas_cluster_fencing_refusals_total",
         "counter",
         "Rounds refused by the fence: the database said another instance owns the shard now.",

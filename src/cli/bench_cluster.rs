@@ -1,0 +1,238 @@
+//! `fas bench cluster`: N `fas serve` processes (default 4) sharing 100,000 wildcard
+//! apps of 3 Machines through a PostgreSQL you give (`--cluster-url`; a schema of its
+//! own is made and dropped), against one `fas sim` child with 50 ms added to every
+//! API call. Prints: seconds until every app was reconciled, list calls per app in a
+//! steady round, and per instance CPU, RSS and database statements per second; and
+//! the simulator's CPU, so a saturated harness shows. Goals (issue 24): <= 1.05 list
+//! calls per app per round, <= 60 MB per 10,000 apps per instance, <= 50 statements
+//! per second per instance in steady state.
+
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use anyhow::{bail, Context};
+
+use super::bench_reconcile::SimChild;
+
+#[derive(clap::Args)]
+pub struct ClusterBenchArgs {
+    /// `fas bench cluster`: a PostgreSQL to share (a throwaway one: the bench makes and
+    /// drops a schema `fas_bench_PID` in it).
+    #[arg(long, env = "FAS_BENCH_CLUSTER_URL", hide_env_values = true)]
+    cluster_url: Option<String>,
+    /// `fas bench cluster`: instances sharing the apps.
+    #[arg(long, default_value_t = 4)]
+    instances: usize,
+}
+
+/// (CPU seconds, RSS MB) of a process, from /proc.
+fn proc_usage(pid: u32) -> (f64, f64) {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+    let fields: Vec<&str> = stat
+        .rsplit(')')
+        .next()
+        .unwrap_or("")
+        .split_whitespace()
+        .collect();
+    let ticks = |i: usize| {
+        fields
+            .get(i)
+            .and_then(|v| v.parse::<f64>().ok())
+            .unwrap_or(0.0)
+    };
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
+    let rss_kb = status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmRSS:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<f64>().ok())
+        .unwrap_or(0.0);
+    ((ticks(11) + ticks(12)) / 100.0, rss_kb / 1024.0)
+}
+
+struct Instance {
+    child: Child,
+    metrics: String,
+}
+
+impl Drop for Instance {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// The value of an unlabelled or fully spelled series on an instance's /metrics.
+async fn series(http: &reqwest::Client, i: &Instance, name: &str) -> f64 {
+    let Ok(r) = http.get(&i.metrics).send().await else {
+        return 0.0;
+    };
+    let text = r.text().await.unwrap_or_default();
+    text.lines()
+        .find_map(|l| l.strip_prefix(name)?.trim().parse().ok())
+        .unwrap_or(0.0)
+}
+
+pub fn run(
+    a: ClusterBenchArgs,
+    r: &super::bench_reconcile::ReconcileBenchArgs,
+) -> anyhow::Result<()> {
+    let Some(url) = a.cluster_url.clone() else {
+        bail!("fas bench cluster needs a throwaway PostgreSQL: --cluster-url postgres://USER:PASSWORD@HOST:5432/DB?sslmode=disable (or FAS_BENCH_CLUSTER_URL); it makes and drops a schema of its own");
+    };
+    let apps = if r.apps == 10_000 { 100_000 } else { r.apps };
+    let dir = std::env::temp_dir().join(format!("fas-bench-cluster-{}", std::process::id()));
+    std::fs::create_dir_all(&dir)?;
+    let faults = dir.join("faults.json");
+    std::fs::write(
+        &faults,
+        format!("[{{\"action\": \"*\", \"delay_ms\": {}}}]", r.latency_ms),
+    )?;
+    let sim = SimChild::start(&[
+        "--apps",
+        &format!("bench/app-*=3*{apps}"),
+        "--faults",
+        &faults.to_string_lossy(),
+    ])?;
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?;
+    let schema = format!("fas_bench_{}", std::process::id());
+    let result = rt.block_on(async {
+        let admin = crate::cluster::admin_connect(&url).await?;
+        admin
+            .batch_execute(&format!("CREATE SCHEMA {schema}"))
+            .await?;
+        let sep = if url.contains('?') { '&' } else { '?' };
+        let scoped = format!("{url}{sep}options=-csearch_path%3D{schema}");
+        let out = bench(&a, r, apps, &scoped, &sim).await;
+        admin
+            .batch_execute(&format!("DROP SCHEMA {schema} CASCADE"))
+            .await?;
+        out
+    });
+    let _ = std::fs::remove_dir_all(&dir);
+    result
+}
+
+async fn bench(
+    a: &ClusterBenchArgs,
+    r: &super::bench_reconcile::ReconcileBenchArgs,
+    apps: usize,
+    url: &str,
+    sim: &SimChild,
+) -> anyhow::Result<()> {
+    let exe = std::env::current_exe()?;
+    let mut instances = Vec::new();
+    for i in 0..a.instances.max(1) {
+        let port = std::net::TcpListener::bind("127.0.0.1:0")?
+            .local_addr()?
+            .port();
+        let child = Command::new(&exe)
+            .arg("serve")
+            .env_clear()
+            .env("FAS_APP_NAME", "app-*")
+            .env("FAS_ORG", "bench")
+            .env("FAS_STARTED_MACHINE_COUNT", "3")
+            .env("FAS_INTERVAL", format!("{}s", r.interval_secs))
+            .env("FAS_CONCURRENCY", r.concurrency.to_string())
+            .env("FAS_WATCH_INTERVAL", "0")
+            .env("FAS_APP_LIST_REFRESH_INTERVAL", "1h")
+            .env("FAS_CLUSTER_URL", url)
+            .env("FLY_MACHINE_ID", format!("bench-{i}"))
+            .env("FAS_API_TOKEN", format!("bench-{i}"))
+            .env("FAS_MACHINES_API_URL", &sim.url)
+            .env("FAS_GRAPHQL_URL", format!("{}/graphql", sim.url))
+            .env("FAS_METRICS_ADDR", format!("127.0.0.1:{port}"))
+            .env("RUST_LOG", "warn")
+            .stdout(Stdio::null())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .context("cannot start fas serve")?;
+        instances.push(Instance {
+            child,
+            metrics: format!("http://127.0.0.1:{port}/metrics"),
+        });
+    }
+    let http = reqwest::Client::new();
+    let interval = Duration::from_secs(r.interval_secs);
+    let visited = || async {
+        let mut n = 0.0;
+        for i in &instances {
+            n += series(&http, i, "fas_reconcile_count{status=\"no_scale\"}").await;
+        }
+        n as usize
+    };
+    let start = Instant::now();
+    while visited().await < apps && start.elapsed() < interval * 6 {
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    }
+    let first_round = start.elapsed().as_secs_f64();
+    let all = visited().await >= apps;
+    let lists = || async {
+        let v: serde_json::Value = http
+            .get(format!("{}/__sim/stats", sim.url))
+            .send()
+            .await?
+            .json()
+            .await?;
+        anyhow::Ok(v["requests"]["list 200"].as_u64().unwrap_or(0))
+    };
+    // A steady round: one interval, from now.
+    tokio::time::sleep(interval).await;
+    let usage = |q: Vec<f64>| {
+        instances
+            .iter()
+            .zip(q)
+            .map(|(i, q)| (proc_usage(i.child.id()), q))
+            .collect::<Vec<_>>()
+    };
+    let queries = || async {
+        let mut q = Vec::new();
+        for i in &instances {
+            q.push(series(&http, i, "fas_cluster_queries_total").await);
+        }
+        q
+    };
+    let (l1, s1, u1) = (
+        lists().await?,
+        proc_usage(sim.pid()),
+        usage(queries().await),
+    );
+    tokio::time::sleep(interval).await;
+    let (l2, s2, u2) = (
+        lists().await?,
+        proc_usage(sim.pid()),
+        usage(queries().await),
+    );
+    let secs = interval.as_secs_f64();
+    println!(
+        "cluster, {apps} wildcard apps x 3 Machines over {} instances, {} ms per API call, concurrency {}, interval {} s:",
+        instances.len(), r.latency_ms, r.concurrency, r.interval_secs
+    );
+    println!(
+        "  every app reconciled after {first_round:.1} s ({})",
+        if all { "all" } else { "NOT all" }
+    );
+    println!(
+        "  list calls per app per steady round: {:.3} (goal <= 1.05)",
+        (l2 - l1) as f64 / apps as f64
+    );
+    let per10k = 10_000.0 / (apps as f64 / instances.len() as f64);
+    for (n, (((c1, _), q1), ((c2, rss), q2))) in u1.iter().zip(&u2).enumerate() {
+        println!(
+            "  instance {n}: CPU {:.0}% of a core, RSS {rss:.0} MB ({:.0} MB per 10,000 apps owned; goal <= 60), database {:.1} statements/s (goal <= 50)",
+            (c2 - c1) / secs * 100.0, rss * per10k, (q2 - q1) / secs
+        );
+    }
+    println!(
+        "  simulator: CPU {:.0}% of a core, RSS {:.0} MB (a harness near 100% measures itself)",
+        (s2.0 - s1.0) / secs * 100.0,
+        s2.1
+    );
+    for i in &instances {
+        let _ = Command::new("kill")
+            .args(["-TERM", &i.child.id().to_string()])
+            .status();
+    }
+    Ok(())
+}
