@@ -338,3 +338,56 @@ metric-collectors:
         assert!(e.contains(var), "{var}: {e}");
     }
 }
+
+/// The cluster keys: off without a URL; shards and lease defaults; each bad value
+/// named with its key; the URL never echoed; state-path refused beside it. The YAML
+/// keys mean the same as the variables.
+#[test]
+fn cluster_keys_are_read_checked_and_the_url_kept_secret() {
+    let app = ("FAS_APP_NAME", "web");
+    let count = ("FAS_STARTED_MACHINE_COUNT", "1");
+    let c = from_env(&[app, count]).unwrap();
+    assert!(!c.cluster.enabled(), "alone by default");
+    let url = "postgres://fas:Sw0rdf1shZ@db.flycast:5432/fas?sslmode=disable";
+    let c = from_env(&[app, count, ("FAS_CLUSTER_URL", url)]).unwrap();
+    assert!(c.cluster.enabled());
+    assert_eq!(c.cluster.shards, 1024);
+    assert_eq!(
+        c.cluster.lease_for(c.interval),
+        Duration::from_secs(30),
+        "twice the interval"
+    );
+    assert!(
+        !format!("{c:?}").contains("Sw0rdf1sh"),
+        "the URL is a secret"
+    );
+    let bad =
+        |extra: (&str, &str)| validate(&[app, count, ("FAS_CLUSTER_URL", url), extra]).unwrap_err();
+    assert!(bad(("FAS_CLUSTER_SHARDS", "0")).contains("FAS_CLUSTER_SHARDS"));
+    assert!(bad(("FAS_CLUSTER_LEASE", "500ms")).contains("FAS_CLUSTER_LEASE"));
+    let e = bad(("FAS_STATE_PATH", "/data/state.json"));
+    assert!(e.contains("state-path") && e.contains("cluster-url"), "{e}");
+    let e = from_env(&[app, count, ("FAS_CLUSTER_SHARDS", "many")]).unwrap_err();
+    assert!(e.contains("FAS_CLUSTER_SHARDS"), "{e}");
+    let e = validate(&[
+        app,
+        count,
+        ("FAS_CLUSTER_URL", "mysql://fas:Sw0rdf1shZ@db/fas"),
+    ])
+    .unwrap_err();
+    assert!(e.contains("postgres://") && !e.contains("Sw0rdf1sh"), "{e}");
+
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("fas.yml");
+    std::fs::write(
+        &file,
+        "app-name: web\nstarted-machine-count: 1\ncluster-url: ${DB_URL}\ncluster-shards: 256\ncluster-lease: 45s\n",
+    )
+    .unwrap();
+    let env = env_of(&[("DB_URL", url)]);
+    let c = Config::load(Some(&file), &env).unwrap();
+    c.validate(Needs { app: true }).unwrap();
+    assert_eq!(c.cluster.shards, 256);
+    assert_eq!(c.cluster.lease, Some(Duration::from_secs(45)));
+    assert_eq!(c.cluster.url.expose(), url);
+}

@@ -106,6 +106,23 @@ async fn three_instances_split_the_apps_and_hand_them_over() {
         "{members}"
     );
     assert_eq!(members["shards_owned"], 1024, "{members}");
+    assert_eq!(a.metric("fas_cluster_members").await, Some(1.0));
+    assert_eq!(a.metric("fas_cluster_shards_owned").await, Some(1024.0));
+    let gained = a
+        .metric("fas_cluster_handoffs_total{direction=\"gained\"}")
+        .await;
+    assert!(gained.is_some_and(|n| n >= 1024.0), "{gained:?}");
+    assert!(a
+        .metric("fas_cluster_queries_total")
+        .await
+        .is_some_and(|n| n > 0.0));
+    let (_, health) = a.get("/healthz").await;
+    assert!(
+        health.contains(
+            "cluster: member m-a (iad), 1 live member, 1024 of 1024 shards owned, acting"
+        ),
+        "{health}"
+    );
     no_double_actions(&rig.log().await);
     let leaked = a.log() + &log_b;
     let lines: Vec<&str> = leaked

@@ -279,8 +279,23 @@ impl FlyClient {
     }
 
     /// The apps of an org (for wildcard app names).
+    /// The org's apps: id, name and Machine count (the rest of each entry is not
+    /// kept: 100,000 apps are read into a few MB, not a tree of every field).
     pub async fn list_org_apps(&self, org: &str) -> Result<Vec<AppInfo>, FlyError> {
-        let v: Value = self
+        #[derive(serde::Deserialize)]
+        struct Listed {
+            #[serde(default)]
+            apps: Vec<Entry>,
+        }
+        #[derive(serde::Deserialize)]
+        struct Entry {
+            #[serde(default)]
+            id: String,
+            name: String,
+            #[serde(default)]
+            machine_count: u64,
+        }
+        let listed: Listed = self
             .machines(
                 Method::GET,
                 Action::Apps,
@@ -289,11 +304,16 @@ impl FlyClient {
                 None,
             )
             .await?;
-        let apps = v.get("apps").cloned().unwrap_or(Value::Array(vec![]));
-        serde_json::from_value(apps).map_err(|e| FlyError::Invalid {
-            call: format!("list apps of org {org}"),
-            msg: e.to_string(),
-        })
+        Ok(listed
+            .apps
+            .into_iter()
+            .map(|e| AppInfo {
+                id: e.id,
+                name: e.name,
+                machine_count: e.machine_count,
+                ..AppInfo::default()
+            })
+            .collect())
     }
 
     /// The status of the app's current release (`running` during a deploy); `None`

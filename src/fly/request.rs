@@ -152,7 +152,7 @@ impl FlyClient {
             .get(RETRY_AFTER)
             .and_then(|v| v.to_str().ok())
             .and_then(|s| s.trim().parse::<f64>().ok());
-        let text = crate::body::read_capped(resp, crate::body::MAX_BODY)
+        let text = crate::body::read_capped(resp, answer_cap(url))
             .await
             .map_err(|e| match e {
                 crate::body::BodyError::Read(e) => transport(call, &e),
@@ -175,6 +175,17 @@ impl FlyClient {
             &text,
             retry_after,
         ))
+    }
+}
+
+/// The most an answer may hold: 8 MiB, but an org's app list, which Fly does not
+/// paginate, may hold 64 MiB (about 600,000 apps; 100,000 are about 10 MB), read into
+/// names only (`list_org_apps`).
+fn answer_cap(url: &str) -> usize {
+    if url.contains("/apps?org_slug=") {
+        64 << 20
+    } else {
+        crate::body::MAX_BODY
     }
 }
 
