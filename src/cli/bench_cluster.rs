@@ -27,26 +27,9 @@ pub struct ClusterBenchArgs {
 
 /// (CPU seconds, RSS MB) of a process, from /proc.
 fn proc_usage(pid: u32) -> (f64, f64) {
-    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
-    let fields: Vec<&str> = stat
-        .rsplit(')')
-        .next()
-        .unwrap_or("")
-        .split_whitespace()
-        .collect();
-    let ticks = |i: usize| {
-        fields
-            .get(i)
-            .and_then(|v| v.parse::<f64>().ok())
-            .unwrap_or(0.0)
-    };
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
-    let rss_kb = status
-        .lines()
-        .find_map(|l| l.strip_prefix("VmRSS:"))
-        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<f64>().ok())
-        .unwrap_or(0.0);
-    ((ticks(11) + ticks(12)) / 100.0, rss_kb / 1024.0)
+    let pid = pid.to_string();
+    let rss = super::bench_reconcile::status_kb_of(&pid, "VmRSS:");
+    (super::bench_reconcile::cpu_secs(&pid), rss as f64 / 1024.0)
 }
 
 struct Instance {

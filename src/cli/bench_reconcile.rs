@@ -38,7 +38,12 @@ pub struct ReconcileBenchArgs {
 
 /// (user + system CPU seconds, peak RSS in MB) of this process, from /proc.
 pub(super) fn usage() -> (f64, f64) {
-    let stat = std::fs::read_to_string("/proc/self/stat").unwrap_or_default();
+    (cpu_secs("self"), status_kb("VmHWM:") as f64 / 1024.0)
+}
+
+/// User + system CPU seconds of process `pid` ("self", or a number), from /proc.
+pub(super) fn cpu_secs(pid: &str) -> f64 {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
     let fields: Vec<&str> = stat
         .rsplit(')')
         .next()
@@ -51,14 +56,18 @@ pub(super) fn usage() -> (f64, f64) {
             .and_then(|v| v.parse::<f64>().ok())
             .unwrap_or(0.0)
     };
-    // Fields 14 and 15 of /proc/self/stat (utime, stime), counted after the `)`; 100 ticks/s on Linux.
-    let cpu = (ticks(11) + ticks(12)) / 100.0;
-    (cpu, status_kb("VmHWM:") as f64 / 1024.0)
+    // Fields 14 and 15 of /proc/PID/stat (utime, stime), counted after the `)`; 100 ticks/s on Linux.
+    (ticks(11) + ticks(12)) / 100.0
 }
 
 /// One `key:` line of /proc/self/status in KiB (`VmRSS:`, `VmHWM:`), 0 when absent.
 pub(super) fn status_kb(key: &str) -> u64 {
-    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
+    status_kb_of("self", key)
+}
+
+/// One `key:` line of /proc/PID/status in KiB, 0 when absent.
+pub(super) fn status_kb_of(pid: &str, key: &str) -> u64 {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
     status
         .lines()
         .find_map(|l| l.strip_prefix(key))

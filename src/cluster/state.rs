@@ -75,18 +75,7 @@ impl Cluster {
         &self,
         apps: &[String],
     ) -> Result<HashMap<String, (String, String)>, ClusterError> {
-        count_sent(1);
-        let rows = self
-            .client
-            .query(
-                "SELECT app, state::text, memory::text FROM fas_app_state WHERE app = ANY($1)",
-                &[&apps],
-            )
-            .await?;
-        Ok(rows
-            .iter()
-            .map(|r| (r.get(0), (r.get(1), r.get(2))))
-            .collect())
+        self.load("app = ANY($1)", &apps).await
     }
 
     /// The records kept for the apps of `shards`, for the member that took them.
@@ -94,13 +83,21 @@ impl Cluster {
         &self,
         shards: &[u32],
     ) -> Result<HashMap<String, (String, String)>, ClusterError> {
-        count_sent(1);
         let shards: Vec<i32> = shards.iter().map(|s| *s as i32).collect();
+        self.load("shard = ANY($1)", &shards).await
+    }
+
+    async fn load(
+        &self,
+        filter: &str,
+        param: &(dyn tokio_postgres::types::ToSql + Sync),
+    ) -> Result<HashMap<String, (String, String)>, ClusterError> {
+        count_sent(1);
         let rows = self
             .client
             .query(
-                "SELECT app, state::text, memory::text FROM fas_app_state WHERE shard = ANY($1)",
-                &[&shards],
+                &format!("SELECT app, state::text, memory::text FROM fas_app_state WHERE {filter}"),
+                &[param],
             )
             .await?;
         Ok(rows

@@ -49,18 +49,14 @@ pub async fn app_loop(
     let round_grid = ROUND_GRID.min(ctx.interval / 10);
     let round_at = |next_round: Instant| on_grid_of(next_round, round_grid);
     let mut next_watch: Option<Instant> = None;
-    let mut owner = Ownership::new(&ctx);
     loop {
-        if !owner.acts_on(&ctx, &app) {
-            if !owner.wait(&mut shutdown).await {
+        // With clustering on, the loop lives while this instance owns the app; what it
+        // shows and remembers of the app goes with it (the owner reports it now).
+        if let Some(gate) = &ctx.reconciler.cluster {
+            if !gate.owns(&app) {
+                ctx.reconciler.forget_app(&app);
                 return;
             }
-            continue;
-        }
-        if owner.gained() && next_round <= Instant::now() {
-            // Taken over from another instance: its first round comes at once.
-            next_round = Instant::now();
-            next_watch = None;
         }
         let round = round_at(next_round);
         let wake = next_watch.map_or(round, |w| w.min(round));
@@ -104,56 +100,6 @@ pub async fn app_loop(
             .watch_period()
             .map(|p| on_grid(Instant::now() + p))
             .filter(|at| *at < round_at(next_round));
-    }
-}
-
-/// With clustering on, an app's loop runs rounds only while this instance owns the
-/// app, and otherwise waits for the shards owned to change.
-struct Ownership {
-    changes: Option<watch::Receiver<u64>>,
-    /// Whether the last look found the app owned, and whether it was gained since.
-    owned: bool,
-    gained: bool,
-}
-
-impl Ownership {
-    fn new(ctx: &LoopCtx) -> Ownership {
-        let changes = ctx.reconciler.cluster.as_ref().map(|g| g.subscribe());
-        Ownership {
-            owned: changes.is_none(),
-            changes,
-            gained: false,
-        }
-    }
-
-    /// Whether to run this app's rounds now. On losing it, what this instance shows
-    /// and remembers of it goes (the owner reports it now).
-    fn acts_on(&mut self, ctx: &LoopCtx, app: &str) -> bool {
-        let Some(gate) = &ctx.reconciler.cluster else {
-            return true;
-        };
-        let now = gate.owns(app);
-        if self.owned && !now {
-            ctx.reconciler.forget_app(app);
-        }
-        self.gained = now && !self.owned;
-        self.owned = now;
-        now
-    }
-
-    fn gained(&self) -> bool {
-        self.gained
-    }
-
-    /// Waits for a change of the shards owned; false at shutdown.
-    async fn wait(&mut self, shutdown: &mut watch::Receiver<bool>) -> bool {
-        let Some(changes) = self.changes.as_mut() else {
-            return true;
-        };
-        tokio::select! {
-            r = changes.changed() => r.is_ok(),
-            _ = shutdown.wait_for(|stop| *stop) => false,
-        }
     }
 }
 

@@ -120,38 +120,26 @@ impl Scheduler {
             watch: self.watch.clone(),
             apps: apps.clone(),
         });
+        // With clustering on, loops run only for the apps this instance owns: started
+        // when their shard is gained, ended by the loop itself when it is lost.
+        let mut names: Vec<String> = Vec::new();
+        let mut changes = self.reconciler.cluster.as_ref().map(|g| g.subscribe());
+        // The first apps owned keep their spread; apps taken over later go at once.
+        let mut spread = true;
+        // The loops' own view of the shutdown (the select below holds `shutdown`).
+        let stop = shutdown.clone();
         loop {
             if tokio::time::Instant::now() >= refresh_at {
                 refresh_at += self.refresh_interval;
                 match self.app_names().await {
-                    Ok(names) => {
-                        self.drop_gone(&names, &mut loops, &mut gone);
-                        apps.store(names.len(), Ordering::Relaxed);
+                    Ok(listed) => {
+                        self.drop_gone(&listed, &mut loops, &mut gone);
                         if let Some(gate) = &self.reconciler.cluster {
-                            gate.set_apps(&names);
+                            gate.set_apps(&listed);
                         }
-                        self.publish_watch_period(names.len(), poked);
-                        for name in names {
-                            if let Entry::Vacant(slot) = loops.entry(name) {
-                                let app = slot.key().clone();
-                                let poked = Arc::new(Notify::new());
-                                let task = tokio::spawn(app_loop(
-                                    ctx.clone(),
-                                    app.clone(),
-                                    self.offset(&app),
-                                    poked.clone(),
-                                    shutdown.clone(),
-                                ));
-                                slot.insert(AppTask {
-                                    task,
-                                    poked,
-                                    last_poke: None,
-                                });
-                            }
-                        }
-                        self.reconciler
-                            .metrics
-                            .set("fas_apps", &[], loops.len() as f64);
+                        names = listed;
+                        self.spawn_owned(&names, &mut loops, &ctx, &stop, false);
+                        self.publish_watch_period(apps.load(Ordering::Relaxed), poked);
                     }
                     Err(e) => {
                         tracing::warn!(error = %e, "cannot list the org's apps; keeping the current list")
@@ -165,12 +153,62 @@ impl Scheduler {
                 Some(p) = async { pokes.as_mut()?.recv().await }, if pokes.is_some() => {
                     let _ = p.reply.send(poke(&mut loops, &p.app));
                 }
+                Some(_) = async { changes.as_mut()?.changed().await.ok() }, if changes.is_some() => {
+                    loops.retain(|_, t| !t.task.is_finished());
+                    if self.spawn_owned(&names, &mut loops, &ctx, &stop, !spread) > 0 {
+                        spread = false;
+                    }
+                }
                 _ = shutdown.wait_for(|stop| *stop) => break,
             }
         }
         for (_, t) in loops {
             let _ = t.task.await;
         }
+    }
+
+    /// Starts a loop for each app of `names` this instance owns (all of them without
+    /// clustering) that has none; `at_once`: its first round now, not at its offset
+    /// (an app taken over). Returns how many were started.
+    fn spawn_owned(
+        &self,
+        names: &[String],
+        loops: &mut HashMap<String, AppTask>,
+        ctx: &Arc<LoopCtx>,
+        shutdown: &watch::Receiver<bool>,
+        at_once: bool,
+    ) -> usize {
+        let gate = self.reconciler.cluster.as_deref();
+        let mut started = 0;
+        for name in names.iter().filter(|n| gate.is_none_or(|g| g.owns(n))) {
+            if let Entry::Vacant(slot) = loops.entry(name.clone()) {
+                let poked = Arc::new(Notify::new());
+                let offset = if at_once {
+                    Duration::ZERO
+                } else {
+                    self.offset(name)
+                };
+                let task = tokio::spawn(app_loop(
+                    ctx.clone(),
+                    name.clone(),
+                    offset,
+                    poked.clone(),
+                    shutdown.clone(),
+                ));
+                slot.insert(AppTask {
+                    task,
+                    poked,
+                    last_poke: None,
+                });
+                started += 1;
+            }
+        }
+        // The apps this instance reconciles (the watch budget is shared among them).
+        ctx.apps.store(loops.len(), Ordering::Relaxed);
+        self.reconciler
+            .metrics
+            .set("fas_apps", &[], loops.len() as f64);
+        started
     }
 
     /// Drops the loops of apps no longer in `names`; forgets the policy state of

@@ -182,6 +182,18 @@ pub fn first_list_after(log: &[fas::sim::LogEntry], app: &str, t: u64, not: &str
         .min()
 }
 
+/// Every app of `apps` was listed by an instance other than `not` within `within` ms
+/// of `since`.
+pub fn taken_over(log: &[fas::sim::LogEntry], apps: &[String], since: u64, not: &str, within: u64) {
+    for app in apps {
+        let took = first_list_after(log, app, since, not).map(|t| t - since);
+        assert!(
+            took.is_some_and(|t| t <= within),
+            "{app} taken over after {took:?} ms (at most {within} ms)"
+        );
+    }
+}
+
 /// No app changed by two instances within one interval: between two calls that
 /// change an app's Machines from different instances, at least an interval passes
 /// (less 100 ms: the log stamps a call when answered, not when sent).
