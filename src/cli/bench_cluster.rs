@@ -63,19 +63,7 @@ pub fn run(
         bail!("fas bench cluster needs a throwaway PostgreSQL: --cluster-url postgres://USER:PASSWORD@HOST:5432/DB?sslmode=disable (or FAS_BENCH_CLUSTER_URL); it makes and drops a schema of its own");
     };
     let apps = if r.apps == 10_000 { 100_000 } else { r.apps };
-    let dir = std::env::temp_dir().join(format!("fas-bench-cluster-{}", std::process::id()));
-    std::fs::create_dir_all(&dir)?;
-    let faults = dir.join("faults.json");
-    std::fs::write(
-        &faults,
-        format!("[{{\"action\": \"*\", \"delay_ms\": {}}}]", r.latency_ms),
-    )?;
-    let sim = SimChild::start(&[
-        "--apps",
-        &format!("bench/app-*=3*{apps}"),
-        "--faults",
-        &faults.to_string_lossy(),
-    ])?;
+    let sim = SimChild::wildcard_apps(apps, r.latency_ms)?;
     let rt = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()?;
@@ -93,7 +81,7 @@ pub fn run(
             .await?;
         out
     });
-    let _ = std::fs::remove_dir_all(&dir);
+    drop(sim);
     result
 }
 

@@ -85,6 +85,22 @@ pub(super) struct SimChild {
 }
 
 impl SimChild {
+    /// A simulator holding `apps` wildcard apps `bench/app-N` of 3 Machines, adding
+    /// `latency_ms` to every API call.
+    pub(super) fn wildcard_apps(apps: usize, latency_ms: u64) -> anyhow::Result<SimChild> {
+        let faults =
+            std::env::temp_dir().join(format!("fas-bench-faults-{}.json", std::process::id()));
+        std::fs::write(
+            &faults,
+            format!("[{{\"action\": \"*\", \"delay_ms\": {latency_ms}}}]"),
+        )?;
+        let apps = format!("bench/app-*=3*{apps}");
+        let sim = SimChild::start(&["--apps", &apps, "--faults", &faults.to_string_lossy()]);
+        // The simulator has read its faults once it says where it listens.
+        let _ = std::fs::remove_file(&faults);
+        sim
+    }
+
     pub(super) fn pid(&self) -> u32 {
         self.child.id()
     }
@@ -124,20 +140,10 @@ impl Drop for SimChild {
 }
 
 pub fn run(a: ReconcileBenchArgs) -> anyhow::Result<()> {
-    let dir = std::env::temp_dir().join(format!("fas-bench-reconcile-{}", std::process::id()));
-    std::fs::create_dir_all(&dir)?;
-    let faults = dir.join("faults.json");
-    std::fs::write(
-        &faults,
-        format!("[{{\"action\": \"*\", \"delay_ms\": {}}}]", a.latency_ms),
-    )?;
-    let faults = faults.to_string_lossy();
-    let apps = format!("bench/app-*=3*{}", a.apps);
-    let sim = SimChild::start(&["--apps", &apps, "--faults", &faults])?;
+    let sim = SimChild::wildcard_apps(a.apps, a.latency_ms)?;
     let url = sim.url.clone();
     let result = bench(&a, &url);
     drop(sim);
-    let _ = std::fs::remove_dir_all(&dir);
     result
 }
 

@@ -67,21 +67,19 @@ impl Membership {
             Err(e @ ClusterError::Refused(_)) => return Err(e),
             Err(e) => self.down(&mut held, &e),
         }
+        // The counters' documented series, at 0 from the first scrape.
         for (name, labels) in [
-            ("fas_cluster_handoffs_total", ["gained", "lost"].as_slice()),
-            ("fas_cluster_renewals_total", &["ok", "failed"]),
+            (
+                "fas_cluster_handoffs_total",
+                [("direction", "gained")].as_slice(),
+            ),
+            ("fas_cluster_handoffs_total", &[("direction", "lost")]),
+            ("fas_cluster_renewals_total", &[("result", "ok")]),
+            ("fas_cluster_renewals_total", &[("result", "failed")]),
+            ("fas_cluster_fencing_refusals_total", &[]),
         ] {
-            let key = if name.contains("handoffs") {
-                "direction"
-            } else {
-                "result"
-            };
-            for l in labels {
-                self.metrics.set_counter(name, &[(key, l)], 0);
-            }
+            self.metrics.set_counter(name, labels, 0);
         }
-        self.metrics
-            .set_counter("fas_cluster_fencing_refusals_total", &[], 0);
         Ok(held)
     }
 
@@ -162,23 +160,22 @@ impl Membership {
     /// One renewal; returns when the next shard may be claimed, if one will.
     async fn renew(&self, held: &mut Held) -> Option<Duration> {
         match self.try_renew(held).await {
-            Ok(owned) => {
+            Ok((owned, gained)) => {
                 let free = owned.next_free_in;
-                let gained = owned
-                    .shards
-                    .iter()
-                    .filter(|(s, e)| held.known.get(s) != Some(e))
-                    .count();
+                let gained = gained.len();
                 let lost = held
                     .known
                     .keys()
                     .filter(|s| !owned.shards.contains_key(s))
                     .count();
                 for (dir, n) in [("gained", gained), ("lost", lost)] {
-                    for _ in 0..n {
-                        self.metrics
-                            .inc("fas_cluster_handoffs_total", &[("direction", dir)]);
-                    }
+                    let labels = [("direction", dir)];
+                    let total = self.metrics.counter("fas_cluster_handoffs_total", &labels);
+                    self.metrics.set_counter(
+                        "fas_cluster_handoffs_total",
+                        &labels,
+                        total + n as u64,
+                    );
                 }
                 if gained + lost > 0 {
                     tracing::info!(gained, lost, owned = owned.shards.len(), member = %self.gate.me.id, "cluster shards changed hands");
@@ -208,10 +205,10 @@ impl Membership {
         }
     }
 
-    /// One renewal; the states of shards gained are restored before they are
+    /// One renewal, and the shards it gained; their states are restored before they are
     /// published (on an error nothing new is published, and they count as gained
     /// again next time).
-    async fn try_renew(&self, held: &mut Held) -> Result<Owned, ClusterError> {
+    async fn try_renew(&self, held: &mut Held) -> Result<(Owned, BTreeSet<u32>), ClusterError> {
         if held.renewer.is_none() {
             held.renewer = Some(self.connect().await?);
             tracing::info!(member = %self.gate.me.id, "cluster database reachable again; claiming shards");
@@ -233,7 +230,7 @@ impl Membership {
             self.gate.publish(kept);
             self.take_over(renewer, &gained, &mut held.saved).await?;
         }
-        Ok(owned)
+        Ok((owned, gained))
     }
 
     /// Restores the kept states and memories of the apps of `gained` shards, and
