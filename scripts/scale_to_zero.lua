@@ -9,7 +9,7 @@
 --   max           most started Machines                           (default 10)
 --   idle_minutes  minutes of zero demand before going to zero     (default 10)
 --   warm_min      Machines kept started during the hours          (default 1)
---   hours         {from=, to=, days=, utc_offset=} (fas.util schedule; default Mon-Fri 9-18 UTC)
+--   hours         {from=, to=, days=, zone=} (fas.util.during; default Mon-Fri 9-18 UTC)
 local util = require("fas.util")
 local target = require("fas.target")
 
@@ -18,10 +18,17 @@ function scale(metrics, app)
   local demand = metrics[p.metric or "queue_depth"]
   if demand == nil or demand ~= demand then return nil end
   local s = app.state
-  if demand > 0 then s.busy_at = app.now end
+  -- Only the turns are written (busy to idle, idle to busy), so a steady app's state
+  -- never changes. Idle counts from the first idle round; never busy counts as idle.
+  if demand > 0 then
+    s.idle_since = nil
+    if not s.was_busy then s.was_busy = true end
+  elseif s.was_busy and s.idle_since == nil then
+    s.idle_since = app.now
+  end
   local want = util.clamp(target.for_total(demand, p.per_machine or 10), 0, p.max or 10)
-  if want == 0 then
-    local idle_for = app.now - (s.busy_at or -math.huge)
+  if want == 0 and s.was_busy then
+    local idle_for = app.now - (s.idle_since or app.now)
     if idle_for < (p.idle_minutes or 10) * 60 then want = 1 end -- recently busy: keep one
   end
   local hours = p.hours or { from = 9, to = 18, days = { 1, 2, 3, 4, 5 } }

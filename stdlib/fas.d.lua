@@ -47,3 +47,20 @@
 ---@param app fas.App
 ---@return fas.Targets|nil
 function scale(metrics, app) end
+
+---@class fas.Civil
+---@field year integer
+---@field month integer 1..12
+---@field day integer 1..31
+---@field hour integer 0..23
+---@field min integer 0..59
+---@field sec integer 0..59
+---@field wday integer ISO weekday: 1 = Monday .. 7 = Sunday
+---@field yday integer 1..366
+---@field offset integer seconds east of UTC in force at that instant
+---@field abbr string the zone's abbreviation then (CET, CEST, EST, ...)
+
+--- fas.tz (native): civil time in IANA time zones from the database built into fas.
+---@class fas.tz
+---@field civil fun(unix: number, zone: string): fas.Civil the wall clock in `zone` at `unix` seconds
+---@field unix fun(zone: string, fields: { year: integer, month: integer, day: integer, hour?: integer, min?: integer, sec?: integer }): integer the unix second of a wall-clock time (a skipped time resolves after the jump, a repeated one to its first occurrence)

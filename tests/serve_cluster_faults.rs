@@ -99,6 +99,8 @@ async fn twenty_random_faults_in_five_minutes() {
         })
     };
 
+    // The membership lines of instances killed, for a failure's message.
+    let mut earlier: Vec<String> = Vec::new();
     // (what, when it ended in the simulator's ms): every app must be listed after it.
     let mut events: Vec<(String, u64)> = Vec::new();
     let events_wanted = std::env::var("FAS_FAULT_EVENTS")
@@ -116,6 +118,11 @@ async fn twenty_random_faults_in_five_minutes() {
                 let mut gone = instances.remove(who);
                 gone.child.kill().unwrap();
                 let _ = gone.child.wait();
+                earlier.push(format!(
+                    "{} until {i}:\n{}",
+                    names[who],
+                    cluster_rig::cluster_lines(&gone)
+                ));
                 events.push((format!("{i}: kill -9 {}", names[who]), at));
                 tokio::time::sleep(Duration::from_millis(out_ms)).await;
                 instances.insert(who, rig.instance_via(names[who], &proxies[who].url(&rig)));
@@ -149,6 +156,12 @@ async fn twenty_random_faults_in_five_minutes() {
     );
     assert_eq!(most.len(), cluster_rig::APPS);
     for (what, at) in &events {
+        // The margin, for the run's output: how long the slowest app waited.
+        let slowest = (1..=cluster_rig::APPS)
+            .filter_map(|i| cluster_rig::first_list_after(&log, &format!("clu-{i}"), *at, ""))
+            .max()
+            .map(|t| t - at);
+        eprintln!("after {what}: every app listed within {slowest:?} ms");
         let listed = cluster_rig::listers(&log, *at, at + 3 * INTERVAL_MS);
         let missing: Vec<_> = (1..=cluster_rig::APPS)
             .map(|i| format!("clu-{i}"))
@@ -156,8 +169,16 @@ async fn twenty_random_faults_in_five_minutes() {
             .collect();
         assert!(
             missing.is_empty(),
-            "after {what} (at {at} ms) not reconciled within three intervals: {missing:?}; seed {seed}\n{}",
-            instances.iter().map(cluster_rig::cluster_lines).collect::<Vec<_>>().join("\n---\n")
+            "after {what} (at {at} ms) not reconciled within three intervals: {missing:?}; seed {seed}\n\
+             first listed after it: {}\nthe simulator started at {}\n{}",
+            cluster_rig::first_lists(&rig, &log, &missing, *at, &names),
+            rig.sim_started_at(),
+            earlier
+                .iter()
+                .cloned()
+                .chain(instances.iter().zip(names).map(|(s, n)| format!("{n} now:\n{}", cluster_rig::cluster_lines(s))))
+                .collect::<Vec<_>>()
+                .join("\n---\n")
         );
     }
 }

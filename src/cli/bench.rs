@@ -1,7 +1,8 @@
 //! `fas bench`: figures for the performance goals, printed, never asserted.
 //! `fas bench policy` times policy decisions (goal: <= 300 ns for a translated Expr,
 //! <= 2 us for a 20-line Lua policy, on a 2-core machine, release build);
-//! `fas bench sim` the simulator's throughput (see bench_sim.rs).
+//! `fas bench sim` the simulator's throughput (see bench_sim.rs); `fas bench state`
+//! the policy state kept per app (bench_state.rs).
 
 use std::time::Instant;
 
@@ -11,7 +12,7 @@ use crate::policy::{AppInput, Limits, MachineCounts, MachineInfo, Policy};
 #[derive(clap::Args)]
 pub struct BenchArgs {
     /// What to measure.
-    #[arg(value_parser = ["policy", "expr", "lua", "sim", "reconcile", "simulate", "faults", "collectors", "status", "answers", "reaction", "cluster"], default_value = "policy")]
+    #[arg(value_parser = ["policy", "expr", "lua", "sim", "reconcile", "simulate", "faults", "collectors", "status", "answers", "reaction", "cluster", "state"], default_value = "policy")]
     what: String,
     /// Decisions to time per policy.
     #[arg(long, default_value_t = 1_000_000)]
@@ -125,6 +126,9 @@ pub fn run(args: BenchArgs) -> anyhow::Result<()> {
     }
     if args.what == "reaction" {
         return super::bench_reaction::run(args.reaction);
+    }
+    if args.what == "state" {
+        return super::bench_state::run();
     }
     if args.what == "cluster" {
         return super::bench_cluster::run(args.cluster, &args.reconcile);

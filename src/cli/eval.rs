@@ -23,6 +23,20 @@ pub struct EvalArgs {
     /// Print the Lua that the count expressions translate to, and exit.
     #[arg(long)]
     show_lua: bool,
+    /// Evaluate as at this time (RFC 3339, e.g. 2026-03-29T08:00:00+02:00) instead of
+    /// now: what app.now, Expr's now() and fas.schedule see.
+    #[arg(long, value_name = "RFC3339")]
+    now: Option<String>,
+}
+
+/// `--now`'s time as unix seconds.
+fn parse_now(text: &str) -> anyhow::Result<f64> {
+    let ts: jiff::Timestamp = text.parse().map_err(|e| {
+        anyhow::anyhow!(
+            "--now {text:?}: not an RFC 3339 time ({e}); write e.g. 2026-03-29T08:00:00+02:00 or 2026-03-29T06:00:00Z"
+        )
+    })?;
+    Ok(ts.as_second() as f64 + f64::from(ts.subsec_nanosecond()) / 1e9)
 }
 
 #[derive(Serialize)]
@@ -72,6 +86,7 @@ pub fn run(args: EvalArgs) -> anyhow::Result<()> {
         cfg.policy = args.policy.clone();
     }
     let sets = parse_sets(&args.sets)?;
+    let fixed_now = args.now.as_deref().map(parse_now).transpose()?;
     cfg.validate(Needs {
         app: sets.is_empty(),
     })?;
@@ -116,10 +131,13 @@ pub fn run(args: EvalArgs) -> anyhow::Result<()> {
             "give one with --set NAME=VALUE, or a collector's metric-name",
         )
     })?;
-    let now = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_secs_f64())
-        .unwrap_or(0.0);
+    let now = match fixed_now {
+        Some(t) => t,
+        None => std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_secs_f64())
+            .unwrap_or(0.0),
+    };
     let machines = MachineCounts::default();
     let input = AppInput {
         name: &app,

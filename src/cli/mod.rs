@@ -8,6 +8,7 @@ mod bench_collectors;
 mod bench_reaction;
 mod bench_reconcile;
 mod bench_sim;
+mod bench_state;
 mod bench_status;
 mod eval;
 mod sandbox;

@@ -7,6 +7,7 @@ pub mod expr;
 mod machine_list;
 mod outcome;
 pub(crate) mod sandbox;
+pub mod tz;
 mod worker;
 
 use std::collections::{BTreeMap, HashMap};

@@ -25,11 +25,18 @@ pub const STDLIB: &[(&str, &str)] = &[
         "fas.stabilize",
         include_str!("../../stdlib/fas/stabilize.lua"),
     ),
+    (
+        "fas.schedule",
+        include_str!("../../stdlib/fas/schedule.lua"),
+    ),
     ("fas.step", include_str!("../../stdlib/fas/step.lua")),
     ("fas.target", include_str!("../../stdlib/fas/target.lua")),
     ("fas.testing", include_str!("../../stdlib/fas/testing.lua")),
     ("fas.util", include_str!("../../stdlib/fas/util.lua")),
 ];
+
+/// The stdlib's one module written in Rust (time zones need the database).
+const NATIVE_TZ: &str = "fas.tz";
 
 /// How often (in VM instructions) the budget hook runs.
 const HOOK_EVERY: u32 = 1000;
@@ -236,6 +243,11 @@ fn require(
     if let Some(v) = loaded.raw_get::<Option<Value>>(name)? {
         return Ok(v);
     }
+    if name == NATIVE_TZ {
+        let value = freeze.call::<Value>((name, super::tz::module(lua)?))?;
+        loaded.raw_set(name, value.clone())?;
+        return Ok(value);
+    }
     let (source, chunk_name) = if let Some((_, src)) = STDLIB.iter().find(|(n, _)| *n == name) {
         (
             src.to_string(),
@@ -247,6 +259,7 @@ fn require(
             STDLIB
                 .iter()
                 .map(|(n, _)| *n)
+                .chain([NATIVE_TZ])
                 .collect::<Vec<_>>()
                 .join(", ")
         )));

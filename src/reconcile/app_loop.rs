@@ -49,6 +49,9 @@ pub async fn app_loop(
     let round_grid = ROUND_GRID.min(ctx.interval / 10);
     let round_at = |next_round: Instant| on_grid_of(next_round, round_grid);
     let mut next_watch: Option<Instant> = None;
+    // An app taken over (offset zero) has its first round now, off the grid: its
+    // previous owner is gone, and the wait is part of the handoff.
+    let mut off_grid = offset.is_zero();
     loop {
         // With clustering on, the loop lives while this instance owns the app; what it
         // shows and remembers of the app goes with it (the owner reports it now).
@@ -58,7 +61,11 @@ pub async fn app_loop(
                 return;
             }
         }
-        let round = round_at(next_round);
+        let round = if std::mem::take(&mut off_grid) {
+            next_round
+        } else {
+            round_at(next_round)
+        };
         let wake = next_watch.map_or(round, |w| w.min(round));
         let poke = tokio::select! {
             _ = tokio::time::sleep_until(wake) => false,

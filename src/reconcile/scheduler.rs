@@ -128,6 +128,10 @@ impl Scheduler {
         let mut spread = true;
         // The loops' own view of the shutdown (the select below holds `shutdown`).
         let stop = shutdown.clone();
+        // With clustering on, once an interval: a loop for every app owned that has none
+        // (a loop that ended on a loss just as its shard came back missed the news).
+        let mut heal = tokio::time::interval(self.interval);
+        heal.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         loop {
             if tokio::time::Instant::now() >= refresh_at {
                 refresh_at += self.refresh_interval;
@@ -157,6 +161,13 @@ impl Scheduler {
                     loops.retain(|_, t| !t.task.is_finished());
                     if self.spawn_owned(&names, &mut loops, &ctx, &stop, !spread) > 0 {
                         spread = false;
+                    }
+                }
+                _ = heal.tick(), if changes.is_some() && !spread => {
+                    loops.retain(|_, t| !t.task.is_finished());
+                    let started = self.spawn_owned(&names, &mut loops, &ctx, &stop, true);
+                    if started > 0 {
+                        tracing::debug!(started, "loops started for owned apps that had none");
                     }
                 }
                 _ = shutdown.wait_for(|stop| *stop) => break,

@@ -23,17 +23,24 @@ end
 ---@param want number
 ---@param opts fas.StepOptions
 ---@return number
+-- Most runs kept: past it the second oldest goes (the base, the oldest, stays).
+local MAX_RUNS = 16
+
 function M.limit(app, want, opts)
   local key = opts.key or "step"
   local s = app.state[key]
   if type(s) ~= "table" then
-    s = { history = {} }
+    s = {}
     app.state[key] = s
   end
+  -- The targets set, as runs { since, target }: a target counts until another
+  -- replaces it, so a steady one writes nothing. (Older fas kept `history`, same shape.)
+  local runs = s.runs or s.history or {}
+  s.history = nil
   local current = s.target
   if current == nil then
     s.target = want
-    s.history = { { app.now, want } }
+    s.runs = { { app.now, want } }
     return want
   end
   -- The base is the target at the start of the period: decisions inside one period
@@ -42,13 +49,8 @@ function M.limit(app, want, opts)
   local period = opts.period or app.interval
   local base = current
   if period then
-    local history = {}
-    for _, h in ipairs(s.history or {}) do
-      if app.now - h[1] < period then history[#history + 1] = h end
-    end
-    s.history = history
-    local oldest = history[1]
-    if oldest then base = oldest[2] end
+    while #runs > 1 and runs[2][1] <= app.now - period do table.remove(runs, 1) end
+    if runs[1] then base = runs[1][2] end
   end
   local result = want
   local up = allowed(base, opts.up, opts.up_percent)
@@ -56,8 +58,12 @@ function M.limit(app, want, opts)
   if result > base + up then result = base + up end
   if result < base - down then result = base - down end
   s.target = result
-  s.history = s.history or {}
-  s.history[#s.history + 1] = { app.now, result }
+  local last = runs[#runs]
+  if not last or last[2] ~= result then
+    runs[#runs + 1] = { app.now, result }
+    if #runs > MAX_RUNS then table.remove(runs, 2) end
+  end
+  s.runs = runs
   return result
 end
 

@@ -24,21 +24,29 @@ function M.round(x)
   return t
 end
 
----@class fas.Schedule
+---@class fas.Hours
 ---@field from number hour of day the window opens, 0..24 (fractions allowed: 8.5 = 08:30)
 ---@field to number hour of day it closes (may be lower than `from`: overnight)
 ---@field days? integer[] ISO weekdays it applies to, 1 = Monday … 7 = Sunday (default: all)
----@field utc_offset? number hours to add to UTC for local time (default 0)
+---@field zone? string IANA time zone of the hours (daylight saving from the database)
+---@field utc_offset? number without a zone: hours to add to UTC for local time (default 0)
 
---- True when unix time `now` falls in the schedule's window (local time by `utc_offset`).
+--- True when unix time `now` falls in the window (local time in `zone`, else by
+--- `utc_offset`). fas.schedule does more: several windows, floors and ceilings, dates.
 ---@param now number unix seconds (use app.now)
----@param s fas.Schedule
+---@param s fas.Hours
 ---@return boolean
 function M.during(now, s)
-  local t = now + (s.utc_offset or 0) * 3600
-  local days = math.floor(t / 86400)
-  local hour = (t - days * 86400) / 3600
-  local weekday = (days + 3) % 7 + 1 -- 1970-01-01 was a Thursday (ISO 4)
+  local hour, weekday
+  if s.zone then
+    local c = require("fas.tz").civil(now, s.zone)
+    hour, weekday = c.hour + c.min / 60 + c.sec / 3600, c.wday
+  else
+    local t = now + (s.utc_offset or 0) * 3600
+    local days = math.floor(t / 86400)
+    hour = (t - days * 86400) / 3600
+    weekday = (days + 3) % 7 + 1 -- 1970-01-01 was a Thursday (ISO 4)
+  end
   local from, to = s.from, s.to
   local open
   if from <= to then
@@ -59,7 +67,7 @@ end
 ---@param now number
 ---@param x number
 ---@param min number
----@param s fas.Schedule
+---@param s fas.Hours
 ---@return number
 function M.min_during(now, x, min, s)
   if M.during(now, s) and x < min then return min end

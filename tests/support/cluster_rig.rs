@@ -93,6 +93,20 @@ impl Rig {
         self.sim.sim.elapsed_ms()
     }
 
+    /// The wall-clock time of the simulator's ms 0, to line its log up with the
+    /// instances' (RFC 3339, UTC).
+    pub fn sim_started_at(&self) -> String {
+        let since = Duration::from_millis(self.sim.sim.elapsed_ms());
+        let at = std::time::SystemTime::now() - since;
+        let unix = at.duration_since(std::time::UNIX_EPOCH).unwrap();
+        let secs = fas::clock::timestamp(unix.as_secs());
+        format!(
+            "{}.{:03}Z",
+            secs.trim_end_matches('Z'),
+            unix.subsec_millis()
+        )
+    }
+
     pub async fn log(&self) -> Vec<fas::sim::LogEntry> {
         self.sim
             .sim
@@ -180,6 +194,35 @@ pub fn first_list_after(log: &[fas::sim::LogEntry], app: &str, t: u64, not: &str
         .filter(|e| e.action == "list" && e.app == app && e.at_ms >= t && e.caller != not)
         .map(|e| e.at_ms)
         .min()
+}
+
+/// For a failure's message: when each of `apps` was first listed after `t` (ms after
+/// it) and by which of the instances `names`.
+pub fn first_lists(
+    rig: &Rig,
+    log: &[fas::sim::LogEntry],
+    apps: &[String],
+    t: u64,
+    names: &[&str],
+) -> String {
+    let name_of = |caller: &str| {
+        names
+            .iter()
+            .find(|n| rig.caller(n) == caller)
+            .map_or(caller.to_string(), |n| n.to_string())
+    };
+    apps.iter()
+        .map(|app| {
+            let first = log
+                .iter()
+                .find(|e| e.action == "list" && e.app == *app && e.at_ms >= t);
+            match first {
+                Some(e) => format!("{app} +{} ms by {}", e.at_ms - t, name_of(&e.caller)),
+                None => format!("{app} never"),
+            }
+        })
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 /// Every app of `apps` was listed by an instance other than `not` within `within` ms
@@ -291,11 +334,12 @@ pub fn actions_in(log: &[fas::sim::LogEntry], t0: u64, t1: u64) -> usize {
         .count()
 }
 
-/// An instance's log lines about the cluster, for a failure's message.
+/// An instance's log lines about its membership (shards gained and lost, the
+/// database lost and found), for a failure's message.
 pub fn cluster_lines(s: &Served) -> String {
     s.log()
         .lines()
-        .filter(|l| l.contains("cluster"))
+        .filter(|l| l.contains("fas::cluster::membership") || l.contains("clustering on"))
         .collect::<Vec<_>>()
         .join("\n")
 }
