@@ -179,7 +179,7 @@ fn unknown_keys_and_min_above_max_are_errors() {
     let cases = [
         (
             "return { startd = 3 }",
-            "the table scale() returned has an unknown key `startd`; use created, started, stop_order and protect",
+            "the table scale() returned has an unknown key `startd`; use created, started, stop_order, protect and forecast",
         ),
         (
             "return { started = { mn = 2, max = 4 } }",
@@ -188,6 +188,10 @@ fn unknown_keys_and_min_above_max_are_errors() {
         (
             "return { created = { min = 5, max = 3 } }",
             "min created machine count (5) is above max created machine count (3)",
+        ),
+        (
+            "return { started = 1, forecast = 'soon' }",
+            "`forecast` is soon; return a number (what fas.forecast predicts) or nil",
         ),
         (
             "return { started = { min = 2.6, max = 2.4 } }",

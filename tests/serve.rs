@@ -105,7 +105,7 @@ async fn serve_scales_serves_metrics_and_keeps_state_across_a_restart() {
     let dir = tempfile::tempdir().unwrap();
     std::fs::write(
         dir.path().join("policy.lua"),
-        "function scale(metrics, app)\n  app.state.rounds = (app.state.rounds or 0) + 1\n  return { started = 3 }\nend\n",
+        "function scale(metrics, app)\n  app.state.rounds = (app.state.rounds or 0) + 1\n  return { started = 3, forecast = 42.5 }\nend\n",
     )
     .unwrap();
     let port = free_port();
@@ -135,6 +135,10 @@ async fn serve_scales_serves_metrics_and_keeps_state_across_a_restart() {
     assert!(
         text.contains("fas_machines{app=\"web\",state=\"started\"}"),
         "{text}"
+    );
+    assert!(
+        text.contains("fas_forecast{app=\"web\"} 42.5"),
+        "a policy's forecast is exported: {text}"
     );
     assert!(!text.contains("SERVESECRET"));
     let health = http

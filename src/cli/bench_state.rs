@@ -3,8 +3,9 @@
 //! Each case decides an hour of a noisy metric at a 2 s cadence (the worst case for a
 //! history kept per decision), then a steady metric: ten minutes to settle, then 100
 //! quiet rounds in which every change of the state is one write of the state file
-//! (fas writes it only when some app's state changed). Goal: at most 1 KB per app,
-//! and 0 writes in the quiet rounds.
+//! (fas writes it only when some app's state changed). Goal: at most 1 KB per app
+//! (a forecast's history excepted: 16 KB for a week of 5-minute buckets), and 0 writes
+//! in the quiet rounds.
 
 use crate::policy::{AppInput, Limits, MachineCounts, Policy, Round};
 
@@ -52,6 +53,14 @@ function scale(m, app) return { started = s.limit(app, math.ceil(m.queue_depth /
 function scale(m, app) return { started = hours:apply(app, math.ceil(m.queue_depth / 10)) } end"#,
     ),
     (
+        "fas.forecast (week, 5 min)",
+        r#"local f = require("fas.forecast").new({ season = "week", bucket = 300 })
+function scale(m, app)
+  local ahead = f:predict(app, m.queue_depth)
+  return { started = f:apply(math.ceil(m.queue_depth / 10), ahead and math.ceil(ahead / 10)) }
+end"#,
+    ),
+    (
         "scripts/hpa_target.lua",
         include_str!("../../scripts/hpa_target.lua"),
     ),
@@ -75,7 +84,11 @@ function scale(m, app) return { started = hours:apply(app, math.ceil(m.queue_dep
 fn depth(round: u32) -> f64 {
     let round = round.min(BUSY_ROUNDS);
     let t = f64::from(round) * CADENCE;
-    let burst = if (round / 97).is_multiple_of(5) { 300.0 } else { 0.0 };
+    let burst = if (round / 97).is_multiple_of(5) {
+        300.0
+    } else {
+        0.0
+    };
     (200.0 + 150.0 * (t / 600.0).sin() + 40.0 * (t / 7.0).sin() + burst).max(0.0)
 }
 
@@ -150,7 +163,9 @@ pub fn run() -> anyhow::Result<()> {
             "{name:<32} {:>10} {:>10} {:>7}",
             f.bytes_end, f.bytes_most, f.quiet_writes
         );
-        if f.bytes_most > 1024 || f.quiet_writes > 0 {
+        // A forecast's history is its size by design (documented), not a leak.
+        let budget = if name.starts_with("fas.forecast") { 16 * 1024 } else { 1024 };
+        if f.bytes_most > budget || f.quiet_writes > 0 {
             over.push(*name);
         }
     }

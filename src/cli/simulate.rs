@@ -79,6 +79,10 @@ pub struct SimulateArgs {
     /// A change of direction within this window counts as a flap.
     #[arg(long, default_value = "5m")]
     flap_window: String,
+    /// Judge only after this much of the history (e.g. 7d): the policies still see it
+    /// all, so a forecast warms up on its first week unjudged.
+    #[arg(long = "warm-up", value_name = "DURATION")]
+    warm_up: Option<String>,
     /// Write the timeline here (.csv or .json).
     #[arg(long)]
     out: Option<PathBuf>,
@@ -163,6 +167,7 @@ pub fn run(args: SimulateArgs) -> anyhow::Result<()> {
         },
         initial_machines: args.machines,
         initial_started: args.started,
+        judge_from: judge_from(args.warm_up.as_deref(), &history)?,
     };
     if args.jobs {
         return jobs(&args, &cfg, &history, &opts);
@@ -221,6 +226,23 @@ pub fn run(args: SimulateArgs) -> anyhow::Result<()> {
         .with_context(|| format!("cannot write {}", path.display()))?;
     }
     Ok(())
+}
+
+/// `--warm-up`: when judging starts (unix seconds), said on stderr.
+fn judge_from(warm_up: Option<&str>, history: &History) -> anyhow::Result<f64> {
+    let (Some(text), Some(first)) = (warm_up, history.rows.first()) else {
+        return Ok(f64::NEG_INFINITY);
+    };
+    let d = text::parse_duration(text).map_err(|e| anyhow::anyhow!("--warm-up: {e}"))?;
+    let from = first.0 + d.as_secs_f64();
+    if history.rows.last().is_none_or(|last| last.0 < from) {
+        bail!("--warm-up {text}: the history is shorter than that; nothing would be judged");
+    }
+    eprintln!(
+        "judged from {} on (the first {text} of the history warm the policies up)",
+        crate::clock::timestamp(from as u64)
+    );
+    Ok(from)
 }
 
 /// `--interval` / `--watch-interval`: the cadences to replay at, named; None: by row.

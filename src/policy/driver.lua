@@ -54,7 +54,7 @@ end
 -- (a typo always leaves one missing), so the full answer costs nothing more.
 local function only_keys(t, a, b, what, use)
   for k in next, t do
-    if k ~= a and k ~= b and k ~= "stop_order" and k ~= "protect" then
+    if k ~= a and k ~= b and k ~= "stop_order" and k ~= "protect" and k ~= "forecast" then
       error(("%s has an unknown key `%s`; use %s"):format(what, tostring(k), use), 0)
     end
   end
@@ -151,7 +151,7 @@ local function drive(app_name, now, interval, created, started, stopped, regions
   end
   local created, started = r.created, r.started
   if created == nil or started == nil then
-    only_keys(r, "created", "started", "the table scale() returned", "created, started, stop_order and protect")
+    only_keys(r, "created", "started", "the table scale() returned", "created, started, stop_order, protect and forecast")
   end
   local cmin, cmax = bounds(created, "created")
   local smin, smax = bounds(started, "started")
@@ -162,7 +162,11 @@ local function drive(app_name, now, interval, created, started, stopped, regions
   if cmax ~= nil then mask = mask + 2 else cmax = 0 end
   if smin ~= nil then mask = mask + 4 else smin = 0 end
   if smax ~= nil then mask = mask + 8 else smax = 0 end
-  return mask, cmin, cmax, smin, smax, id_list(r.stop_order, "stop_order"), id_list(r.protect, "protect")
+  local forecast = r.forecast
+  if forecast ~= nil and (type(forecast) ~= "number" or forecast ~= forecast or forecast == math.huge or forecast == -math.huge) then
+    error(("`forecast` is %s; return a number (what fas.forecast predicts) or nil"):format(tostring(forecast)), 0)
+  end
+  return mask, cmin, cmax, smin, smax, id_list(r.stop_order, "stop_order"), id_list(r.protect, "protect"), forecast
 end
 
 -- Translated Expr policies read only metrics and the clock (for `now()`): a shorter call.

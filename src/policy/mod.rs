@@ -268,6 +268,7 @@ impl Policy {
         let order = Order {
             stop_order: values.5.take().unwrap_or_default(),
             protect: values.6.take().unwrap_or_default(),
+            forecast: values.7,
         };
         outcome::targets(&self.kind, values).map(|t| (t, order))
     }

@@ -164,6 +164,7 @@ pub(super) type Answer = (
     f64,
     Option<Vec<String>>,
     Option<Vec<String>>,
+    Option<f64>,
 );
 
 /// Beside the counts, which Machines a Lua policy wants stopped first and which never
@@ -172,12 +173,14 @@ pub(super) type Answer = (
 pub struct Order {
     pub stop_order: Vec<String>,
     pub protect: Vec<String>,
+    /// What the policy forecast for this app (`forecast =`), exported as a gauge.
+    pub forecast: Option<f64>,
 }
 
 /// Targets from driver.lua's answer.
 pub(super) fn targets(
     kind: &Kind,
-    (mask, cmin, cmax, smin, smax, _, _): Answer,
+    (mask, cmin, cmax, smin, smax, _, _, _): Answer,
 ) -> Result<Targets, PolicyError> {
     let side = |bit: i64, v: f64, slot: Slot| {
         if mask & bit != 0 {

@@ -20,6 +20,10 @@ pub const STDLIB: &[(&str, &str)] = &[
         include_str!("../../stdlib/fas/cooldown.lua"),
     ),
     ("fas.drain", include_str!("../../stdlib/fas/drain.lua")),
+    (
+        "fas.forecast",
+        include_str!("../../stdlib/fas/forecast.lua"),
+    ),
     ("fas.smooth", include_str!("../../stdlib/fas/smooth.lua")),
     (
         "fas.stabilize",

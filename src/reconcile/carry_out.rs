@@ -35,6 +35,10 @@ impl Reconciler {
         d: Decided,
     ) -> Result<Outcome, ReconcileError> {
         self.record_targets(app, &d.targets);
+        if let Some(f) = d.order.forecast {
+            self.metrics.set("fas_forecast", &[("app", app)], f);
+            tracing::debug!(app, forecast = f, "policy forecast");
+        }
         let plan = {
             let mut seq = self.region_seq.lock().unwrap_or_else(|e| e.into_inner());
             choose::protect(&mut machines, &d.order);

@@ -143,6 +143,7 @@ mod tests {
         let order = Order {
             stop_order: vec!["c".into(), "a".into()],
             protect: vec!["b".into()],
+            ..Order::default()
         };
         let mut p = Plan::Stop {
             candidates: vec!["a".into(), "b".into(), "c".into(), "d".into()],

@@ -38,6 +38,9 @@ pub struct Options {
     pub initial_machines: usize,
     /// … of which this many are started; the rest are stopped.
     pub initial_started: usize,
+    /// The summary counts from this time on (unix seconds): before it the policies
+    /// warm up (a forecast's first season), unjudged.
+    pub judge_from: f64,
 }
 
 impl Default for Options {
@@ -58,6 +61,7 @@ impl Default for Options {
             },
             initial_machines: 20,
             initial_started: 1,
+            judge_from: f64::NEG_INFINITY,
         }
     }
 }
@@ -105,6 +109,17 @@ pub struct Summary {
     /// Under-capacity episodes' lengths (`--interval`, with a capacity).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub reaction: Option<timed::Reaction>,
+}
+
+impl Summary {
+    /// At the end of the warm-up: what was counted so far is dropped, except policy
+    /// errors (a policy that failed while warming up still failed).
+    pub(super) fn start_judging(&mut self) {
+        *self = Summary {
+            policy_errors: self.policy_errors,
+            ..Summary::default()
+        };
+    }
 }
 
 pub(super) struct FleetMachine {
@@ -189,8 +204,13 @@ pub fn run(
     let mut region_seq = 0;
     let mut flaps = Flaps::default();
     let mut metrics: Vec<(String, f64)> = history.names.iter().map(|n| (n.clone(), 0.0)).collect();
+    let mut judging = false;
     for (i, (t, values)) in history.rows.iter().enumerate() {
         let t = *t;
+        if !judging && t >= opts.judge_from {
+            judging = true;
+            sum.start_judging();
+        }
         let dt = history
             .rows
             .get(i + 1)
@@ -228,7 +248,7 @@ pub fn run(
         timeline.push(Round::of(t, demand, &c, &targets, p.kind(), error));
         on_round(i);
     }
-    sum.rounds = timeline.len();
+    sum.rounds = timeline.iter().filter(|r| r.t >= opts.judge_from).count();
     (timeline, sum)
 }
 

@@ -45,8 +45,15 @@ pub fn run(
     let mut episode: Option<f64> = None;
     let mut flaps = super::Flaps::default();
     let mut reactions = Vec::new();
+    let mut judging = false;
     for k in 0..=steps {
         let t = first.0 + k as f64 * tick;
+        if !judging && t >= opts.judge_from {
+            judging = true;
+            sum.start_judging();
+            reactions.clear();
+            episode = None;
+        }
         while history.rows.get(row + 1).is_some_and(|(at, _)| *at <= t) {
             row += 1;
         }
@@ -114,7 +121,7 @@ pub fn run(
             }
         }
     }
-    sum.rounds = timeline.len();
+    sum.rounds = timeline.iter().filter(|r| r.t >= opts.judge_from).count();
     reactions.sort_by(f64::total_cmp);
     sum.reaction = Reaction::of(&reactions);
     (timeline, sum)

@@ -136,6 +136,11 @@ pub const FAMILIES: &[Family] = &[
         "Last targets of the policy, by app, dimension and bound.",
         &["app", "dimension", "bound"]),
     (
+        "fas_forecast",
+        "gauge",
+        "Last forecast a policy returned (`forecast =`, e.g. from fas.forecast), by app.",
+        &["app"]),
+    (
         "fas_machines",
         "gauge",
         "Machines of the process group at the last reconcile, by app and state.",
