@@ -63,4 +63,5 @@ function scale(metrics, app) end
 --- fas.tz (native): civil time in IANA time zones from the database built into fas.
 ---@class fas.tz
 ---@field civil fun(unix: number, zone: string): fas.Civil the wall clock in `zone` at `unix` seconds
+---@field offset fun(unix: number, zone: string): integer, string seconds east of UTC and the abbreviation in force at `unix`
 ---@field unix fun(zone: string, fields: { year: integer, month: integer, day: integer, hour?: integer, min?: integer, sec?: integer }): integer the unix second of a wall-clock time (a skipped time resolves after the jump, a repeated one to its first occurrence)

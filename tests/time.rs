@@ -56,3 +56,70 @@ function scale(m, app) return { started = hours:apply(app, m.q) } end
     );
     assert_eq!(started(&expr), 6, "Expr's now() is --now (UTC)");
 }
+
+/// Expr's `date(s, layout, zone)` reads the wall clock in a real zone from the same
+/// database, as Go's time.ParseInLocation does (the answers are Go's): the hour the
+/// clocks skip resolves after the jump, the hour they repeat to the later occurrence
+/// east of UTC and the earlier west of it (time.Date's rule), a matching offset in the
+/// text keeps the zone and another one stays fixed, and `Add` is absolute time.
+#[test]
+fn expr_dates_in_real_zones_answer_as_go() {
+    let count = |expr: &str| {
+        let o = fas(
+            &["eval", "--set", "q=1"],
+            &vars(&[("FAS_STARTED_MACHINE_COUNT", expr)]),
+            &repo(),
+        );
+        assert!(o.status.success(), "{expr}: {}", stderr(&o));
+        let v: serde_json::Value = serde_json::from_str(&stdout(&o)).unwrap();
+        v["started"]["min"].as_i64().unwrap()
+    };
+    let cases = [
+        (
+            r#"date("2024-03-01", "2006-01-02", "Europe/Paris").Hour()"#,
+            0,
+        ),
+        (
+            r#"date("2026-03-29 02:30", "2006-01-02 15:04", "Europe/Berlin").Hour()"#,
+            3,
+        ),
+        // 02:30 CET (01:30 UTC), the second of the two.
+        (
+            r#"date("2026-10-25 02:30", "2006-01-02 15:04", "Europe/Berlin").Unix() - 1792891800"#,
+            0,
+        ),
+        // 01:30 EDT (05:30 UTC), the first of the two.
+        (
+            r#"date("2026-11-01 01:30", "2006-01-02 15:04", "America/New_York").Unix() - 1793511000"#,
+            0,
+        ),
+        (
+            r#"date("2026-03-28 12:00", "2006-01-02 15:04", "Europe/Berlin").Add(duration("24h")).Hour()"#,
+            13,
+        ),
+        (
+            r#"date("2026-07-01 12:00", "2006-01-02 15:04", "Europe/Berlin").Format("MST -0700") == "CEST +0200" ? 1 : 0"#,
+            1,
+        ),
+        (
+            r#"date("2026-07-01T12:00:00+05:00", "2006-01-02T15:04:05Z07:00", "Europe/Berlin").Hour()"#,
+            12,
+        ),
+        (
+            r#"date("2026-07-01T12:00:00+02:00", "2006-01-02T15:04:05Z07:00", "Europe/Berlin").Format("MST") == "CEST" ? 1 : 0"#,
+            1,
+        ),
+    ];
+    for (expr, want) in cases {
+        assert_eq!(count(expr), want, "{expr}");
+    }
+    let bad = fas(
+        &["eval", "--set", "q=1"],
+        &vars(&[(
+            "FAS_STARTED_MACHINE_COUNT",
+            r#"date("2026-07-01", "2006-01-02", "Mars/Base").Hour()"#,
+        )]),
+        &repo(),
+    );
+    assert_fails_with(&bad, "ERROR: cannot calculate min started machine count: execute expression: unknown time zone Mars/Base");
+}

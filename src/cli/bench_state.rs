@@ -164,7 +164,11 @@ pub fn run() -> anyhow::Result<()> {
             f.bytes_end, f.bytes_most, f.quiet_writes
         );
         // A forecast's history is its size by design (documented), not a leak.
-        let budget = if name.starts_with("fas.forecast") { 16 * 1024 } else { 1024 };
+        let budget = if name.starts_with("fas.forecast") {
+            16 * 1024
+        } else {
+            1024
+        };
         if f.bytes_most > budget || f.quiet_writes > 0 {
             over.push(*name);
         }

@@ -78,7 +78,8 @@ fn lua_err(e: String) -> mlua::Error {
     mlua::Error::RuntimeError(e)
 }
 
-/// The `fas.tz` table: `civil(unix, zone)` and `unix(zone, fields)`.
+/// The `fas.tz` table: `civil(unix, zone)`, `offset(unix, zone)` (seconds east of UTC
+/// and the abbreviation in force) and `unix(zone, fields)`.
 pub fn module(lua: &Lua) -> mlua::Result<Table> {
     let t = lua.create_table()?;
     let civil_fn = lua.create_function(|lua, (unix, name): (f64, String)| {
@@ -97,6 +98,11 @@ pub fn module(lua: &Lua) -> mlua::Result<Table> {
         Ok(out)
     })?;
     t.raw_set("civil", civil_fn)?;
+    let offset_fn = lua.create_function(|_, (unix, name): (f64, String)| {
+        let c = civil(unix, &zone(&name).map_err(lua_err)?).map_err(lua_err)?;
+        Ok((c.offset, c.abbreviation))
+    })?;
+    t.raw_set("offset", offset_fn)?;
     let unix_fn = lua.create_function(|_, (name, f): (String, Table)| {
         let tz = zone(&name).map_err(lua_err)?;
         let field = |k: &str, default: Option<i64>| -> mlua::Result<i64> {

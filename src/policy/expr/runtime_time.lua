@@ -1,13 +1,20 @@
 -- Go's time.Time for Expr's now() and date(): a table { s = unix seconds, ns = 0..1e9-1,
--- off = zone offset in seconds (fields are read in that zone) }. Only fixed offsets
--- and UTC: fas carries no time-zone database. Called with R; adds to it.
+-- off = zone offset in seconds (fields are read in that zone), z = IANA zone name or
+-- nil for a fixed offset, a = its abbreviation then }. Zones come from fas.tz (the IANA
+-- database built into fas), so a time keeps its zone's rules across daylight saving.
+-- Called with R; adds to it.
 local R = ...
+local tz = require("fas.tz")
 local DUR, fail, tname = R.DURMT, R.fail, R.tname
 local TIME, MONTH, WEEKDAY = R.TIMEMT, R.MONTHMT, R.WEEKDAYMT
 local mtype, floor, setmt, getmt, fmt = math.type, math.floor, setmetatable, getmetatable, string.format
 local tonumber, tostring, type = tonumber, tostring, type
 
-local function time(s, ns, off) return setmt({ s = s, ns = ns or 0, off = off or 0 }, TIME) end
+local function time(s, ns, off, z)
+  local a
+  if z then off, a = tz.offset(s, z) end
+  return setmt({ s = s, ns = ns or 0, off = off or 0, z = z, a = a }, TIME)
+end
 R.TIME = time
 
 -- Days since 1970-01-01 of a proleptic Gregorian date, and back (Hinnant's algorithms).
@@ -69,7 +76,7 @@ local function name_index(list, text, i, short)
 end
 
 local function parse(layout, text)
-  local y, mo, d, h, mi, sec, ns, off, pm = 0, 1, 1, 0, 0, 0, 0, 0, nil
+  local y, mo, d, h, mi, sec, ns, off, pm, zoned = 0, 1, 1, 0, 0, 0, 0, 0, nil, false
   local i, j = 1, 1
   local function num(min, max)
     local digits = text:match("^%d+", j)
@@ -108,7 +115,7 @@ local function parse(layout, text)
         local f = text:match("^[.,](%d+)", j); v = f
         if f then ns = math.tointeger(floor(tonumber("0." .. f) * 1e9 + 0.5)); j = j + 1 + #f end
       else -- a zone offset: Z07:00, -07:00, Z0700, -0700, -07
-        if tok:sub(1, 1) == "Z" and text:sub(j, j) == "Z" then v = true; j = j + 1
+        if tok:sub(1, 1) == "Z" and text:sub(j, j) == "Z" then v = true; zoned = true; j = j + 1
         else
           local sign, hh, rest = text:match("^([+-])(%d%d)(.*)", j)
           if sign then
@@ -116,7 +123,7 @@ local function parse(layout, text)
             j = j + 3
             if tok:find(":") then mm = tonumber(text:match("^:(%d%d)", j) or "x"); j = j + 3
             elseif #tok >= 5 then mm = tonumber(text:match("^(%d%d)", j) or "x"); j = j + 2 end
-            if mm then v = true; off = (tonumber(hh) * 3600 + mm * 60) * (sign == "-" and -1 or 1) end
+            if mm then v = true; zoned = true; off = (tonumber(hh) * 3600 + mm * 60) * (sign == "-" and -1 or 1) end
           end
         end
       end
@@ -127,30 +134,46 @@ local function parse(layout, text)
   if pm ~= nil then h = h % 12 + (pm and 12 or 0) end
   if mo < 1 or mo > 12 or d < 1 or d > 31 or h > 23 or mi > 59 or sec > 59 then return nil end
   local s = days_from_civil(y, mo, d) * 86400 + h * 3600 + mi * 60 + sec - off
-  return time(s, ns, off)
+  return time(s, ns, off), zoned
 end
 
 local DEFAULT_LAYOUTS = {
   "2006-01-02", "15:04:05", "2006-01-02 15:04:05", "2006-01-02T15:04:05Z07:00",
   "02 Jan 06 15:04 MST", "Monday, 02-Jan-06 15:04:05 MST", "Mon, 02 Jan 2006 15:04:05 MST",
 }
+-- A parsed time `t` read in zone `loc` as Go's time.ParseInLocation does: without an
+-- offset in the text, its fields are wall-clock time there (time.Date's rule for the
+-- hour the clocks skip or repeat); with one, the zone when its offset then agrees, else
+-- that fixed offset.
+local function in_zone(t, zoned, loc)
+  if not loc then return t end
+  if zoned then
+    if tz.offset(t.s, loc) == t.off then return time(t.s, t.ns, nil, loc) end
+    return t
+  end
+  local guess = tz.offset(t.s, loc)
+  return time(t.s - tz.offset(t.s - guess, loc), t.ns, nil, loc)
+end
+
 function R.DATE(text, layout, zone)
   R.need_str("date", text)
+  local loc
   if zone ~= nil then
     R.need_str("date", zone)
-    if zone ~= "UTC" and zone ~= "" then
-      fail(("unknown time zone %s (fas knows UTC and fixed offsets only)"):format(zone))
+    if zone ~= "UTC" and zone ~= "" and zone ~= "Local" then
+      if not pcall(tz.offset, 0, zone) then fail(("unknown time zone %s"):format(zone)) end
+      loc = zone
     end
   end
   if layout ~= nil then
     R.need_str("date", layout)
-    local t = parse(layout, text)
+    local t, zoned = parse(layout, text)
     if not t then fail(('parsing time "%s" as "%s": cannot parse'):format(text, layout)) end
-    return t
+    return in_zone(t, zoned, loc)
   end
   for _, l in ipairs(DEFAULT_LAYOUTS) do
-    local t = parse(l, text)
-    if t then return t end
+    local t, zoned = parse(l, text)
+    if t then return in_zone(t, zoned, loc) end
   end
   fail("invalid date " .. text)
 end
@@ -172,7 +195,7 @@ local function format(t, layout)
         ["04"] = pad(mi, 2), ["4"] = tostring(mi), ["05"] = pad(s, 2), ["5"] = tostring(s),
         January = MONTHS[mo], Jan = MONTHS[mo]:sub(1, 3), Monday = DAYS[wd + 1], Mon = DAYS[wd + 1]:sub(1, 3),
         PM = h >= 12 and "PM" or "AM", pm = h >= 12 and "pm" or "am",
-        MST = o == 0 and "UTC" or "", ["-0700"] = fmt("%s%02d%02d", o < 0 and "-" or "+", math.abs(o) // 3600, math.abs(o) % 3600 // 60),
+        MST = t.a or (o == 0 and "UTC" or ""), ["-0700"] = fmt("%s%02d%02d", o < 0 and "-" or "+", math.abs(o) // 3600, math.abs(o) % 3600 // 60),
       }
       map["-07:00"] = map["-0700"]:sub(1, 3) .. ":" .. map["-0700"]:sub(4)
       map["-07"] = map["-0700"]:sub(1, 3)
@@ -194,7 +217,7 @@ local function need_dur(name, v) if getmt(v) ~= DUR then fail(("cannot use %s as
 local function named(mt, v) return setmt({ v = v }, mt) end
 local function add_ns(t, ns)
   local total = t.ns + ns
-  return time(t.s + total // 1000000000, total % 1000000000, t.off)
+  return time(t.s + total // 1000000000, total % 1000000000, t.off, t.z)
 end
 local function diff_ns(a, b) return (a.s - b.s) * 1000000000 + (a.ns - b.ns) end
 -- (t - Go's zero time) mod d, in ns, without overflowing int64: the zero time is a
