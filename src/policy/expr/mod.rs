@@ -3,6 +3,7 @@
 //! start-up, into a Lua policy. From then on they run on the same path as any policy.
 
 mod builtin_types;
+mod fold;
 mod gomath;
 pub mod goregex;
 mod lexer;

@@ -115,7 +115,10 @@ function R.RANGE(a, b)
   return out
 end
 function R.IN(x, arr)
-  if getmt(arr) == MAP then return x ~= nil and arr[x] ~= nil end
+  if getmt(arr) == MAP then
+    if x == nil then return R.NILK ~= nil and arr[R.NILK] ~= nil end
+    return arr[x] ~= nil
+  end
   if not isarr(arr) then fail("operator \"in\" not defined on " .. tname(arr)) end
   for i = 1, arr.n do if eq(x, arr[i]) then return true end end
   return false

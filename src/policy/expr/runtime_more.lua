@@ -16,16 +16,27 @@ local function isint(v) return mtype(v) == "integer" end
 local function isstr(v) return type(v) == "string" end
 local function ismap(v) return getmt(v) == MAP end
 local function arr(list, n) list.n = n or #list return list end
-local function map_get(m, k) local v = m[k] if v == NILV then return nil end return v end
+-- … and Go's nil key as NILK (groupBy over nil keys); it sorts first.
+local NILK = {}
+R.NILK = NILK
+local function map_get(m, k)
+  if k == nil then k = NILK end
+  local v = m[k]
+  if v == NILV then return nil end
+  return v
+end
 local function sorted_keys(m)
   local ks = {}
   for k in pairs(m) do ks[#ks + 1] = k end
   sort(ks, function(a, b)
+    if a == NILK or b == NILK then return a == NILK and b ~= NILK end
     if type(a) == type(b) and (type(a) == "number" or type(a) == "string") then return a < b end
     return tostring(a) < tostring(b)
   end)
   return ks
 end
+-- A key as Expr sees it (NILK is nil).
+local function key_of(k) if k == NILK then return nil end return k end
 
 function R.MAPLIT(...)
   local m = setmt({}, MAP)
@@ -123,7 +134,7 @@ function R.GROUPBY(c, f)
   local m = setmt({}, MAP)
   for i = 1, each("groupBy", c) do
     local k = f(c[i], i - 1)
-    if k == nil then fail("groupBy: cannot use <nil> as a key") end
+    if k == nil then k = NILK end
     local g = m[k] or { n = 0 }
     g.n = g.n + 1; g[g.n] = c[i]
     m[k] = g
@@ -145,7 +156,13 @@ end
 function R.FIRST(v) if isarr(v) and v.n > 0 then return v[1] end return nil end
 function R.LAST(v) if isarr(v) and v.n > 0 then return v[v.n] end return nil end
 local function need_map(name, m) if not ismap(m) then fail(("cannot get %s from %s"):format(name, tname(m))) end end
-function R.KEYS(m) need_map("keys", m) return arr(sorted_keys(m)) end
+function R.KEYS(m)
+  need_map("keys", m)
+  local ks = sorted_keys(m)
+  local n = #ks
+  for i = 1, n do ks[i] = key_of(ks[i]) end
+  return arr(ks, n)
+end
 function R.VALUES(m)
   need_map("values", m)
   local out = {}
@@ -155,7 +172,7 @@ end
 function R.TOPAIRS(m)
   need_map("toPairs", m)
   local out = {}
-  for i, k in ipairs(sorted_keys(m)) do out[i] = { k, map_get(m, k), n = 2 } end
+  for i, k in ipairs(sorted_keys(m)) do out[i] = { key_of(k), map_get(m, k), n = 2 } end
   return arr(out)
 end
 function R.FROMPAIRS(list)

@@ -5,6 +5,7 @@
 
 use std::collections::BTreeMap;
 
+use super::fold;
 use super::parser::{Node, Spanned};
 use super::types::{self, Ty};
 use super::ExprError;
@@ -130,7 +131,7 @@ impl<'a> Translator<'a> {
             Node::Binary(op, l, r) => self.binary(n, op, l, r)?,
             Node::Cond(c, a, b) => {
                 let (cc, ct) = self.expr(c)?;
-                if !(ct == Ty::Bool || ct.is_unknown()) {
+                if !(ct == Ty::Bool || ct.is_any()) {
                     return Err(err(format!(
                         "non-bool expression (type {ct}) used as condition"
                     )));
@@ -198,6 +199,9 @@ impl<'a> Translator<'a> {
         if let Some(var) = self.metric(name) {
             return Ok((var, Ty::Float));
         }
+        if types::is_builtin(name) {
+            return Ok(("nil".into(), Ty::Func));
+        }
         Err(Self::type_err(n, format!("unknown name {name}")))
     }
 
@@ -228,6 +232,11 @@ impl<'a> Translator<'a> {
         self.maybe_nil |= outer_nil;
         let (rc, rt) = self.expr(r)?;
         let ty = types::binary(op, &lt, &rt).map_err(|m| Self::type_err(n, m))?;
+        // v1.16.0's optimizer folds integer constants before the program runs, and
+        // refuses a constant `%` by zero then: a compile error, not a run-time one.
+        if op == "%" && fold::const_int(l).is_some() && fold::const_int(r) == Some(0) {
+            return Err(Self::type_err(n, "integer divide by zero".into()));
+        }
         let time_kind = |t: &Ty| matches!(t, Ty::Duration | Ty::Time | Ty::Named(_));
         let durations = time_kind(&lt) || time_kind(&rt);
         let unknown = lt.is_unknown() || rt.is_unknown() || durations;
@@ -311,6 +320,15 @@ impl<'a> Translator<'a> {
         name: &str,
         args: &[Spanned],
     ) -> Result<(String, Ty), ExprError> {
+        // A `let` holding a builtin (nil at run time, as in v1.16.0): calling it compiles
+        // and fails when it runs.
+        if let Some((_, _, Ty::Func)) = self.scopes.iter().rev().find(|(nm, _, _)| nm == name) {
+            for a in args {
+                self.expr(a)?;
+            }
+            let msg = lua_string("reflect: call of reflect.Value.Call on zero Value");
+            return Ok((format!("R.fail({msg})"), Ty::Any));
+        }
         if let Some(out) = self.more_builtins(n, name, args)? {
             return Ok(out);
         }

@@ -21,6 +21,9 @@ pub enum Ty {
     /// A named int of Go's time package (time.Month, time.Weekday): a number to the
     /// checker, equal to nothing but its own kind at run time.
     Named(&'static str),
+    /// A builtin named as a value (`let f = len`): v1.16.0 types it as the function and
+    /// gives nil at run time; it compares, it cannot be called or computed with.
+    Func,
     /// Go's `interface{}`: the type is only known when the expression runs.
     Any,
 }
@@ -32,7 +35,7 @@ impl fmt::Display for Ty {
             Ty::Float => write!(f, "float64"),
             Ty::Bool => write!(f, "bool"),
             Ty::Str => write!(f, "string"),
-            Ty::Nil => write!(f, "nil"),
+            Ty::Nil => write!(f, "<nil>"),
             Ty::Array(t) => write!(
                 f,
                 "[]{}",
@@ -46,6 +49,7 @@ impl fmt::Display for Ty {
             Ty::Duration => write!(f, "time.Duration"),
             Ty::Time => write!(f, "time.Time"),
             Ty::Named(n) => write!(f, "{n}"),
+            Ty::Func => write!(f, "func(...interface {{}}) (interface {{}}, error)"),
             Ty::Any => write!(f, "interface {{}}"),
         }
     }
@@ -71,11 +75,16 @@ impl Ty {
     pub fn is_unknown(&self) -> bool {
         matches!(self, Ty::Any | Ty::Nil)
     }
+    /// Go's interface{} only: the operators' checks let it through, but not the
+    /// untyped nil (`nil + 1`, `!nil`, `nil ? a : b` are compile errors in v1.16.0).
+    pub fn is_any(&self) -> bool {
+        *self == Ty::Any
+    }
     fn number_or_unknown(&self) -> bool {
-        self.is_number() || self.is_unknown()
+        self.is_number() || self.is_any()
     }
     fn bool_or_unknown(&self) -> bool {
-        *self == Ty::Bool || self.is_unknown()
+        *self == Ty::Bool || self.is_any()
     }
     /// A value of this type is never Lua's `nil` or `false`, so `c and a or b` is safe.
     pub fn always_truthy(&self) -> bool {
@@ -92,10 +101,11 @@ pub fn binary(op: &str, l: &Ty, r: &Ty) -> Result<Ty, String> {
     if let Some(t) = super::time_types::binary(op, l, r) {
         return t;
     }
-    let unknown = l.is_unknown() || r.is_unknown();
+    let unknown = l.is_any() || r.is_any();
     match op {
         "==" | "!=" => {
-            if unknown
+            if l.is_unknown()
+                || r.is_unknown()
                 || (l.is_number() && r.is_number())
                 || l == r
                 || matches!((l, r), (Ty::Array(_), Ty::Array(_)))
@@ -113,7 +123,7 @@ pub fn binary(op: &str, l: &Ty, r: &Ty) -> Result<Ty, String> {
             }
         }
         "<" | ">" | "<=" | ">=" => {
-            let strings = (*l == Ty::Str || l.is_unknown()) && (*r == Ty::Str || r.is_unknown());
+            let strings = (*l == Ty::Str || l.is_any()) && (*r == Ty::Str || r.is_any());
             if (l.number_or_unknown() && r.number_or_unknown()) || strings {
                 Ok(Ty::Bool)
             } else {
@@ -144,7 +154,7 @@ pub fn binary(op: &str, l: &Ty, r: &Ty) -> Result<Ty, String> {
             }
         }
         "%" => {
-            let int_or_unknown = |t: &Ty| *t == Ty::Int || t.is_unknown();
+            let int_or_unknown = |t: &Ty| *t == Ty::Int || t.is_any();
             if int_or_unknown(l) && int_or_unknown(r) {
                 Ok(Ty::Int)
             } else {
@@ -152,7 +162,7 @@ pub fn binary(op: &str, l: &Ty, r: &Ty) -> Result<Ty, String> {
             }
         }
         ".." => {
-            let int_or_unknown = |t: &Ty| *t == Ty::Int || t.is_unknown();
+            let int_or_unknown = |t: &Ty| *t == Ty::Int || t.is_any();
             if int_or_unknown(l) && int_or_unknown(r) {
                 Ok(Ty::Array(Box::new(Ty::Int)))
             } else {
@@ -164,7 +174,7 @@ pub fn binary(op: &str, l: &Ty, r: &Ty) -> Result<Ty, String> {
             _ => Err(mismatched(op, l, r)),
         },
         "contains" | "startsWith" | "endsWith" | "matches" => {
-            let str_or_unknown = |t: &Ty| *t == Ty::Str || t.is_unknown();
+            let str_or_unknown = |t: &Ty| *t == Ty::Str || t.is_any();
             if str_or_unknown(l) && str_or_unknown(r) {
                 Ok(Ty::Bool)
             } else {
@@ -186,7 +196,7 @@ pub fn unary(op: &str, t: &Ty) -> Result<Ty, String> {
     match op {
         "not" | "!" if t.bool_or_unknown() => Ok(Ty::Bool),
         "-" | "+" if t.is_number() => Ok(t.clone()),
-        "-" | "+" if t.is_unknown() => Ok(Ty::Any),
+        "-" | "+" if t.is_any() => Ok(Ty::Any),
         _ => Err(format!("invalid operation: {op} (mismatched type {t})")),
     }
 }
@@ -241,13 +251,21 @@ pub fn builtin(name: &str, args: &[Ty]) -> Result<Ty, String> {
             ))
         }
     };
-    let invalid = |t: &Ty| format!("invalid argument for {name} (type {t})");
+    // Go prints the untyped nil's type with %s as `%!s(<nil>)`.
+    let shown = |t: &Ty| {
+        if *t == Ty::Nil {
+            "%!s(<nil>)".to_string()
+        } else {
+            t.to_string()
+        }
+    };
+    let invalid = |t: &Ty| format!("invalid argument for {name} (type {})", shown(t));
     match name {
         "abs" => {
             let t = one()?;
             if t.is_number() {
                 Ok(t.clone())
-            } else if t.is_unknown() {
+            } else if t.is_any() {
                 Ok(Ty::Any)
             } else {
                 Err(invalid(t))
@@ -272,7 +290,7 @@ pub fn builtin(name: &str, args: &[Ty]) -> Result<Ty, String> {
         "len" => {
             let t = one()?;
             match t {
-                Ty::Array(_) | Ty::Map(..) | Ty::Str | Ty::Any | Ty::Nil => Ok(Ty::Int),
+                Ty::Array(_) | Ty::Map(..) | Ty::Str | Ty::Any => Ok(Ty::Int),
                 _ => Err(invalid(t)),
             }
         }
@@ -297,15 +315,16 @@ pub fn builtin(name: &str, args: &[Ty]) -> Result<Ty, String> {
         "mean" | "median" => match one()? {
             Ty::Array(_) | Ty::Any => Ok(Ty::Float),
             t => Err(format!(
-                "cannot {} {t}",
-                if name == "mean" { "avg" } else { name }
+                "cannot {} {}",
+                if name == "mean" { "avg" } else { name },
+                shown(t)
             )),
         },
         "sum" => match one()? {
             Ty::Array(elem) if **elem == Ty::Int => Ok(Ty::Int),
             Ty::Array(elem) if **elem == Ty::Float => Ok(Ty::Float),
-            Ty::Array(_) | Ty::Any | Ty::Nil => Ok(Ty::Any),
-            t => Err(invalid(t)),
+            Ty::Array(_) | Ty::Any => Ok(Ty::Any),
+            t => Err(format!("cannot sum {}", shown(t))),
         },
         _ => Err(format!("unsupported Expr feature: builtin {name}()")),
     }
