@@ -90,12 +90,16 @@ func firstLine(s string) string {
 }
 
 func main() {
-	if len(os.Args) == 4 && os.Args[1] == "random" {
+	if len(os.Args) == 4 && (os.Args[1] == "random" || os.Args[1] == "kinds") {
 		var n int
 		var seed int64
 		fmt.Sscan(os.Args[2], &n)
 		fmt.Sscan(os.Args[3], &seed)
-		for _, e := range random(n, seed) {
+		gen := random
+		if os.Args[1] == "kinds" {
+			gen = kinds
+		}
+		for _, e := range gen(n, seed) {
 			fmt.Println(e)
 		}
 		return

@@ -47,6 +47,10 @@ impl Translator<'_> {
             }
             _ => types::index(&bt, &pt).map_err(|m| Self::type_err(prop, m))?,
         };
+        // A key a map lacks gives nil whatever the map's value type says (`m[k] ?? d`).
+        if matches!(bt, Ty::Map(..)) {
+            self.maybe_nil = true;
+        }
         let f = if optional { "R.OPTMEMBER" } else { "R.MEMBER" };
         Ok((format!("{f}({bc}, {pc})"), ty))
     }
