@@ -35,7 +35,8 @@ async fn writes_over_quiet_rounds(policy: &str) -> usize {
         &[
             ("FAS_APP_NAME", "quiet"),
             ("FAS_POLICY", "policy.lua"),
-            ("FAS_INTERVAL", "200ms"),
+            ("FAS_INTERVAL", "1s"),
+            ("FAS_WATCH_INTERVAL", "0"),
             ("FAS_STATE_PATH", state.to_str().unwrap()),
         ],
         &[],
@@ -51,9 +52,10 @@ async fn writes_over_quiet_rounds(policy: &str) -> usize {
         );
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
-    tokio::time::sleep(Duration::from_millis(600)).await;
-    // Then 15 rounds (3 s at 200 ms): every version beyond the one there is a write.
-    let n = versions(&state, 3.0).await - 1;
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    // Then 6 rounds (fas paces one app's list calls as Fly limits them, about one a
+    // second): every version beyond the one there is a write.
+    let n = versions(&state, 6.0).await - 1;
     drop(served);
     n
 }
@@ -64,13 +66,13 @@ async fn a_settled_state_is_never_rewritten() {
         "local s = require('fas.stabilize')\nfunction scale(m, app) s.down(app, 2, 300) return {} end\n",
     )
     .await;
-    assert_eq!(quiet, 0, "writes over 15 quiet rounds");
+    assert_eq!(quiet, 0, "writes over 6 quiet rounds");
     let busy = writes_over_quiet_rounds(
         "function scale(m, app) app.state.n = (app.state.n or 0) + 1 return {} end\n",
     )
     .await;
     assert!(
-        busy >= 10,
+        busy >= 4,
         "a state that changes each round is written each round: {busy}"
     );
 }

@@ -208,10 +208,16 @@ async fn persist_loop(
             _ = stop.wait_for(|s| *s) => return,
         }
         match policy.states().await {
-            Ok(states) if Some(&states) != last.as_ref() => match state::save(&path, &states) {
-                Ok(()) => last = Some(states),
-                Err(e) => tracing::warn!(error = %e, "cannot save policy state"),
-            },
+            Ok(states) if Some(&states) != last.as_ref() => {
+                // Off the runtime's threads: the write waits for the disk (fsync), and a
+                // slow disk must not stall the rounds sharing a worker thread.
+                let (p, s) = (path.clone(), states.clone());
+                match tokio::task::spawn_blocking(move || state::save(&p, &s)).await {
+                    Ok(Ok(())) => last = Some(states),
+                    Ok(Err(e)) => tracing::warn!(error = %e, "cannot save policy state"),
+                    Err(e) => tracing::warn!(error = %e, "saving policy state failed"),
+                }
+            }
             Ok(_) => {}
             Err(e) => tracing::warn!(error = %e, "cannot read policy state"),
         }
