@@ -320,14 +320,8 @@ impl<'a> Translator<'a> {
         name: &str,
         args: &[Spanned],
     ) -> Result<(String, Ty), ExprError> {
-        // A `let` holding a builtin (nil at run time, as in v1.16.0): calling it compiles
-        // and fails when it runs.
-        if let Some((_, _, Ty::Func)) = self.scopes.iter().rev().find(|(nm, _, _)| nm == name) {
-            for a in args {
-                self.expr(a)?;
-            }
-            let msg = lua_string("reflect: call of reflect.Value.Call on zero Value");
-            return Ok((format!("R.fail({msg})"), Ty::Any));
+        if let Some(out) = self.call_of_let(name, args)? {
+            return Ok(out);
         }
         if let Some(out) = self.more_builtins(n, name, args)? {
             return Ok(out);

@@ -12,6 +12,24 @@ use super::ExprError;
 type Out = Result<Option<(String, Ty)>, ExprError>;
 
 impl Translator<'_> {
+    /// A call of a `let` holding a builtin (nil at run time, as in v1.16.0): it
+    /// compiles and fails when it runs. None when `name` is no such `let`.
+    pub(super) fn call_of_let(
+        &mut self,
+        name: &str,
+        args: &[Spanned],
+    ) -> Result<Option<(String, Ty)>, ExprError> {
+        let bound = self.scopes.iter().rev().find(|(nm, _, _)| nm == name);
+        if !matches!(bound, Some((_, _, Ty::Func))) {
+            return Ok(None);
+        }
+        for a in args {
+            self.expr(a)?;
+        }
+        let msg = super::translate::lua_string("reflect: call of reflect.Value.Call on zero Value");
+        Ok(Some((format!("R.fail({msg})"), Ty::Any)))
+    }
+
     pub(super) fn more_builtins(&mut self, n: &Spanned, name: &str, args: &[Spanned]) -> Out {
         if PREDICATES.contains(&name) || builtin_types::NAMES.contains(&name) {
             self.loops = true;
