@@ -118,7 +118,7 @@ fn the_binary_prints_the_three_way_table_after_the_warm_up() {
         );
     }
     assert!(
-        stderr(&o).contains("judged from 2026-11-09T"),
+        stderr(&o).contains("judged from 2026-11-08T23:00:00Z on"),
         "{}",
         stderr(&o)
     );
