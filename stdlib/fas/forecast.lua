@@ -110,7 +110,8 @@ end
 ---@param x number
 ---@return number|nil
 function Forecast:predict(app, x)
-  if type(x) ~= "number" or x ~= x then return self:ahead(app) end
+  -- NaN and infinities are no history (JSON state cannot hold them either).
+  if type(x) ~= "number" or x ~= x or x == math.huge or x == -math.huge then return self:ahead(app) end
   local s = app.state[self.key]
   if type(s) ~= "table" or s.n ~= self.n or s.bucket ~= self.bucket then
     -- New, or its options changed: start over.

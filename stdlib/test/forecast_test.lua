@@ -126,3 +126,20 @@ function test_bad_options_are_named()
   t.errors(function() forecast.new({ method = "arima" }) end, "method must be")
   t.errors(function() forecast.new({ mode = "maybe" }) end, "mode must be")
 end
+
+function test_nan_and_infinities_are_no_history()
+  local f = forecast.new({ season = "day", bucket = 300, lead = 0 })
+  local app = { now = START, state = {} }
+  for now = START, START + DAY - 60, 60 do
+    app.now = now
+    f:predict(app, 4)
+    f:predict(app, 0 / 0)
+    f:predict(app, math.huge)
+    f:predict(app, -math.huge)
+  end
+  app.now = START + DAY + 60
+  t.eq(f:predict(app, 4), 4)
+  for _, v in ipairs(app.state.forecast.hist) do
+    t.eq(v == v and v ~= math.huge and v ~= -math.huge, true, "a finite history")
+  end
+end
