@@ -191,22 +191,27 @@ end
 ---@param app fas.App
 ---@return number
 function Schedule:floor(app)
-  local floor = 0
-  for _, w in ipairs(self:active(app)) do
-    if w.min and w.min > floor then floor = w.min end
-  end
-  return floor
+  return (self:bounds(app))
 end
 
 --- The lowest ceiling of the open windows (math.huge when none is open).
 ---@param app fas.App
 ---@return number
 function Schedule:ceiling(app)
-  local ceiling = math.huge
+  local _, ceiling = self:bounds(app)
+  return ceiling
+end
+
+--- The floor and the ceiling at once (the open windows are found once).
+---@param app fas.App
+---@return number floor, number ceiling
+function Schedule:bounds(app)
+  local floor, ceiling = 0, math.huge
   for _, w in ipairs(self:active(app)) do
+    if w.min and w.min > floor then floor = w.min end
     if w.max and w.max < ceiling then ceiling = w.max end
   end
-  return ceiling
+  return floor, ceiling
 end
 
 --- `want` held between the open windows' floor and ceiling (the floor wins a conflict).
@@ -214,7 +219,8 @@ end
 ---@param want number
 ---@return number
 function Schedule:apply(app, want)
-  return math.max(math.min(want, self:ceiling(app)), self:floor(app))
+  local floor, ceiling = self:bounds(app)
+  return math.max(math.min(want, ceiling), floor)
 end
 
 return M
