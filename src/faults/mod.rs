@@ -370,8 +370,9 @@ pub async fn run_row(row: &Row, rounds: u32, interval: Duration) -> RowResult {
             .map(|n| metrics.counter_sum(n, key, value))
             .sum();
         if sum == 0 {
+            let errs = errors.lock().unwrap_or_else(|e| e.into_inner()).join("; ");
             v(format!(
-                "no {name}{{{key}=\"{value}\"}} in /metrics for this fault"
+                "no {name}{{{key}=\"{value}\"}} in /metrics for this fault (round errors: [{errs}])"
             ));
         }
     }

@@ -6,6 +6,7 @@
 //! Machines than the plan asked for.
 
 use crate::fly::{CreateMachine, Done, Drain, FlyError, Machine, Verb};
+use crate::telemetry::Metrics;
 
 use super::app::Reconciler;
 use super::plan::Plan;
@@ -16,6 +17,36 @@ fn counter(verb: Verb) -> &'static str {
         Verb::Stop => "fas_machine_stop_count",
         Verb::Suspend => "fas_machine_suspend_count",
         Verb::Destroy => "fas_machine_destroy_count",
+    }
+}
+
+/// An action in flight. If the round's deadline drops its future before the call
+/// answers, the action counts as failed and is logged: fas cannot tell whether it
+/// took effect, as with a call that timed out (before, it was counted nowhere).
+struct InFlight<'a> {
+    metrics: &'a Metrics,
+    counter: &'static str,
+    app: &'a str,
+    answered: bool,
+}
+
+impl<'a> InFlight<'a> {
+    fn new(metrics: &'a Metrics, counter: &'static str, app: &'a str) -> Self {
+        InFlight {
+            metrics,
+            counter,
+            app,
+            answered: false,
+        }
+    }
+}
+
+impl Drop for InFlight<'_> {
+    fn drop(&mut self) {
+        if !self.answered {
+            self.metrics.inc(self.counter, &[("status", "failed")]);
+            tracing::warn!(app = self.app, counter = self.counter, "machine action cut by the round's deadline; whether it took effect shows in the next listing");
+        }
     }
 }
 
@@ -126,7 +157,9 @@ impl Reconciler {
                 .unwrap_or_else(|e| e.into_inner())
         };
         let cordoned = listed_cordoned || ours().contains(&key);
+        let mut in_flight = InFlight::new(&self.metrics, counter(verb), app);
         let g = self.fly.guarded_with(app, id, verb, drain, cordoned).await;
+        in_flight.answered = true;
         if g.left_cordoned {
             ours().insert(key);
         } else if matches!(g.done, Done::Applied | Done::Unknown)
@@ -209,7 +242,10 @@ impl Reconciler {
                 skip_launch,
                 ..Default::default()
             };
-            match self.fly.create_machine(app, &input).await {
+            let mut in_flight = InFlight::new(&self.metrics, "fas_machine_create_count", app);
+            let answer = self.fly.create_machine(app, &input).await;
+            in_flight.answered = true;
+            match answer {
                 Ok(m) => {
                     tracing::info!(app, id = %m.id, region = %m.region, "machine created");
                     let id = m.id.clone();
