@@ -248,3 +248,34 @@ async fn state_moves_with_the_shard_and_a_stale_owner_cannot_write() {
     let kept = a.load_states(&["web".to_string()]).await.unwrap();
     assert_eq!(json(&kept["web"].0), json("{\"n\": 3}"));
 }
+
+/// The cluster connection goes through the length-checking layer the PostgreSQL
+/// collector uses: a server declaring a 2 GiB message is refused before the driver
+/// reserves it, with the reason named and no password in the error.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_hostile_cluster_database_is_refused_by_the_length_check() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = listener.local_addr().unwrap().port();
+    tokio::spawn(async move {
+        while let Ok((mut sock, _)) = listener.accept().await {
+            let mut startup = [0u8; 1024];
+            let _ = sock.read(&mut startup).await;
+            let _ = sock.write_all(&[b'R', 0x7f, 0xff, 0xff, 0xff]).await;
+            let zeros = vec![0u8; 1 << 16];
+            while sock.write_all(&zeros).await.is_ok() {}
+        }
+    });
+    let url = format!("postgres://fas:{PASSWORD}@127.0.0.1:{port}/db?sslmode=disable");
+    let me = Member {
+        id: "m".into(),
+        region: String::new(),
+    };
+    let lease = Duration::from_secs(2);
+    let e = match Cluster::connect(&url, me, SHARDS, lease, lease).await {
+        Ok(_) => panic!("a hostile server was taken for a database"),
+        Err(e) => e.to_string(),
+    };
+    assert!(e.contains("more than the 16 MiB"), "{e}");
+    assert!(!e.contains(PASSWORD), "{e}");
+}

@@ -27,12 +27,27 @@ pub use state::{AppMemory, Kept};
 use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 
+use crate::collect::pg_frames::Bounds;
+
 pub use schema::SCHEMA_VERSION;
 
 /// A plain session on the cluster database (TLS as `cluster-url` says), for tools
 /// such as `fas bench cluster`.
 pub async fn admin_connect(url: &str) -> Result<tokio_postgres::Client, ClusterError> {
-    schema::connect(url, Duration::from_secs(60)).await
+    schema::connect(url, Duration::from_secs(60), &schema::bounds()).await
+}
+
+/// One use of a checked connection (pg_frames.rs): the whole budget again, and an
+/// error the checking layer caused named as its refusal, not as a closed connection.
+async fn checked<T>(
+    bounds: &Bounds,
+    work: impl std::future::Future<Output = Result<T, ClusterError>>,
+) -> Result<T, ClusterError> {
+    bounds.budget.refill();
+    work.await.map_err(|e| match bounds.budget.refused() {
+        Some(why) => ClusterError::Db(why),
+        None => e,
+    })
 }
 
 /// Which virtual shard an app belongs to: 64-bit FNV-1a of its name, modulo `shards`.
@@ -142,6 +157,8 @@ pub struct MemberRow {
 
 pub struct Cluster {
     client: tokio_postgres::Client,
+    /// What one use of the connection may read (each method is one use).
+    bounds: Bounds,
     me: Member,
     shards: u32,
     lease: Duration,
@@ -166,10 +183,12 @@ impl Cluster {
         release_grace: Duration,
     ) -> Result<Cluster, ClusterError> {
         // Half a lease, as `Gate::budget`.
-        let mut client = schema::connect(url, lease / 2).await?;
-        schema::migrate(&mut client, shards).await?;
+        let bounds = schema::bounds();
+        let mut client = schema::connect(url, lease / 2, &bounds).await?;
+        checked(&bounds, schema::migrate(&mut client, shards)).await?;
         Ok(Cluster {
             client,
+            bounds,
             me,
             shards,
             lease,
@@ -186,6 +205,8 @@ impl Cluster {
     /// claimed from the unowned and expired, or its surplus released. Call it every
     /// half lease; on an error, act only until the last `Owned::act_until`.
     pub async fn renew(&mut self) -> Result<Owned, ClusterError> {
+        let bounds = self.bounds.clone();
+        checked(&bounds, async {
         let sent = Instant::now();
         let lease = ms(self.lease);
         let tx = self.client.transaction().await?;
@@ -261,11 +282,15 @@ impl Cluster {
             act_until: Some(sent + self.lease),
             next_free_in: next_free.map(|s| Duration::from_secs_f64(s.max(0.0))),
         })
+        })
+        .await
     }
 
     /// Whether this member still owns `shard` at `epoch` with a live lease: one query,
     /// asked before acting. False means another may own it now: act on nothing of it.
     pub async fn fence(&self, shard: u32, epoch: i64) -> Result<bool, ClusterError> {
+        let bounds = self.bounds.clone();
+        checked(&bounds, async {
         count_sent(1);
         let row = self
             .client
@@ -275,24 +300,32 @@ impl Cluster {
             )
             .await?;
         Ok(row.is_some())
+        })
+        .await
     }
 
     /// A fresh start of this member: a new epoch on every shard a previous run of it
     /// may still hold, so nothing that run sent passes a fence.
     pub async fn bump_own_epochs(&self) -> Result<u64, ClusterError> {
-        count_sent(1);
-        Ok(self
-            .client
-            .execute(
-                "UPDATE fas_shards SET epoch = epoch + 1 WHERE owner = $1",
-                &[&self.me.id],
-            )
-            .await?)
+        let bounds = self.bounds.clone();
+        checked(&bounds, async {
+            count_sent(1);
+            Ok(self
+                .client
+                .execute(
+                    "UPDATE fas_shards SET epoch = epoch + 1 WHERE owner = $1",
+                    &[&self.me.id],
+                )
+                .await?)
+        })
+        .await
     }
 
     /// Lets go of every shard and leaves the member list (SIGTERM, after the rounds
     /// in flight ended): the others claim them at their next renewal after `grace`.
     pub async fn release_all(&self, grace: Duration) -> Result<u64, ClusterError> {
+        let bounds = self.bounds.clone();
+        checked(&bounds, async {
         count_sent(2);
         let n = self
             .client
@@ -305,10 +338,14 @@ impl Cluster {
             .execute("DELETE FROM fas_members WHERE id = $1", &[&self.me.id])
             .await?;
         Ok(n)
+        })
+        .await
     }
 
     /// Each shard's owner while its lease runs.
     pub async fn owners(&self) -> Result<BTreeMap<u32, String>, ClusterError> {
+        let bounds = self.bounds.clone();
+        checked(&bounds, async {
         count_sent(1);
         let rows = self
             .client
@@ -321,10 +358,14 @@ impl Cluster {
             .iter()
             .map(|r| (r.get::<_, i32>(0) as u32, r.get(1)))
             .collect())
+        })
+        .await
     }
 
     /// The live members, with the shards each owns.
     pub async fn members(&self) -> Result<Vec<MemberRow>, ClusterError> {
+        let bounds = self.bounds.clone();
+        checked(&bounds, async {
         count_sent(1);
         let rows = self
             .client
@@ -344,6 +385,8 @@ impl Cluster {
                 shards: r.get(3),
             })
             .collect())
+        })
+        .await
     }
 }
 

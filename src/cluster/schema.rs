@@ -4,14 +4,31 @@
 use std::time::Duration;
 
 use super::ClusterError;
+use crate::collect::bounded::Budget;
+use crate::collect::pg_frames::{self, Bounds};
 
 /// The schema this fas writes. A database at a newer version is refused: an older fas
 /// must not act on state it does not understand.
 pub const SCHEMA_VERSION: i32 = 1;
 
+/// What one use of the cluster connection may read: a kept state is read back whole,
+/// so the per-message cap is a state's (16 MiB), and a use (a page of states, a
+/// renewal) at most the state file's cap.
+pub fn bounds() -> Bounds {
+    Bounds {
+        budget: Budget::new(crate::fileread::Kind::State.cap() as usize),
+        max_message: 16 << 20,
+    }
+}
+
 /// Connects to `url` (a libpq URL; `sslmode` honoured as the PostgreSQL collector
-/// honours it, TLS verified against webpki roots).
-pub async fn connect(url: &str, budget: Duration) -> Result<tokio_postgres::Client, ClusterError> {
+/// honours it, TLS verified against webpki roots) through the length-checking layer
+/// the collector uses.
+pub async fn connect(
+    url: &str,
+    budget: Duration,
+    bounds: &Bounds,
+) -> Result<tokio_postgres::Client, ClusterError> {
     let config: tokio_postgres::Config = url.parse().map_err(|_| {
         ClusterError::Refused(
             "cluster-url (FAS_CLUSTER_URL) must be a libpq URL: postgres://user:password@host:5432/db?sslmode=require"
@@ -22,11 +39,17 @@ pub async fn connect(url: &str, budget: Duration) -> Result<tokio_postgres::Clie
         crate::redact::register(&String::from_utf8_lossy(p));
     }
     let tls = crate::collect::tls_config("").map_err(ClusterError::Refused)?;
-    let (client, connection) = config
-        .connect(tokio_postgres_rustls::MakeRustlsConnect::new(tls))
-        .await?;
-    // The connection task ends with the client.
-    tokio::spawn(connection);
+    let tls = tokio_postgres_rustls::MakeRustlsConnect::new(tls);
+    let client = match pg_frames::connect(&config, &tls, bounds).await {
+        Ok(c) => c,
+        Err(pg_frames::ConnectError::Setup(msg)) => return Err(ClusterError::Db(msg)),
+        Err(pg_frames::ConnectError::Db(e)) => {
+            return Err(bounds
+                .budget
+                .refused()
+                .map_or_else(|| e.into(), ClusterError::Db))
+        }
+    };
     // A session cut off mid-transaction (a partition: the server sees no error) would
     // hold its row locks, and renewals skip locked shards: the server ends it after
     // the budget instead, and no statement waits on a lock for longer.

@@ -2,13 +2,13 @@
 //! collector error skips the app for the round (no scaling on missing data); the
 //! reconciler bounds every collection with the round's timeout.
 
-mod bounded;
+pub(crate) mod bounded;
 pub mod http;
 mod json_at;
 mod kept;
 pub mod nats;
 pub mod nkey;
-mod pg_frames;
+pub(crate) mod pg_frames;
 pub mod postgres;
 mod prom_answer;
 pub mod prometheus;

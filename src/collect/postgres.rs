@@ -10,9 +10,8 @@ use std::time::Duration;
 
 use tokio_postgres::types::{FromSql, Type};
 
-use super::bounded::Budget;
 use super::kept::{AfterError, Kept};
-use super::pg_frames::{self, BoundedTls, Frames, Mode};
+use super::pg_frames::{self, Bounds};
 use super::{expand_query, CollectError, CollectFuture, Collector};
 use crate::config::CollectorConfig;
 
@@ -25,7 +24,7 @@ pub struct Postgres {
     timeout: Duration,
     client: Kept<tokio_postgres::Client>,
     /// What the kept connection may still read this use (pg_frames.rs).
-    budget: Budget,
+    bounds: Bounds,
 }
 
 /// PostgreSQL's NUMERIC in binary form (what `sum`/`avg` of integers answer), as f64:
@@ -94,7 +93,7 @@ impl Postgres {
             empty_is_zero: c.on_empty == "zero",
             timeout,
             client: Kept::new(),
-            budget: pg_frames::budget(),
+            bounds: Bounds::collector(),
         })
     }
 
@@ -116,58 +115,14 @@ impl Postgres {
         }
     }
 
-    /// Connects through the length-checking layer (pg_frames.rs), over TCP to the
-    /// first host and port; a Unix socket (local, trusted) goes the driver's own way.
+    /// Connects through the length-checking layer (pg_frames.rs).
     async fn connect(&self) -> Result<tokio_postgres::Client, CollectError> {
-        use tokio_postgres::config::{Host, SslMode, SslNegotiation};
-        use tokio_postgres::tls::MakeTlsConnect;
-        let addr = self.config.get_hostaddrs().first().map(|a| a.to_string());
-        // The name is for TLS; `hostaddr`, when given beside it, is where to connect.
-        let name = match (self.config.get_hosts(), &addr) {
-            ([Host::Unix(_), ..], _) => {
-                let (client, connection) = self
-                    .config
-                    .connect(self.tls.clone())
-                    .await
-                    .map_err(|e| self.db_err(&e))?;
-                tokio::spawn(connection);
-                return Ok(client);
-            }
-            ([Host::Tcp(name), ..], _) => name.clone(),
-            ([], Some(addr)) => addr.clone(),
-            _ => return Err(self.err("the address has no host")),
-        };
-        let host = addr.unwrap_or_else(|| name.clone());
-        let port = self.config.get_ports().first().copied().unwrap_or(5432);
-        let tcp = tokio::net::TcpStream::connect((host.as_str(), port))
+        pg_frames::connect(&self.config, &self.tls, &self.bounds)
             .await
-            .map_err(|e| self.err(format!("cannot connect to postgres at {host}:{port}: {e}")))?;
-        let _ = tcp.set_nodelay(true);
-        let mode = match (
-            self.config.get_ssl_mode(),
-            self.config.get_ssl_negotiation(),
-        ) {
-            (SslMode::Disable, _) => Mode::Frames,
-            (_, SslNegotiation::Direct) => Mode::Pass,
-            _ => Mode::SslReply,
-        };
-        let tls = BoundedTls {
-            inner: MakeTlsConnect::<Frames<tokio::net::TcpStream>>::make_tls_connect(
-                &mut self.tls.clone(),
-                &name,
-            )
-            .map_err(|e| self.err(format!("postgres: TLS: {e}")))?,
-            budget: self.budget.clone(),
-        };
-        self.budget.refill();
-        let (client, connection) = self
-            .config
-            .connect_raw(pg_frames::frames(tcp, mode, self.budget.clone()), tls)
-            .await
-            .map_err(|e| self.db_err(&e))?;
-        // The connection task ends with the client (dropped after an error).
-        tokio::spawn(connection);
-        Ok(client)
+            .map_err(|e| match e {
+                pg_frames::ConnectError::Setup(msg) => self.err(msg),
+                pg_frames::ConnectError::Db(e) => self.db_err(&e),
+            })
     }
 
     async fn run(
@@ -243,7 +198,7 @@ impl Postgres {
         let limit = self.timeout + Duration::from_secs(1);
         let result = tokio::time::timeout(limit, async {
             let client = kept.conn(self.connect()).await?;
-            self.budget.refill();
+            self.bounds.budget.refill();
             self.run(client, &query).await
         })
         .await
@@ -251,7 +206,7 @@ impl Postgres {
         kept.settle(&result, AfterError::KeepIfAlive);
         let result = result.unwrap_or_else(|| Err(self.err("postgres did not answer in time")));
         // A refusal by the length check closes the connection: say why, not "closed".
-        match (result, self.budget.refused()) {
+        match (result, self.bounds.budget.refused()) {
             (Err(_), Some(why)) => Err(self.err(format!("postgres: {why}"))),
             (result, _) => result,
         }
