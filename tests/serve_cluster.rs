@@ -28,6 +28,14 @@ async fn three_instances_split_the_apps_and_hand_them_over() {
     rig.wait_split(&[&a, &b, &c]).await;
     // Let the last handoffs of the split settle.
     tokio::time::sleep(Duration::from_millis(2 * INTERVAL_MS)).await;
+    // Started together, each claimed its share only: none took every shard at start
+    // and handed two thirds of them over (its loops and memory sized for all).
+    for s in [&a, &b, &c] {
+        let lost = s
+            .metric("fas_cluster_handoffs_total{direction=\"lost\"}")
+            .await;
+        assert_eq!(lost, Some(0.0), "{}", cluster_rig::cluster_lines(s));
+    }
 
     // Steady: every app listed every round, by one instance only.
     let t0 = rig.sim_ms().await;

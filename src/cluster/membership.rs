@@ -20,6 +20,12 @@ use crate::telemetry::Metrics;
 /// States written per statement (a round of 10,000 changed apps is 20 statements).
 const SAVE_BATCH: usize = 500;
 
+/// The first claim comes this fraction of a lease after registering (3 s at the
+/// default 15 s interval), at least `JOIN_AT_LEAST` (processes started together
+/// register within some hundreds of milliseconds), at most half a lease.
+const JOIN_WINDOW: u32 = 10;
+const JOIN_AT_LEAST: Duration = Duration::from_millis(500);
+
 /// How long after a shard becomes claimable (by the database's clock) to renew.
 const FREE_SLACK: Duration = Duration::from_millis(20);
 
@@ -62,6 +68,7 @@ impl Membership {
                 // still hold leases: a new epoch fences anything it had in flight, and
                 // makes this run load their states.
                 c.bump_own_epochs().await?;
+                c.register().await?;
                 held.renewer = Some(c);
             }
             Err(e @ ClusterError::Refused(_)) => return Err(e),
@@ -86,7 +93,13 @@ impl Membership {
     /// Renews every half lease and saves changed states every interval, until `stop`.
     pub async fn run(&self, mut held: Held, mut stop: watch::Receiver<bool>) -> Held {
         let every = self.gate.lease / 2;
-        let (mut renew_at, mut save_at) = (Instant::now(), Instant::now() + self.interval);
+        // The first claim waits for the instances that start together to register
+        // (start): otherwise the first to start claims every shard and hands three
+        // quarters of them over a renewal later, its loops and memory sized for all.
+        let join = (self.gate.lease / JOIN_WINDOW)
+            .max(JOIN_AT_LEAST)
+            .min(every);
+        let (mut renew_at, mut save_at) = (Instant::now() + join, Instant::now() + self.interval);
         loop {
             tokio::select! {
                 _ = tokio::time::sleep_until(renew_at.min(save_at)) => {}

@@ -286,6 +286,25 @@ impl Cluster {
         .await
     }
 
+    /// This member's heartbeat alone, claiming nothing: at start, so that instances
+    /// starting together count one another before any of them claims its share.
+    pub async fn register(&self) -> Result<(), ClusterError> {
+        let bounds = self.bounds.clone();
+        checked(&bounds, async {
+            count_sent(1);
+            self.client
+                .execute(
+                    "INSERT INTO fas_members (id, region, renewed_at, expires_at)
+                     VALUES ($1, $2, now(), now() + ($3::bigint * interval '1 millisecond'))
+                     ON CONFLICT (id) DO UPDATE SET region = $2, renewed_at = now(), expires_at = now() + ($3::bigint * interval '1 millisecond')",
+                    &[&self.me.id, &self.me.region, &ms(self.lease)],
+                )
+                .await?;
+            Ok(())
+        })
+        .await
+    }
+
     /// Whether this member still owns `shard` at `epoch` with a live lease: one query,
     /// asked before acting. False means another may own it now: act on nothing of it.
     pub async fn fence(&self, shard: u32, epoch: i64) -> Result<bool, ClusterError> {
