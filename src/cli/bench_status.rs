@@ -67,6 +67,22 @@ pub fn run(apps: usize) -> anyhow::Result<()> {
         after - before,
         (after - before) * 1024.0 / apps.max(1) as f64
     );
+    // Steady apps: each round the same as the one before but for its time (what most
+    // apps of a fleet do most of the time; the rounds above all differ).
+    let steady = Status::default();
+    let before_steady = rss_mb();
+    for i in 0..HISTORY {
+        let at = clock.now() + i as f64 * 15.0;
+        for a in 0..apps {
+            steady.record(&format!("worker-{a:05}"), round(a * 10 + 1, at));
+        }
+    }
+    let steady_mb = rss_mb() - before_steady;
+    println!(
+        "  steady apps (each round as the last): {steady_mb:.0} MB more RSS ({:.1} KB per app)",
+        steady_mb * 1024.0 / apps.max(1) as f64
+    );
+    drop(steady);
     let time = |what: &str, f: &dyn Fn() -> usize| {
         let t = Instant::now();
         let n = 20;

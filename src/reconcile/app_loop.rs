@@ -40,18 +40,24 @@ pub async fn app_loop(
     ctx: Arc<LoopCtx>,
     app: String,
     offset: Duration,
+    at_once: bool,
     poked: Arc<Notify>,
     mut shutdown: watch::Receiver<bool>,
 ) {
     // When the round is due by the interval; it runs at the next slot of the grid
     // (kept apart, so a grid that does not divide the interval adds no drift).
-    let mut next_round = Instant::now() + offset;
+    let start = Instant::now();
+    let mut next_round = if at_once { start } else { start + offset };
+    // An app taken at once returns to its place in the interval after that round:
+    // else every app of a shard gained together (all of them, at start) would keep
+    // its rounds bunched with the others', a burst each interval.
+    let mut place = at_once.then_some(start + offset);
     let round_grid = ROUND_GRID.min(ctx.interval / 10);
     let round_at = |next_round: Instant| on_grid_of(next_round, round_grid);
     let mut next_watch: Option<Instant> = None;
-    // An app taken over (offset zero) has its first round now, off the grid: its
-    // previous owner is gone, and the wait is part of the handoff.
-    let mut off_grid = offset.is_zero();
+    // An app taken over has its first round now, off the grid: its previous owner is
+    // gone, and the wait is part of the handoff.
+    let mut off_grid = at_once || offset.is_zero();
     loop {
         // With clustering on, the loop lives while this instance owns the app; what it
         // shows and remembers of the app goes with it (the owner reports it now).
@@ -91,6 +97,14 @@ pub async fn app_loop(
                 return;
             }
             next_round += ctx.interval;
+            if let Some(place) = place.take() {
+                // Its place, at least half an interval after the round taken at once.
+                let earliest = Instant::now() + ctx.interval / 2;
+                next_round = place;
+                while next_round < earliest {
+                    next_round += ctx.interval;
+                }
+            }
             let now = Instant::now();
             if next_round <= now {
                 ctx.reconciler

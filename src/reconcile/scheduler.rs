@@ -179,8 +179,8 @@ impl Scheduler {
     }
 
     /// Starts a loop for each app of `names` this instance owns (all of them without
-    /// clustering) that has none; `at_once`: its first round now, not at its offset
-    /// (an app taken over). Returns how many were started.
+    /// clustering) that has none; `at_once`: its first round now, then back at its
+    /// offset (an app taken over). Returns how many were started.
     fn spawn_owned(
         &self,
         names: &[String],
@@ -194,15 +194,11 @@ impl Scheduler {
         for name in names.iter().filter(|n| gate.is_none_or(|g| g.owns(n))) {
             if let Entry::Vacant(slot) = loops.entry(name.clone()) {
                 let poked = Arc::new(Notify::new());
-                let offset = if at_once {
-                    Duration::ZERO
-                } else {
-                    self.offset(name)
-                };
                 let task = tokio::spawn(app_loop(
                     ctx.clone(),
                     name.clone(),
-                    offset,
+                    self.offset(name),
+                    at_once,
                     poked.clone(),
                     shutdown.clone(),
                 ));

@@ -1,16 +1,21 @@
 //! What each app's last rounds looked like, for the status page and `/api/apps`. The
 //! reconciler publishes a `Round` after each reconcile; telemetry only reads copies.
 //! Memory is bounded and small enough for 10,000 apps: per app, the newest `DETAILED`
-//! rounds in full and a compact `Point` for each of the last `HISTORY` rounds (what the
-//! chart draws); apps that stop matching are dropped. Every text kept here has passed
+//! rounds in full (equal ones shared) and a compact point for each of the last
+//! `HISTORY` rounds (what the chart draws; kept.rs); apps that stop matching are
+//! dropped. Every text kept here has passed
 //! the redaction point.
 
-use std::collections::{BTreeMap, VecDeque};
+use std::collections::BTreeMap;
 use std::sync::Mutex;
 
 use serde::Serialize;
 
 use std::time::Duration;
+
+mod kept;
+
+use kept::Kept;
 
 use super::app::{Outcome, ReconcileError};
 use crate::policy::{Bounds, MachineCounts, PolicyError};
@@ -51,12 +56,6 @@ impl Point {
             failed: r.error.is_some(),
         }
     }
-}
-
-#[derive(Default)]
-struct Kept {
-    points: VecDeque<Point>,
-    rounds: VecDeque<Round>,
 }
 
 /// One round of one app.
@@ -136,26 +135,20 @@ impl Status {
         // shows the last known ones, not zeros that Fly and /metrics contradict.
         if round.action == "error" {
             if let Some(prev) = kept.rounds.back() {
-                (round.created, round.started, round.stopped) =
-                    (prev.created, prev.started, prev.stopped);
-                round.counts_from = prev.counts_from.or(Some(prev.at));
+                let (created, started, stopped, from) = prev.counts();
+                (round.created, round.started, round.stopped) = (created, started, stopped);
+                round.counts_from = from.or(Some(prev.at));
             }
         }
-        if kept.points.len() >= HISTORY {
-            kept.points.pop_front();
-        }
-        kept.points.push_back(Point::of(&round));
-        if kept.rounds.len() >= DETAILED {
-            kept.rounds.pop_front();
-        }
-        kept.rounds.push_back(round);
+        kept.chart.push(Point::of(&round));
+        kept.push_round(round);
     }
 
     /// How many of `app`'s newest rounds failed in a row.
     pub fn failing_streak(&self, app: &str) -> usize {
-        lock(&self.apps).get(app).map_or(0, |k| {
-            k.points.iter().rev().take_while(|p| p.failed).count()
-        })
+        lock(&self.apps)
+            .get(app)
+            .map_or(0, |k| k.chart.failing_streak())
     }
 
     /// Marks the newest round of `app` as skipped (an overrun found after it ended).
@@ -164,7 +157,7 @@ impl Status {
             .get_mut(app)
             .and_then(|k| k.rounds.back_mut())
         {
-            last.skipped = Some(reason);
+            last.mark_skipped(reason);
         }
     }
 
@@ -198,7 +191,7 @@ impl Status {
     pub fn latest(&self) -> Vec<(String, Round)> {
         lock(&self.apps)
             .iter()
-            .filter_map(|(name, k)| k.rounds.back().map(|last| (name.clone(), last.clone())))
+            .filter_map(|(name, k)| k.last().map(|last| (name.clone(), last)))
             .collect()
     }
 
@@ -206,8 +199,8 @@ impl Status {
     pub fn history(&self, app: &str) -> Option<(Vec<Point>, Vec<Round>)> {
         lock(&self.apps).get(app).map(|k| {
             (
-                k.points.iter().copied().collect(),
-                k.rounds.iter().cloned().collect(),
+                k.chart.points(),
+                k.rounds.iter().map(|r| r.round()).collect(),
             )
         })
     }
