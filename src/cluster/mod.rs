@@ -196,6 +196,17 @@ impl Cluster {
         })
     }
 
+    /// One use of the connection sending `statements` (counted for
+    /// `fas_cluster_queries_total`), under its bounds.
+    async fn one_use<T>(
+        &self,
+        statements: u64,
+        work: impl std::future::Future<Output = Result<T, ClusterError>>,
+    ) -> Result<T, ClusterError> {
+        count_sent(statements);
+        checked(&self.bounds, work).await
+    }
+
     pub fn shards(&self) -> u32 {
         self.shards
     }
@@ -289,9 +300,7 @@ impl Cluster {
     /// This member's heartbeat alone, claiming nothing: at start, so that instances
     /// starting together count one another before any of them claims its share.
     pub async fn register(&self) -> Result<(), ClusterError> {
-        let bounds = self.bounds.clone();
-        checked(&bounds, async {
-            count_sent(1);
+        self.one_use(1, async {
             self.client
                 .execute(
                     "INSERT INTO fas_members (id, region, renewed_at, expires_at)
@@ -308,9 +317,7 @@ impl Cluster {
     /// Whether this member still owns `shard` at `epoch` with a live lease: one query,
     /// asked before acting. False means another may own it now: act on nothing of it.
     pub async fn fence(&self, shard: u32, epoch: i64) -> Result<bool, ClusterError> {
-        let bounds = self.bounds.clone();
-        checked(&bounds, async {
-        count_sent(1);
+        self.one_use(1, async {
         let row = self
             .client
             .query_opt(
@@ -326,9 +333,7 @@ impl Cluster {
     /// A fresh start of this member: a new epoch on every shard a previous run of it
     /// may still hold, so nothing that run sent passes a fence.
     pub async fn bump_own_epochs(&self) -> Result<u64, ClusterError> {
-        let bounds = self.bounds.clone();
-        checked(&bounds, async {
-            count_sent(1);
+        self.one_use(1, async {
             Ok(self
                 .client
                 .execute(
@@ -343,9 +348,7 @@ impl Cluster {
     /// Lets go of every shard and leaves the member list (SIGTERM, after the rounds
     /// in flight ended): the others claim them at their next renewal after `grace`.
     pub async fn release_all(&self, grace: Duration) -> Result<u64, ClusterError> {
-        let bounds = self.bounds.clone();
-        checked(&bounds, async {
-        count_sent(2);
+        self.one_use(2, async {
         let n = self
             .client
             .execute(
@@ -363,9 +366,7 @@ impl Cluster {
 
     /// Each shard's owner while its lease runs.
     pub async fn owners(&self) -> Result<BTreeMap<u32, String>, ClusterError> {
-        let bounds = self.bounds.clone();
-        checked(&bounds, async {
-        count_sent(1);
+        self.one_use(1, async {
         let rows = self
             .client
             .query(
@@ -383,9 +384,7 @@ impl Cluster {
 
     /// The live members, with the shards each owns.
     pub async fn members(&self) -> Result<Vec<MemberRow>, ClusterError> {
-        let bounds = self.bounds.clone();
-        checked(&bounds, async {
-        count_sent(1);
+        self.one_use(1, async {
         let rows = self
             .client
             .query(

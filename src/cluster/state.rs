@@ -105,9 +105,7 @@ impl Cluster {
         filter: &str,
         param: &(dyn tokio_postgres::types::ToSql + Sync),
     ) -> Result<HashMap<String, (String, String)>, ClusterError> {
-        let bounds = self.bounds.clone();
-        checked(&bounds, async {
-            count_sent(1);
+        self.one_use(1, async {
             let rows = self
                 .client
                 .query(
