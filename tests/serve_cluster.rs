@@ -28,13 +28,19 @@ async fn three_instances_split_the_apps_and_hand_them_over() {
     rig.wait_split(&[&a, &b, &c]).await;
     // Let the last handoffs of the split settle.
     tokio::time::sleep(Duration::from_millis(2 * INTERVAL_MS)).await;
-    // Started together, each claimed its share only: none took every shard at start
-    // and handed two thirds of them over (its loops and memory sized for all).
+    // Started together, the first to claim found the others registered: none took
+    // every shard at start and handed two thirds of them over (682; its loops and
+    // memory sized for all). One that registered late on a busy machine may still
+    // take a share from the two that did not wait for it (170 in CI).
     for s in [&a, &b, &c] {
         let lost = s
             .metric("fas_cluster_handoffs_total{direction=\"lost\"}")
             .await;
-        assert_eq!(lost, Some(0.0), "{}", cluster_rig::cluster_lines(s));
+        assert!(
+            lost.is_some_and(|n| n <= 1024.0 / 3.0),
+            "lost {lost:?}\n{}",
+            cluster_rig::cluster_lines(s)
+        );
     }
 
     // Steady: every app listed every round, by one instance only.
