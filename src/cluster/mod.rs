@@ -167,6 +167,12 @@ pub struct Cluster {
     release_grace: Duration,
 }
 
+/// A member's heartbeat ($1 id, $2 region, $3 lease in ms): at start alone
+/// (`register`), and first in every renewal.
+const HEARTBEAT: &str = "INSERT INTO fas_members (id, region, renewed_at, expires_at)
+     VALUES ($1, $2, now(), now() + ($3::bigint * interval '1 millisecond'))
+     ON CONFLICT (id) DO UPDATE SET region = $2, renewed_at = now(), expires_at = now() + ($3::bigint * interval '1 millisecond')";
+
 /// A duration as SQL takes it here: milliseconds, a bigint (`$n * interval '1 ms'`).
 fn ms(d: Duration) -> i64 {
     d.as_millis().min(i64::MAX as u128) as i64
@@ -222,9 +228,7 @@ impl Cluster {
         let lease = ms(self.lease);
         let tx = self.client.transaction().await?;
         tx.execute(
-            "INSERT INTO fas_members (id, region, renewed_at, expires_at)
-             VALUES ($1, $2, now(), now() + ($3::bigint * interval '1 millisecond'))
-             ON CONFLICT (id) DO UPDATE SET region = $2, renewed_at = now(), expires_at = now() + ($3::bigint * interval '1 millisecond')",
+            HEARTBEAT,
             &[&self.me.id, &self.me.region, &lease],
         )
         .await?;
@@ -302,12 +306,7 @@ impl Cluster {
     pub async fn register(&self) -> Result<(), ClusterError> {
         self.one_use(1, async {
             self.client
-                .execute(
-                    "INSERT INTO fas_members (id, region, renewed_at, expires_at)
-                     VALUES ($1, $2, now(), now() + ($3::bigint * interval '1 millisecond'))
-                     ON CONFLICT (id) DO UPDATE SET region = $2, renewed_at = now(), expires_at = now() + ($3::bigint * interval '1 millisecond')",
-                    &[&self.me.id, &self.me.region, &ms(self.lease)],
-                )
+                .execute(HEARTBEAT, &[&self.me.id, &self.me.region, &ms(self.lease)])
                 .await?;
             Ok(())
         })
