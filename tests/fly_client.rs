@@ -141,8 +141,7 @@ async fn every_call_works_end_to_end() {
     server
         .sim
         .world
-        .lock()
-        .unwrap()
+        .of("web")
         .apps
         .get_mut("web")
         .unwrap()

@@ -155,8 +155,7 @@ async fn a_machine_leased_by_a_deploy_is_left_alone_while_the_others_scale() {
     rig.server
         .sim
         .world
-        .lock()
-        .unwrap()
+        .of("web")
         .machine_mut("web", &leased)
         .unwrap()
         .lease = None;
@@ -251,7 +250,7 @@ async fn a_machine_fly_cannot_suspend_is_stopped_instead() {
     })
     .await;
     {
-        let mut w = rig.server.sim.world.lock().unwrap();
+        let mut w = rig.server.sim.world.of("web");
         for m in &mut w.apps.get_mut("web").unwrap().machines {
             m.config["guest"]["memory_mb"] = serde_json::json!(4096);
         }

@@ -177,8 +177,7 @@ async fn min_max_pairs_and_process_groups_and_unreachable_hosts() {
     rig.server
         .sim
         .world
-        .lock()
-        .unwrap()
+        .of("web")
         .machine_mut("web", &id)
         .unwrap()
         .host_status = "unreachable".into();
@@ -197,8 +196,7 @@ async fn a_running_release_skips_the_app() {
     rig.server
         .sim
         .world
-        .lock()
-        .unwrap()
+        .of("web")
         .apps
         .get_mut("web")
         .unwrap()
@@ -210,8 +208,7 @@ async fn a_running_release_skips_the_app() {
     rig.server
         .sim
         .world
-        .lock()
-        .unwrap()
+        .of("web")
         .apps
         .get_mut("web")
         .unwrap()

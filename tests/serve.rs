@@ -360,7 +360,7 @@ async fn apps_that_disappear_keep_their_state_for_the_grace_period() {
         }
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
-    s.sim.world.lock().unwrap().apps.remove("w-2");
+    s.sim.world.of("w-2").apps.remove("w-2");
     tokio::time::sleep(Duration::from_millis(350)).await;
     assert!(
         has(&policy.states().await.unwrap(), "w-2"),

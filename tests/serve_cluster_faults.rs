@@ -32,19 +32,16 @@ impl Coin {
 
 /// Machines of each app that exist (not destroyed or on their way out).
 fn fleet_sizes(sim: &fas::sim::Sim) -> BTreeMap<String, usize> {
-    let mut w = sim.world.lock().unwrap();
-    w.settle(tokio::time::Instant::now());
-    w.apps
-        .iter()
-        .map(|(name, a)| {
-            let n = a
-                .machines
-                .iter()
-                .filter(|m| !matches!(m.state.as_str(), "destroyed" | "destroying"))
-                .count();
-            (name.clone(), n)
-        })
-        .collect()
+    let size = |a: &fas::sim::world::SimApp| {
+        let n = a
+            .machines
+            .iter()
+            .filter(|m| !matches!(m.state.as_str(), "destroyed" | "destroying"))
+            .count();
+        Some((a.name.clone(), n))
+    };
+    let now = tokio::time::Instant::now();
+    sim.world.select(now, size).into_iter().collect()
 }
 
 #[cfg_attr(

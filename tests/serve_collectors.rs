@@ -14,7 +14,7 @@ use support::servers;
 async fn fleet() -> SimServer {
     let s = support::sched::fleet("acme/web=1").await;
     // Four more, stopped: the pool the collectors' values start.
-    let mut w = s.sim.world.lock().unwrap();
+    let mut w = s.sim.world.of("web");
     let config = w.apps["web"].machines[0].config.clone();
     for _ in 0..4 {
         let now = tokio::time::Instant::now();

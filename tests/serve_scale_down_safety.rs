@@ -81,7 +81,9 @@ async fn cordons_are_undone_also_where_a_start_clears_them() {
 
 async fn cordons_are_undone(start_clears_cordon: bool) {
     let sim = fleet("acme/web=3", 20).await;
-    sim.sim.world.lock().unwrap().cordon_clears_on_start = start_clears_cordon;
+    sim.sim
+        .world
+        .set_cordon_clears_on_start(start_clears_cordon);
     sim.sim.faults.lock().unwrap().rules = vec![FaultRule {
         action: "stop".into(),
         status: Some(422),

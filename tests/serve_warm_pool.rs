@@ -35,13 +35,13 @@ async fn sim() -> SimServer {
 
 /// (state, cold) of each Machine of `web`, by id.
 fn fleet(s: &SimServer) -> Vec<(String, String, bool)> {
-    let mut w = s.sim.world.lock().unwrap();
-    w.settle(tokio::time::Instant::now());
-    let mut v: Vec<_> = w.apps["web"]
-        .machines
-        .iter()
-        .map(|m| (m.id.clone(), m.state.clone(), m.cold))
-        .collect();
+    let of = |a: &fas::sim::world::SimApp| -> Vec<_> {
+        a.machines
+            .iter()
+            .map(|m| (m.id.clone(), m.state.clone(), m.cold))
+            .collect()
+    };
+    let mut v = s.sim.world.read_app("web", of).unwrap();
     v.sort();
     v
 }

@@ -43,13 +43,9 @@ async fn sim(apps: &[(&str, &[&str])]) -> SimServer {
 }
 
 fn started(s: &SimServer, app: &str) -> usize {
-    let mut w = s.sim.world.lock().unwrap();
-    w.settle(tokio::time::Instant::now());
-    w.apps[app]
-        .machines
-        .iter()
-        .filter(|m| m.state == "started")
-        .count()
+    let started =
+        |a: &fas::sim::world::SimApp| a.machines.iter().filter(|m| m.state == "started").count();
+    s.sim.world.read_app(app, started).unwrap()
 }
 
 async fn until(what: &str, limit: Duration, ok: impl Fn() -> bool) -> Duration {

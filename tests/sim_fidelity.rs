@@ -384,10 +384,21 @@ async fn the_same_seed_gives_the_same_fleet() {
             .sim
             .seed(&fas::sim::Seed::parse_spec("acme/web-*=2*3").unwrap())
             .unwrap();
-        let w = server.sim.world.lock().unwrap();
-        w.apps
-            .values()
-            .flat_map(|a| a.machines.iter().map(|m| (m.id.clone(), m.name.clone())))
+        let ids = |a: &fas::sim::world::SimApp| {
+            let ids: Vec<_> = a
+                .machines
+                .iter()
+                .map(|m| (m.id.clone(), m.name.clone()))
+                .collect();
+            Some(ids)
+        };
+        let now = tokio::time::Instant::now();
+        server
+            .sim
+            .world
+            .select(now, ids)
+            .into_iter()
+            .flatten()
             .collect::<Vec<_>>()
     };
     let (a, b, c) = (ids(7).await, ids(7).await, ids(8).await);

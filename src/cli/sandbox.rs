@@ -215,9 +215,7 @@ async fn sandbox(args: SandboxArgs, duration: Duration) -> anyhow::Result<()> {
 
     let live = !args.once && std::io::stdout().is_terminal();
     let count = |state: &str| -> u64 {
-        let mut w = server.sim.world.lock().unwrap_or_else(|e| e.into_inner());
-        w.settle(tokio::time::Instant::now());
-        w.apps.get(APP).map_or(0, |a| {
+        let in_state = |a: &crate::sim::world::SimApp| {
             a.machines
                 .iter()
                 .filter(|m| match state {
@@ -226,7 +224,8 @@ async fn sandbox(args: SandboxArgs, duration: Duration) -> anyhow::Result<()> {
                     s => m.state == s,
                 })
                 .count() as u64
-        })
+        };
+        server.sim.world.read_app(APP, in_state).unwrap_or(0)
     };
     let actions = || {
         [

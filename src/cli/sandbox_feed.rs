@@ -124,14 +124,13 @@ impl JobsCollector {
     fn reading(&self) -> Reading {
         let now = self.clock.now();
         let states: Vec<(String, String)> = {
-            let mut w = self.sim.world.lock().unwrap_or_else(|e| e.into_inner());
-            w.settle(tokio::time::Instant::now());
-            w.apps.get(APP).map_or(Vec::new(), |a| {
+            let states = |a: &sim::world::SimApp| {
                 a.machines
                     .iter()
                     .map(|m| (m.id.clone(), m.state.clone()))
                     .collect()
-            })
+            };
+            self.sim.world.read_app(APP, states).unwrap_or_default()
         };
         let started: Vec<&String> = states
             .iter()
@@ -201,11 +200,9 @@ pub(super) const FED: &[(&str, &str)] = &[
 ];
 
 pub(super) fn started_machines(sim: &sim::Sim) -> u64 {
-    let mut w = sim.world.lock().unwrap_or_else(|e| e.into_inner());
-    w.settle(tokio::time::Instant::now());
-    w.apps.get(APP).map_or(0, |a| {
-        a.machines.iter().filter(|m| m.state == "started").count() as u64
-    })
+    let started =
+        |a: &sim::world::SimApp| a.machines.iter().filter(|m| m.state == "started").count() as u64;
+    sim.world.read_app(APP, started).unwrap_or(0)
 }
 
 /// Runs a Lua policy once on the metrics the sandbox feeds and names those it reads

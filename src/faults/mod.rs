@@ -153,7 +153,7 @@ pub async fn run_row(row: &Row, rounds: u32, interval: Duration) -> RowResult {
         return result;
     }
     let leased = {
-        let mut w = server.sim.world.lock().unwrap_or_else(|e| e.into_inner());
+        let mut w = server.sim.world.of("faulty");
         let ids: Vec<String> = w.apps["faulty"]
             .machines
             .iter()
@@ -314,14 +314,14 @@ pub async fn run_row(row: &Row, rounds: u32, interval: Duration) -> RowResult {
         ));
     }
     let (created, started) = {
-        let mut w = server.sim.world.lock().unwrap_or_else(|e| e.into_inner());
-        w.settle(tokio::time::Instant::now());
         let count = |app: &str, f: &dyn Fn(&str) -> bool| {
-            w.apps[app]
-                .machines
-                .iter()
-                .filter(|m| m.state != "destroyed" && f(&m.state))
-                .count()
+            let in_state = |a: &crate::sim::world::SimApp| {
+                a.machines
+                    .iter()
+                    .filter(|m| m.state != "destroyed" && f(&m.state))
+                    .count()
+            };
+            server.sim.world.read_app(app, in_state).unwrap_or(0)
         };
         let c = |app: &str| count(app, &|_| true);
         let s = |app: &str| count(app, &|s| s == "started" || s == "starting");

@@ -73,7 +73,7 @@ async fn stats(State(sim): State<Arc<Sim>>) -> Json<Value> {
         .map(|f| f.requests.clone())
         .unwrap_or_default();
     let mut machines: BTreeMap<String, BTreeMap<String, u64>> = BTreeMap::new();
-    if let Ok(mut w) = sim.world.lock() {
+    sim.world.each(|w| {
         w.settle(tokio::time::Instant::now());
         for a in w.apps.values() {
             let per = machines.entry(a.name.clone()).or_default();
@@ -81,26 +81,22 @@ async fn stats(State(sim): State<Arc<Sim>>) -> Json<Value> {
                 *per.entry(m.state.clone()).or_default() += 1;
             }
         }
-    }
+    });
     let total: u64 = requests.values().sum();
     Json(json!({"total_requests": total, "requests": requests, "machines": machines}))
 }
 
 /// Every app's Machines: id, state, and since when (unix ms) it is in that state.
 async fn machines(State(sim): State<Arc<Sim>>) -> Json<Value> {
-    let mut out = serde_json::Map::new();
-    if let Ok(mut w) = sim.world.lock() {
-        w.settle(tokio::time::Instant::now());
-        for a in w.apps.values() {
-            let list: Vec<Value> = a
-                .machines
-                .iter()
-                .map(|m| json!({"id": m.id, "state": m.state, "since_ms": m.since_ms}))
-                .collect();
-            out.insert(a.name.clone(), Value::Array(list));
-        }
-    }
-    Json(Value::Object(out))
+    let listed = sim.world.select(tokio::time::Instant::now(), |a| {
+        let list: Vec<Value> = a
+            .machines
+            .iter()
+            .map(|m| json!({"id": m.id, "state": m.state, "since_ms": m.since_ms}))
+            .collect();
+        Some((a.name.clone(), Value::Array(list)))
+    });
+    Json(Value::Object(listed.into_iter().collect()))
 }
 
 async fn log(State(sim): State<Arc<Sim>>) -> Json<Value> {
@@ -121,7 +117,7 @@ async fn set_release(
     Path(app): Path<String>,
     Json(r): Json<Release>,
 ) -> StatusCode {
-    let mut w = sim.world.lock().unwrap_or_else(|e| e.into_inner());
+    let mut w = sim.world.of(&app);
     match w.apps.get_mut(&app) {
         Some(a) => {
             a.release_status = r.status;
@@ -170,7 +166,7 @@ async fn drop_lease(
     State(sim): State<Arc<Sim>>,
     Path((app, id)): Path<(String, String)>,
 ) -> StatusCode {
-    let mut w = sim.world.lock().unwrap_or_else(|e| e.into_inner());
+    let mut w = sim.world.of(&app);
     match w.machine_mut(&app, &id) {
         Some(m) => {
             m.lease = None;
@@ -195,8 +191,8 @@ async fn deploy(
     Path(app): Path<String>,
     Json(d): Json<Deploy>,
 ) -> StatusCode {
-    let mut w = sim.world.lock().unwrap_or_else(|e| e.into_inner());
-    w.settle(tokio::time::Instant::now());
+    let mut w = sim.world.of(&app);
+    w.settle_app(&app, tokio::time::Instant::now());
     let Some(ids) = w
         .apps
         .get(&app)
@@ -228,7 +224,7 @@ async fn patch_machine(
     Path((app, id)): Path<(String, String)>,
     Json(p): Json<MachinePatch>,
 ) -> StatusCode {
-    let mut w = sim.world.lock().unwrap_or_else(|e| e.into_inner());
+    let mut w = sim.world.of(&app);
     let Some(m) = w.machine_mut(&app, &id) else {
         return StatusCode::NOT_FOUND;
     };

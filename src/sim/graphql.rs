@@ -10,7 +10,7 @@ use axum::response::Response;
 use axum::Json;
 use serde_json::{json, Value};
 
-use super::http::run;
+use super::http::run_org;
 use super::Sim;
 
 fn gql_error(msg: &str, code: &str) -> (StatusCode, Value) {
@@ -42,11 +42,13 @@ pub async fn handle(
     } else {
         (read(&vars, "appName"), read(&vars, "appName"))
     };
-    run(&sim, &headers, (Method::POST, "/graphql".into()), ("graphql", &app, &scope), move |w, _| {
+    run_org(&sim, &headers, (Method::POST, "/graphql".into()), ("graphql", &app, &scope), move |worlds, now| {
         let var = |k: &str| read(&vars, k);
         if query.contains("organization(") {
             let slug = var("slug");
-            if !w.apps.values().any(|a| a.org == slug) {
+            let mut found = false;
+            worlds.each(|w| found = found || w.apps.values().any(|a| a.org == slug));
+            if !found {
                 return gql_error(&format!("Could not find Organization \"{slug}\""), "NOT_FOUND");
             }
             let org = json!({"id": format!("org_{slug}"), "internalNumericId": "1001", "slug": slug, "rawSlug": slug,
@@ -56,23 +58,24 @@ pub async fn handle(
             let org = var("org").trim_start_matches("org_").to_string();
             let first = vars.get("first").and_then(Value::as_u64).unwrap_or(200) as usize;
             let start: usize = var("after").parse().unwrap_or(0);
-            let names: Vec<&super::world::SimApp> = w.apps.values().filter(|a| a.org == org).collect();
-            let page: Vec<Value> = names
+            let all = worlds.select(now, |a| (a.org == org).then(|| (a.name.clone(), a.id.clone(), a.release_status.clone())));
+            let page: Vec<Value> = all
                 .iter()
                 .skip(start)
                 .take(first)
-                .map(|a| {
-                    let release = a.release_status.as_ref().map(|s| json!({"createdAt": "2026-01-01T00:00:00Z", "status": s}));
-                    json!({"id": a.id, "name": a.name, "deployed": true, "hostname": format!("{}.fly.dev", a.name),
-                        "platformVersion": "machines", "organization": {"slug": a.org, "name": a.org},
+                .map(|(name, id, release)| {
+                    let release = release.as_ref().map(|s| json!({"createdAt": "2026-01-01T00:00:00Z", "status": s}));
+                    json!({"id": id, "name": name, "deployed": true, "hostname": format!("{name}.fly.dev"),
+                        "platformVersion": "machines", "organization": {"slug": org, "name": org},
                         "currentRelease": release, "status": "deployed"})
                 })
                 .collect();
             let end = start + page.len();
-            let info = json!({"hasNextPage": end < names.len(), "endCursor": end.to_string()});
+            let info = json!({"hasNextPage": end < all.len(), "endCursor": end.to_string()});
             (StatusCode::OK, json!({"data": {"apps": {"pageInfo": info, "nodes": page}}}))
         } else if query.contains("app(") {
             let name = var("appName");
+            let w = worlds.of(&name);
             let Some(a) = w.apps.get(&name) else {
                 return gql_error(&format!("Could not find App \"{name}\""), "NOT_FOUND");
             };

@@ -16,7 +16,7 @@ use serde_json::{json, Value};
 use tokio::time::Instant;
 
 use super::world::World;
-use super::Sim;
+use super::{Sim, Worlds};
 use crate::fly::limit::Action;
 
 pub type Q = Query<HashMap<String, String>>;
@@ -36,21 +36,47 @@ pub fn router(sim: Arc<Sim>) -> Router {
         .with_state(sim)
 }
 
-/// Carries out one API request: auth, rate limit, faults, the operation, the log.
+/// Carries out one API request about `app`: auth, rate limit, faults, the
+/// operation on the app's shard of the world (its Machines settled first), the log.
 pub async fn run(
+    sim: &Sim,
+    headers: &HeaderMap,
+    request: (Method, String),
+    (action, app, scope): (&str, &str, &str),
+    op: impl FnOnce(&mut World, Instant) -> Answer,
+) -> Response {
+    let on_shard = |now| {
+        let mut world = sim.world.of(app);
+        world.settle_app(app, now);
+        op(&mut world, now)
+    };
+    run_on(sim, headers, request, (action, app, scope), on_shard).await
+}
+
+/// `run` for a request that may read a whole org (list apps, GraphQL): the
+/// operation visits the shards itself.
+pub async fn run_org(
+    sim: &Sim,
+    headers: &HeaderMap,
+    request: (Method, String),
+    (action, app, scope): (&str, &str, &str),
+    op: impl FnOnce(&Worlds, Instant) -> Answer,
+) -> Response {
+    let on_all = |now| op(&sim.world, now);
+    run_on(sim, headers, request, (action, app, scope), on_all).await
+}
+
+async fn run_on(
     sim: &Sim,
     headers: &HeaderMap,
     (method, path): (Method, String),
     (action, app, scope): (&str, &str, &str),
-    op: impl FnOnce(&mut World, Instant) -> Answer,
+    op: impl FnOnce(Instant) -> Answer,
 ) -> Response {
     let answer = answer(sim, headers, action, app, scope, op).await;
     sim.record(headers, (&method, &path), action, app, answer.0.as_u16());
     let mut resp = answer.1.into_response();
-    let id = format!(
-        "{:016x}",
-        sim.world.lock().map(|mut w| w.rng.next_u64()).unwrap_or(0)
-    );
+    let id = format!("{:016x}", sim.request_id());
     resp.headers_mut().insert(
         "fly-request-id",
         HeaderValue::from_str(&id).unwrap_or(HeaderValue::from_static("0")),
@@ -64,7 +90,7 @@ async fn answer(
     action: &str,
     app: &str,
     scope: &str,
-    op: impl FnOnce(&mut World, Instant) -> Answer,
+    op: impl FnOnce(Instant) -> Answer,
 ) -> (StatusCode, Response) {
     // 204 (metadata set/delete) has no body.
     let json_resp = |(s, v): Answer| match s {
@@ -129,12 +155,7 @@ async fn answer(
             return fail(status, f.retry_after);
         }
     }
-    let result = {
-        let mut world = sim.world.lock().unwrap_or_else(|e| e.into_inner());
-        let now = Instant::now();
-        world.settle_scope(app, now);
-        op(&mut world, now)
-    };
+    let result = op(Instant::now());
     if let Some(f) = fault.filter(|f| f.apply_first) {
         if f.hang {
             tokio::time::sleep(Duration::from_secs(3600)).await;
@@ -148,21 +169,16 @@ async fn answer(
 
 async fn list_apps(State(sim): State<Arc<Sim>>, headers: HeaderMap, q: Q) -> Response {
     let org = q.get("org_slug").cloned().unwrap_or_default();
-    run(
+    run_org(
         &sim,
         &headers,
         (Method::GET, "/v1/apps".into()),
         ("apps", "", &org),
-        |w, _| {
+        |worlds, now| {
             if org.is_empty() {
                 return err(StatusCode::BAD_REQUEST, "org_slug is required");
             }
-            let apps: Vec<Value> = w
-                .apps
-                .values()
-                .filter(|a| a.org == org)
-                .map(|a| app_json(a, true))
-                .collect();
+            let apps = worlds.select(now, |a| (a.org == org).then(|| app_json(a, true)));
             (
                 StatusCode::OK,
                 json!({"total_apps": apps.len(), "apps": apps}),

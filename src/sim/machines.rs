@@ -226,8 +226,8 @@ async fn wait_machine(
     let path = format!("/v1/apps/{app}/machines/{id}/wait");
     loop {
         let reached = {
-            let mut w = sim.world.lock().unwrap_or_else(|e| e.into_inner());
-            w.settle_scope(&app, Instant::now());
+            let mut w = sim.world.of(&app);
+            w.settle_app(&app, Instant::now());
             let all = w.apps.get(&app).map(|a| {
                 a.machines
                     .iter()

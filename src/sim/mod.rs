@@ -11,11 +11,12 @@ mod http;
 mod lease;
 mod lifecycle;
 mod machines;
+mod shards;
 mod timing;
 pub mod world;
 
 use std::net::SocketAddr;
-use std::sync::atomic::AtomicBool;
+use std::sync::atomic::{AtomicBool, AtomicU64};
 use std::sync::{Arc, Mutex};
 
 use axum::http::{HeaderMap, Method};
@@ -25,6 +26,7 @@ use tokio::time::Instant;
 
 use crate::fly::limit::Buckets;
 pub use faults::{Fault, FaultRule, Faults, LogEntry};
+pub use shards::Worlds;
 pub use timing::Latencies;
 pub use world::World;
 
@@ -52,18 +54,21 @@ impl Default for SimOptions {
 }
 
 pub struct Sim {
-    pub world: Mutex<World>,
+    /// The fleet, split by app (shards.rs).
+    pub world: Worlds,
     pub faults: Mutex<Faults>,
     pub buckets: Buckets,
     pub rate_limits: AtomicBool,
     token: Option<String>,
     started: Instant,
+    /// Requests answered so far: numbers each `fly-request-id`.
+    requests: AtomicU64,
 }
 
 impl Sim {
     pub fn new(opts: SimOptions) -> Sim {
         Sim {
-            world: Mutex::new(World::new(opts.seed, opts.latencies)),
+            world: Worlds::new(opts.seed, opts.latencies),
             faults: Mutex::new(Faults {
                 rules: opts.faults,
                 coin: world::Rng::new(opts.seed ^ 0xFA_0175),
@@ -73,6 +78,7 @@ impl Sim {
             rate_limits: AtomicBool::new(opts.rate_limits),
             token: opts.token,
             started: Instant::now(),
+            requests: AtomicU64::new(opts.seed),
         }
     }
 
@@ -112,17 +118,31 @@ impl Sim {
         } else {
             format!("{:08x}", crate::cluster::fnv1a(token.as_bytes()) >> 32)
         };
+        // Built before the lock: every request takes it.
+        let entry = LogEntry {
+            caller,
+            at_ms: self.started.elapsed().as_millis() as u64,
+            method: method.to_string(),
+            path: path.to_string(),
+            action: action.to_string(),
+            app: app.to_string(),
+            status,
+        };
         if let Ok(mut f) = self.faults.lock() {
-            f.record(LogEntry {
-                caller,
-                at_ms: self.started.elapsed().as_millis() as u64,
-                method: method.to_string(),
-                path: path.to_string(),
-                action: action.to_string(),
-                app: app.to_string(),
-                status,
-            });
+            f.record(entry);
         }
+    }
+
+    /// The next `fly-request-id`: the request's number, mixed (splitmix64) so ids
+    /// look random yet repeat for a seed.
+    fn request_id(&self) -> u64 {
+        let mut z = self
+            .requests
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed)
+            .wrapping_add(0x9E37_79B9_7F4A_7C15);
+        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        z ^ (z >> 31)
     }
 
     /// Milliseconds since the simulator started: the request log's clock.
@@ -147,15 +167,15 @@ impl Sim {
         owner: &str,
         ttl: std::time::Duration,
     ) -> Option<String> {
-        let mut w = self.world.lock().unwrap_or_else(|e| e.into_inner());
+        let mut w = self.world.of(app);
         lease::grant(&mut w, app, id, owner, "deploy", ttl, Instant::now())
     }
 
     /// Seeds apps and Machines directly (the same result as the API calls).
     pub fn seed(&self, seed: &Seed) -> Result<(), String> {
-        let mut w = self.world.lock().map_err(|e| e.to_string())?;
         let now = Instant::now();
         for app in &seed.apps {
+            let mut w = self.world.of(&app.name);
             w.create_app(&app.name, &app.org)?;
             for m in &app.machines {
                 let image = format!("registry.fly.io/{}:deployment-1", app.name);

@@ -26,21 +26,21 @@ pub async fn fleet(spec: &str, stop_ms: u64) -> SimServer {
 
 /// (id, state, cordoned, last stop body) of each Machine of `app`, by id.
 pub fn machines(s: &SimServer, app: &str) -> Vec<(String, String, bool, Option<Value>)> {
-    let mut w = s.sim.world.lock().unwrap();
-    w.settle(tokio::time::Instant::now());
-    let mut v: Vec<_> = w.apps[app]
-        .machines
-        .iter()
-        .filter(|m| m.state != "destroyed")
-        .map(|m| {
-            (
-                m.id.clone(),
-                m.state.clone(),
-                m.cordoned,
-                m.last_stop.clone(),
-            )
-        })
-        .collect();
+    let of = |a: &fas::sim::world::SimApp| -> Vec<_> {
+        a.machines
+            .iter()
+            .filter(|m| m.state != "destroyed")
+            .map(|m| {
+                (
+                    m.id.clone(),
+                    m.state.clone(),
+                    m.cordoned,
+                    m.last_stop.clone(),
+                )
+            })
+            .collect()
+    };
+    let mut v = s.sim.world.read_app(app, of).unwrap();
     v.sort_by(|a, b| a.0.cmp(&b.0));
     v
 }

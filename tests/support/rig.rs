@@ -136,14 +136,14 @@ impl Rig {
 
     /// Machines of the app (id, state, region) as they are now, destroyed ones left out.
     pub fn now_states(&self) -> Vec<(String, String, String)> {
-        let mut w = self.server.sim.world.lock().unwrap();
-        w.settle(tokio::time::Instant::now());
-        let mut v: Vec<_> = w.apps["web"]
-            .machines
-            .iter()
-            .filter(|m| m.state != "destroyed")
-            .map(|m| (m.id.clone(), m.state.clone(), m.region.clone()))
-            .collect();
+        let of = |a: &fas::sim::world::SimApp| -> Vec<_> {
+            a.machines
+                .iter()
+                .filter(|m| m.state != "destroyed")
+                .map(|m| (m.id.clone(), m.state.clone(), m.region.clone()))
+                .collect()
+        };
+        let mut v = self.server.sim.world.read_app("web", of).unwrap();
         v.sort();
         v
     }
@@ -151,11 +151,9 @@ impl Rig {
     /// Machines of the app once every transition has ended (at most 20 s).
     pub async fn states(&self) -> Vec<(String, String, String)> {
         for _ in 0..200 {
-            let moving = {
-                let mut w = self.server.sim.world.lock().unwrap();
-                w.settle(tokio::time::Instant::now());
-                w.apps["web"].machines.iter().any(|m| !m.pending.is_empty())
-            };
+            let moving =
+                |a: &fas::sim::world::SimApp| a.machines.iter().any(|m| !m.pending.is_empty());
+            let moving = self.server.sim.world.read_app("web", moving).unwrap();
             if !moving {
                 break;
             }

@@ -98,13 +98,9 @@ pub async fn fleet(spec: &str) -> fas::sim::SimServer {
 
 /// Machines of `app` in `state` now (transitions settled up to this instant).
 pub fn count(s: &fas::sim::SimServer, app: &str, state: &str) -> usize {
-    let mut w = s.sim.world.lock().unwrap();
-    w.settle(tokio::time::Instant::now());
-    w.apps[app]
-        .machines
-        .iter()
-        .filter(|m| m.state == state)
-        .count()
+    let in_state =
+        |a: &fas::sim::world::SimApp| a.machines.iter().filter(|m| m.state == state).count();
+    s.sim.world.read_app(app, in_state).unwrap()
 }
 
 /// Polls `ok` every 100 ms for up to 30 s; panics naming `what`.
