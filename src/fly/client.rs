@@ -269,8 +269,8 @@ impl FlyClient {
         let secs = timeout.as_secs().clamp(1, 60);
         let id = &machine.id;
         let mut path = format!("/apps/{app}/machines/{id}/wait?state={state}&timeout={secs}");
-        if let Some(instance) = machine.extra.get("instance_id").and_then(Value::as_str) {
-            path.push_str(&format!("&instance_id={instance}"));
+        if !machine.instance_id.is_empty() {
+            path.push_str(&format!("&instance_id={}", machine.instance_id));
         }
         let _: Value = self
             .machines(Method::GET, Action::Wait, id, &path, None)

@@ -1,5 +1,8 @@
-//! The Machine object as the Machines API returns it, with the fields fas reads typed
-//! and everything else kept verbatim, so a cloned config loses nothing the user set.
+//! The Machine object as the Machines API returns it: the fields fas reads, typed,
+//! and `config` kept whole as JSON, so a cloned config loses nothing the user set.
+//! The rest (events, addresses, timestamps fas does not read) is skipped while
+//! parsing: a listing is parsed for every app each round, and keeping every unknown
+//! field (serde's `flatten`) buffered each Machine twice.
 
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
@@ -14,8 +17,6 @@ pub struct ImageRef {
     pub tag: String,
     #[serde(default)]
     pub digest: String,
-    #[serde(flatten)]
-    pub extra: Map<String, Value>,
 }
 
 impl ImageRef {
@@ -57,8 +58,11 @@ pub struct Machine {
     pub incomplete_config: Option<Value>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub image_ref: Option<ImageRef>,
-    #[serde(flatten)]
-    pub extra: Map<String, Value>,
+    /// The Machine's version: a deploy changes it (and discards a suspend snapshot).
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub instance_id: String,
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub created_at: String,
 }
 
 /// The metadata key a Machine sets to protect itself from scale-down.
@@ -193,7 +197,6 @@ mod tests {
                 repository: "app".into(),
                 tag: tag.into(),
                 digest: digest.into(),
-                ..Default::default()
             }
             .full()
         };
@@ -209,11 +212,11 @@ mod tests {
             "id": "1", "state": "started", "host_status": "ok",
             "config": {"image": "x:1", "metadata": {"process_group": "worker"}, "brand_new_key": {"a": 1}},
             "image_ref": {"registry": "r", "repository": "x", "tag": "1", "digest": "sha256:f"},
-            "future_field": true
+            "instance_id": "01J", "future_field": true, "events": [{"type": "launch"}]
         }))
         .unwrap();
         assert_eq!(m.process_group(), "worker");
-        assert_eq!(m.extra["future_field"], json!(true));
+        assert_eq!(m.instance_id, "01J");
         let c = m.clone_config().unwrap();
         assert_eq!(c["image"], "r/x:1@sha256:f");
         assert_eq!(c["brand_new_key"], json!({"a": 1}));

@@ -22,12 +22,7 @@ pub fn machine_list(group: &[&Machine], per_machine: &PerMachine) -> Vec<Machine
             id: m.id.clone(),
             state: m.state.clone(),
             region: m.region.clone(),
-            created_at: m
-                .extra
-                .get("created_at")
-                .and_then(Value::as_str)
-                .unwrap_or("")
-                .to_string(),
+            created_at: m.created_at.clone(),
             metadata: m
                 .config
                 .as_ref()

@@ -30,10 +30,7 @@ pub const REWARM_PER_ROUND: usize = 2;
 pub struct Snapshots(Mutex<HashMap<String, HashMap<String, String>>>);
 
 fn instance(m: &Machine) -> &str {
-    m.extra
-        .get("instance_id")
-        .and_then(|v| v.as_str())
-        .unwrap_or("")
+    &m.instance_id
 }
 
 impl Snapshots {
