@@ -119,6 +119,7 @@ impl Scheduler {
             interval: self.interval,
             watch: self.watch.clone(),
             apps: apps.clone(),
+            overruns: Default::default(),
         });
         // With clustering on, loops run only for the apps this instance owns: started
         // when their shard is gained, ended by the loop itself when it is lost.
