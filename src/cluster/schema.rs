@@ -65,14 +65,15 @@ pub async fn connect(
 /// Creates the tables on a fresh database; checks the version and the shard count on
 /// one that has them.
 pub async fn migrate(client: &mut tokio_postgres::Client, shards: u32) -> Result<(), ClusterError> {
-    client
-        .batch_execute(
-            "CREATE TABLE IF NOT EXISTS fas_schema (version int NOT NULL, shards int NOT NULL)",
-        )
-        .await?;
+    // The lock comes first: `CREATE TABLE IF NOT EXISTS` is not safe against a twin
+    // running at the same moment (the loser fails on a unique index of the catalog).
     let tx = client.transaction().await?;
     tx.execute("SELECT pg_advisory_xact_lock(7405621)", &[])
         .await?;
+    tx.batch_execute(
+        "CREATE TABLE IF NOT EXISTS fas_schema (version int NOT NULL, shards int NOT NULL)",
+    )
+    .await?;
     let found = tx
         .query_opt("SELECT version, shards FROM fas_schema", &[])
         .await?
