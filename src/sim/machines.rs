@@ -225,17 +225,11 @@ async fn wait_machine(
     let deadline = Instant::now() + Duration::from_secs(secs);
     let path = format!("/v1/apps/{app}/machines/{id}/wait");
     loop {
-        let reached = {
-            let mut w = sim.world.of(&app);
-            w.settle_app(&app, Instant::now());
-            let all = w.apps.get(&app).map(|a| {
-                a.machines
-                    .iter()
-                    .find(|m| m.id == id)
-                    .map(|m| m.state.clone())
-            });
-            all.flatten()
+        let state_of = |a: &super::world::SimApp| {
+            let m = a.machines.iter().find(|m| m.id == id);
+            m.map(|m| m.state.clone())
         };
+        let reached = sim.world.read_app(&app, state_of).flatten();
         let done = reached.as_deref() == Some(want.as_str());
         if done || reached.is_none() || Instant::now() >= deadline {
             let answer = match reached {
