@@ -29,10 +29,6 @@ pub const REWARM_PER_ROUND: usize = 2;
 #[derive(Default)]
 pub struct Snapshots(Mutex<HashMap<String, HashMap<String, String>>>);
 
-fn instance(m: &Machine) -> &str {
-    &m.instance_id
-}
-
 impl Snapshots {
     /// Notes the suspended Machines of `listed`; returns the pool Machines whose
     /// snapshot a deploy discarded (their `instance_id` changed since).
@@ -42,13 +38,13 @@ impl Snapshots {
         let mut stale = Vec::new();
         seen.retain(|id, _| listed.iter().any(|m| m.id == *id));
         for m in listed {
-            let now = instance(m);
+            let now = &m.instance_id;
             match (m.state.as_str(), seen.get(&m.id)) {
                 ("suspended" | "stopped", Some(then)) if then != now && !now.is_empty() => {
                     stale.push(m.id.clone())
                 }
                 ("suspended", None) => {
-                    seen.insert(m.id.clone(), now.to_string());
+                    seen.insert(m.id.clone(), now.clone());
                 }
                 ("suspended" | "stopped", Some(_)) => {}
                 // On its way to suspended: what fas noted at its suspend call stays.
@@ -71,7 +67,7 @@ impl Snapshots {
             .unwrap_or_else(|e| e.into_inner())
             .entry(app.to_string())
             .or_default()
-            .insert(m.id.clone(), instance(m).to_string());
+            .insert(m.id.clone(), m.instance_id.clone());
     }
 
     pub fn forget(&self, app: &str) {
